@@ -1,0 +1,3 @@
+from vgbench.cli import main
+
+raise SystemExit(main())
