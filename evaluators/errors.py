@@ -11,7 +11,9 @@ class InputError(ValueError):
     """Bad input file, record or option. The message names the file, record and field."""
 
 
-def locate(path: object, where: str | None = None, expr_id: str | None = None, field: str | None = None) -> str:
+def locate(
+    path: object, where: str | None = None, expr_id: str | None = None, field: str | None = None
+) -> str:
     """Format the location prefix of an error message: ``file:line expr_id=... field=...``."""
     parts = [str(path) + (f":{where}" if where else "")]
     if expr_id is not None:

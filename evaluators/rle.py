@@ -26,6 +26,7 @@ __all__ = [
     "intersection_union",
     "normalize",
     "resize_nearest",
+    "run_lengths",
     "to_pycoco",
     "union",
 ]
@@ -62,43 +63,55 @@ def normalize(obj: Any) -> RLE:
         counts = counts.decode("ascii", errors="replace")
     if not isinstance(counts, str):
         raise ValueError(f"RLE 'counts' must be a string or a list of ints, got {type(counts).__name__}")
-    # Compressed counts are characters in [48, 111] ('0'..'o'); anything else is not RLE text.
-    if any(not 48 <= ord(ch) <= 111 for ch in counts):
+    if not counts.isascii():
         raise ValueError("compressed RLE 'counts' has characters outside the COCO alphabet")
-    total = _decoded_total(counts)
+    total = int(run_lengths(counts).sum())
     if total != h * w:
         raise ValueError(f"compressed RLE 'counts' cover {total} pixels, expected {h}*{w}={h * w}")
     return {"size": [h, w], "counts": counts}
 
 
-def _decoded_total(counts: str) -> int:
-    """Sum of the run lengths of a compressed counts string (the LEB128-like COCO encoding)."""
-    total, runs, i, n = 0, [], 0, len(counts)
-    while i < n:
-        x, k, more = 0, 0, True
-        while more:
-            if i >= n:
-                raise ValueError("compressed RLE 'counts' ends inside a run length")
-            c = ord(counts[i]) - 48
-            x |= (c & 0x1F) << (5 * k)
-            more = bool(c & 0x20)
-            i += 1
-            k += 1
-            if not more and (c & 0x10):
-                x |= -1 << (5 * k)
-        if len(runs) > 2:
-            x += runs[-2]
-        if x < 0:
-            raise ValueError("compressed RLE 'counts' has a negative run length")
-        runs.append(x)
-        total += x
-    return total
+def run_lengths(counts: str) -> np.ndarray:
+    """Run lengths (int64) of a compressed counts string, vectorised; raises ValueError if malformed.
+
+    COCO text RLE: each run is a little-endian group of 5-bit digits (byte - 48); bit 0x20 marks a
+    continuation and bit 0x10 of a group's last byte sign-extends. From the fourth run on, the stored
+    value is a difference to the run two before (pycocotools ``rleFrString``).
+    """
+    data = np.frombuffer(counts.encode("ascii"), dtype=np.uint8).astype(np.int64) - 48
+    if data.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    if data.min() < 0 or data.max() > 63:
+        raise ValueError("compressed RLE 'counts' has characters outside the COCO alphabet")
+    ends = np.flatnonzero((data & 0x20) == 0)
+    if ends.size == 0 or ends[-1] != data.size - 1:
+        raise ValueError("compressed RLE 'counts' ends inside a run length")
+    starts = np.concatenate(([0], ends[:-1] + 1))
+    lengths = ends - starts + 1
+    if lengths.max() > 7:  # 35 bits: far beyond any image, and pycocotools keeps 32-bit counts
+        raise ValueError("compressed RLE 'counts' has a run length too large for an image")
+    group = np.repeat(np.arange(ends.size), lengths)
+    shift = 5 * (np.arange(data.size) - starts[group])
+    values = np.bincount(group, weights=((data & 0x1F) << shift).astype(np.float64)).astype(np.int64)
+    negative = (data[ends] & 0x10) != 0
+    values[negative] -= np.left_shift(1, 5 * lengths[negative])
+    runs = values.copy()
+    if runs.size > 3:
+        runs[3::2] = values[1] + np.cumsum(values[3::2])
+    if runs.size > 4:
+        runs[4::2] = values[2] + np.cumsum(values[4::2])
+    if runs.min() < 0:
+        raise ValueError("compressed RLE 'counts' has a negative run length")
+    return runs
 
 
 def to_pycoco(rle: RLE) -> dict[str, Any]:
     """The form pycocotools' C functions take: counts as bytes."""
     counts = rle["counts"]
-    return {"size": list(rle["size"]), "counts": counts.encode("ascii") if isinstance(counts, str) else counts}
+    return {
+        "size": list(rle["size"]),
+        "counts": counts.encode("ascii") if isinstance(counts, str) else counts,
+    }
 
 
 def _from_pycoco(rle: dict[str, Any]) -> RLE:

@@ -1,0 +1,257 @@
+"""Public scoring API: the class `Evaluator` and the functions `evaluate` / `score_files`.
+
+Both share `ScoreState` (sums and counts) and the protocols' helpers, so they cannot drift apart.
+
+Example::
+
+    >>> from evaluators import Evaluator, rle
+    >>> import numpy as np
+    >>> gt = np.zeros((4, 4), np.uint8); gt[:2] = 1
+    >>> target = {"expr_id": "a", "height": 4, "width": 4, "no_target": False,
+    ...           "targets": [{"bbox": [0, 0, 4, 2], "iscrowd": False}], "mask": rle.encode(gt)}
+    >>> ev = Evaluator("gres")
+    >>> _ = ev.update({"expr_id": "a", "mask": rle.encode(gt), "no_target": False}, target)
+    >>> ev.compute()["metrics"]["giou"]
+    100.0
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from evaluators.bootstrap import bootstrap_ci
+from evaluators.errors import InputError
+from evaluators.protocols import get_protocol
+from evaluators.readers import PredictionsFile, iter_targets, sha256_file, target_files
+from evaluators.records import TARGET_TYPES, Prediction, Target, parse_prediction, parse_target
+from evaluators.results import clean_metrics, now_iso
+from evaluators.state import ScoreState
+
+__all__ = ["Evaluation", "Evaluator", "evaluate", "score_files", "validate_files"]
+
+MAX_LISTED = 5
+
+
+def _version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("vgbench")
+    except Exception:  # not installed: running from a source tree
+        return "0.0.0+local"
+
+
+class Evaluator:
+    """Incremental scorer of one task under one protocol.
+
+    ``update(prediction, target)`` takes parsed records or plain dicts (a predictions record and a
+    unified row); ``merge(other)`` adds another evaluator's state; ``compute()`` returns the results
+    dict (``metrics``, ``breakdown``, ``counts``, ``notes``, protocol fields).
+    """
+
+    def __init__(
+        self, task: str, protocol: str | None = None, resize: int | None = None, keep_rows: bool = False
+    ):
+        self.protocol = get_protocol(task, protocol, resize)
+        self.state = ScoreState(self.protocol, keep_rows=keep_rows)
+
+    @property
+    def rows(self) -> list[dict[str, Any]]:
+        return self.state.rows
+
+    def update(self, prediction: Prediction | Mapping | None, target: Target | Mapping) -> dict[str, Any]:
+        """Score one expression. ``prediction=None`` scores a missing record as empty."""
+        if not isinstance(target, Target):
+            target = parse_target(dict(target), "<target>")
+        missing = prediction is None
+        if missing:
+            prediction = Prediction.empty(target.expr_id)
+        elif not isinstance(prediction, Prediction):
+            prediction = parse_prediction(dict(prediction), "<prediction>")
+        if prediction.expr_id != target.expr_id:
+            raise InputError(
+                f"prediction expr_id {prediction.expr_id!r} != target expr_id {target.expr_id!r}"
+            )
+        return self.state.update(prediction, target, missing=missing)
+
+    def merge(self, other: Evaluator) -> Evaluator:
+        self.state.merge(other.state)
+        return self
+
+    def compute(self, ci: float | None = None, seed: int = 0, resamples: int = 1000) -> dict[str, Any]:
+        metrics, breakdown, notes = self.state.compute()
+        metrics, nan = clean_metrics(metrics)
+        if nan:
+            notes = {**notes, "nan_metrics": nan}
+        counts = dict(self.state.counts)
+        counts["target_types"] = {tt: self.state.type_counts.get(tt, 0) for tt in TARGET_TYPES}
+        result = {
+            "task": self.protocol.task,
+            "protocol": self.protocol.name,
+            "protocol_version": self.protocol.version,
+            "protocol_params": self.protocol.protocol_params(),
+            "metrics": metrics,
+            "counts": counts,
+            "breakdown": {tt: clean_metrics(m)[0] for tt, m in breakdown.items()},
+            "notes": notes,
+        }
+        if ci is not None:
+            if not self.state.keep_rows:
+                raise ValueError("confidence intervals need Evaluator(..., keep_rows=True)")
+            result["ci"] = bootstrap_ci(self.protocol, self.state.contributions, ci, resamples, seed)
+        return result
+
+
+@dataclass
+class Evaluation:
+    """What `score_files` returns: the results dict and the evaluator (rows, state)."""
+
+    results: dict[str, Any]
+    evaluator: Evaluator
+    warnings: list[str] = field(default_factory=list)
+
+
+def _join(
+    predictions: PredictionsFile, targets: Iterable[Target], allow_missing: bool, visit
+) -> tuple[int, int]:
+    """Walk targets, calling ``visit(pred_or_None, target)``; check unknown and missing ids."""
+    seen: set[str] = set()
+    missing: list[str] = []
+    for target in targets:
+        if target.expr_id in seen:
+            raise InputError(f"targets: duplicate expr_id {target.expr_id!r}")
+        seen.add(target.expr_id)
+        if target.expr_id in predictions:
+            visit(predictions.get(target.expr_id), target)
+        else:
+            missing.append(target.expr_id)
+            if allow_missing:
+                visit(None, target)
+    unknown = [i for i in predictions.ids if i not in seen]
+    if unknown:
+        first = predictions.get(unknown[0])
+        raise InputError(
+            f"{first.where} expr_id={unknown[0]!r} field='expr_id': unknown expr_id, not in the targets "
+            f"({len(unknown)} unknown in all)"
+        )
+    if missing and not allow_missing:
+        listed = ", ".join(repr(i) for i in missing[:MAX_LISTED])
+        raise InputError(
+            f"{predictions.path}: {len(missing)} target expression(s) have no prediction (e.g. {listed}); "
+            "pass --allow-missing to score them as empty predictions"
+        )
+    return len(seen), len(missing)
+
+
+def score_files(
+    task: str,
+    predictions: str | Path,
+    targets: str | Path,
+    config: str | None = None,
+    split: str | None = None,
+    protocol: str | None = None,
+    resize: int | None = None,
+    allow_missing: bool = False,
+    keep_rows: bool = False,
+    ci: float | None = None,
+    seed: int = 0,
+) -> Evaluation:
+    """Score a predictions file against a targets file or a built dataset (config + split)."""
+    evaluator = Evaluator(task, protocol, resize, keep_rows=keep_rows or ci is not None)
+    files = target_files(targets, config, split)
+    with PredictionsFile(predictions) as preds:
+        _join(preds, iter_targets(targets, config, split), allow_missing, evaluator.update)
+    results = evaluator.compute(ci=ci, seed=seed)
+    results["targets"] = str(targets) if not (config and split) else f"{targets}:{config}/{split}"
+    results["targets_sha256"] = _sha256_of(files)
+    results["predictions"] = str(predictions)
+    results["predictions_sha256"] = sha256_file(predictions)
+    results["vgbench_version"] = _version()
+    results["created"] = now_iso()
+    return Evaluation(results=results, evaluator=evaluator)
+
+
+def _sha256_of(files: list[Path]) -> str:
+    if len(files) == 1:
+        return sha256_file(files[0])
+    import hashlib
+
+    h = hashlib.sha256()
+    for f in files:
+        h.update(f"{f.name}:{sha256_file(f)}\n".encode())
+    return h.hexdigest()
+
+
+def validate_files(
+    task: str,
+    predictions: str | Path,
+    targets: str | Path,
+    config: str | None = None,
+    split: str | None = None,
+    protocol: str | None = None,
+    allow_missing: bool = False,
+) -> dict[str, int]:
+    """Check a predictions file against the targets without scoring; raises `InputError` on a defect."""
+    from evaluators.protocols.base import check_required
+    from evaluators.records import check_prediction_size
+
+    proto = get_protocol(task, protocol)
+
+    def check(pred: Prediction | None, target: Target) -> None:
+        if pred is not None:
+            check_prediction_size(pred, (target.height, target.width))
+            check_required(proto, pred)
+
+    with PredictionsFile(predictions) as preds:
+        n, missing = _join(preds, iter_targets(targets, config, split), allow_missing, check)
+        return {"expressions": n, "predictions": len(preds), "missing": missing}
+
+
+def evaluate(
+    task: str,
+    predictions: Iterable[Mapping] | str | Path,
+    targets: Iterable[Mapping] | str | Path,
+    protocol: str | None = None,
+    resize: int | None = None,
+    allow_missing: bool = False,
+    config: str | None = None,
+    split: str | None = None,
+) -> dict[str, Any]:
+    """Functional API: score predictions (records or a file) against targets (rows or a file/dataset).
+
+    Returns the results dict (``metrics`` in percent, ``None`` for empty denominators).
+    """
+    if isinstance(predictions, (str, Path)) and isinstance(targets, (str, Path)):
+        return score_files(task, predictions, targets, config, split, protocol, resize, allow_missing).results
+    if isinstance(targets, (str, Path)):
+        target_list = list(iter_targets(targets, config, split))
+    else:
+        target_list = [parse_target(dict(row), f"targets:[{i}]") for i, row in enumerate(targets)]
+    if isinstance(predictions, (str, Path)):
+        with PredictionsFile(predictions) as pf:
+            pred_map = {i: pf.get(i) for i in pf.ids}
+    else:
+        pred_map = {}
+        for i, record in enumerate(predictions):
+            pred = parse_prediction(dict(record), f"predictions:[{i}]")
+            if pred.expr_id in pred_map:
+                raise InputError(f"{pred.where} expr_id={pred.expr_id!r} field='expr_id': duplicate expr_id")
+            pred_map[pred.expr_id] = pred
+    evaluator = Evaluator(task, protocol, resize)
+    target_ids = {t.expr_id for t in target_list}
+    unknown = [i for i in pred_map if i not in target_ids]
+    if unknown:
+        raise InputError(
+            f"{pred_map[unknown[0]].where} expr_id={unknown[0]!r} field='expr_id': unknown expr_id"
+        )
+    for target in target_list:
+        pred = pred_map.get(target.expr_id)
+        if pred is None and not allow_missing:
+            raise InputError(
+                f"predictions: no record for expr_id {target.expr_id!r} (use allow_missing=True)"
+            )
+        evaluator.update(pred, target)
+    return evaluator.compute()

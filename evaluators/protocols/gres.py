@@ -1,0 +1,122 @@
+"""GRES (gRefCOCO masks): ``gres/rela`` (default) and ``gres/instancevg``.
+
+Per expression (I, U from the masks; ``pred_nt`` the predicted no-target decision):
+
+=============  ==========  ========  =============================
+ground truth   pred_nt     IoU       sum I / sum U
+=============  ==========  ========  =============================
+no-target      true        1         nothing
+no-target      false       0         U += |pred|
+targeted       true        0         U += |pred OR gt| (full union)
+targeted       false       I / U     I += I, U += U
+=============  ==========  ========  =============================
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from evaluators import rle
+from evaluators.accumulate import Sums, divide
+from evaluators.protocols.base import (
+    Protocol,
+    above_score_strict,
+    cover_fraction,
+    kept_instances_mask,
+    mask_pair,
+)
+from evaluators.records import Prediction, Target
+
+THRESHOLDS = (0.7, 0.8, 0.9)
+
+
+def cover_contribution(pred: Prediction, target: Target) -> dict[str, float | int]:
+    """CoverAcc terms for a targeted expression (records without ``points`` cover nothing)."""
+    contribution: dict[str, float | int] = {"points_records": int(pred.points is not None)}
+    if not target.no_target:
+        contribution.update({"cover_n": 1, "cover": cover_fraction(pred.points, target)})
+    return contribution
+
+
+def cover_metric(sums: Sums) -> dict[str, float | None]:
+    return {"cover_acc": divide(sums["cover"], sums.count("cover_n"))} if sums.count("points_records") else {}
+
+
+@dataclass(frozen=True)
+class GresReLA(Protocol):
+    task = "gres"
+    name = "gres/rela"
+    summary = "ReLA: gIoU (mean IoU, no-target right = 1), cIoU, N-acc, T-acc, prec@0.7..0.9 over targeted"
+    sources = ("ReLA gres_model/evaluation/refer_evaluation.py",)
+    metric_keys = ("giou", "ciou", "n_acc", "t_acc") + tuple(f"prec@{t}" for t in THRESHOLDS)
+
+    def default_params(self) -> dict[str, Any]:
+        return {
+            "no_target_decision": "record no_target, else mask empty",
+            "mask_from_instances": "union of instances with float32 score >= 0.7",
+            "thresholds": list(THRESHOLDS),
+        }
+
+    def predicted_no_target(self, pred: Prediction, mask: rle.RLE) -> tuple[bool, bool]:
+        """(pred_nt, derived?)"""
+        if pred.no_target is not None:
+            return pred.no_target, False
+        return rle.area(mask) == 0, True
+
+    def score(self, pred: Prediction, target: Target):
+        mask = kept_instances_mask(pred, target)
+        pred_nt, derived = self.predicted_no_target(pred, mask)
+        pair = mask_pair(mask, target.mask, self.resize)
+        contribution: dict[str, float | int] = {"n": 1, "derived": int(derived)}
+        if target.no_target:
+            iou = 1.0 if pred_nt else 0.0
+            contribution.update({"nt_n": 1, "nt_ok": int(pred_nt), "U": 0 if pred_nt else pair.pred})
+        else:
+            iou = 0.0 if pred_nt else pair.iou
+            contribution.update({"t_n": 1, "t_ok": int(not pred_nt), "U": pair.union})
+            contribution["I"] = 0 if pred_nt else pair.inter
+            contribution.update({f"hit@{t}": int(iou >= t) for t in THRESHOLDS})
+        contribution["iou"] = iou
+        contribution.update(cover_contribution(pred, target))
+        row = {
+            "I": pair.inter,
+            "U": pair.union,
+            "iou": iou,
+            "pred_no_target": pred_nt,
+            "no_target_derived": derived,
+        }
+        return row, contribution
+
+    def compute(self, sums: Sums):
+        t_n = sums.count("t_n")
+        metrics = {
+            "giou": divide(sums["iou"], sums.count("n")),
+            "ciou": divide(sums["I"], sums["U"]),
+            "n_acc": divide(sums["nt_ok"], sums.count("nt_n")),
+            "t_acc": divide(sums["t_ok"], t_n),
+        }
+        metrics.update({f"prec@{t}": divide(sums[f"hit@{t}"], t_n) for t in THRESHOLDS})
+        metrics.update(cover_metric(sums))
+        return metrics
+
+    def notes(self, sums: Sums) -> dict[str, Any]:
+        derived, n = sums.count("derived"), sums.count("n")
+        source = "record" if derived == 0 else "derived" if derived == n else "mixed"
+        return {"no_target_source": source, "no_target_derived": derived}
+
+
+@dataclass(frozen=True)
+class GresInstanceVG(GresReLA):
+    name = "gres/instancevg"
+    summary = "as gres/rela, but pred_nt = no instance with score > 0.7 (strict), as InstanceVG's test code"
+    sources = ("InstanceVG instancevg/evaluations/*.py, instancevg/apis/test.py",)
+
+    def default_params(self) -> dict[str, Any]:
+        return {**super().default_params(), "no_target_decision": "no instance with float32 score > 0.7"}
+
+    def predicted_no_target(self, pred: Prediction, mask: rle.RLE) -> tuple[bool, bool]:
+        return not any(above_score_strict(inst.score) for inst in pred.instances or ()), False
+
+    def notes(self, sums: Sums) -> dict[str, Any]:
+        return {"no_target_source": "instances"}

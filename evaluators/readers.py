@@ -1,0 +1,223 @@
+"""Reading predictions files and targets (PREDICTIONS.md sections 1-2).
+
+Predictions: ``.jsonl`` (one record per line), ``.json`` (a list, or ``{"meta": ..., "predictions": [...]}``),
+each optionally ``.gz``. A plain ``.jsonl`` is streamed: a first pass validates every record and keeps
+only its byte offset, so memory stays flat in the number of expressions; other containers are held.
+
+Targets: a targets file (``.jsonl``, ``.json`` list, ``.parquet`` of unified rows) or a built dataset
+folder ``OUT/data/{config}/{split}-*.parquet`` read with pyarrow (no ``datasets`` import).
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from evaluators.errors import InputError
+from evaluators.records import Prediction, Target, parse_prediction, parse_target
+
+__all__ = ["PredictionsFile", "iter_targets", "sha256_file", "target_files"]
+
+
+def sha256_file(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _open_text(path: Path):
+    return gzip.open(path, "rt", encoding="utf-8") if path.suffix == ".gz" else open(path, encoding="utf-8")
+
+
+def _container(path: Path) -> str:
+    name = path.name[:-3] if path.name.endswith(".gz") else path.name
+    for ext in (".jsonl", ".json", ".parquet"):
+        if name.endswith(ext):
+            return ext[1:]
+    raise InputError(f"{path}: unknown file type (expected .jsonl, .json or .parquet, optionally .gz)")
+
+
+def _json_records(path: Path) -> list[Any]:
+    try:
+        with _open_text(path) as f:
+            data = json.load(f)
+    except (OSError, EOFError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(f"{path}: not valid JSON: {exc}") from None
+    if isinstance(data, dict) and "predictions" in data:
+        data = data["predictions"]
+    if not isinstance(data, list):
+        raise InputError(f"{path}: expected a list of records or an object with 'predictions'")
+    return data
+
+
+class PredictionsFile:
+    """A validated predictions file, joined by ``expr_id``.
+
+    ``ids`` lists the expr_ids in file order. ``get(expr_id)`` returns the parsed `Prediction`.
+    Construction validates every record (structure, numbers, RLE well-formedness) and duplicates.
+    """
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise InputError(f"{self.path}: predictions file not found")
+        self._offsets: dict[str, tuple[int, int]] | None = None  # expr_id -> (byte offset, line)
+        self._records: dict[str, Prediction] | None = None
+        if _container(self.path) == "jsonl" and self.path.suffix != ".gz":
+            self._index_jsonl()
+        else:
+            self._load_all()
+
+    def _check_duplicate(self, seen: dict, expr_id: str, where: str) -> None:
+        if expr_id in seen:
+            raise InputError(f"{where} expr_id={expr_id!r} field='expr_id': duplicate expr_id")
+
+    def _parse_line(self, line: bytes | str, lineno: int) -> Prediction | None:
+        where = f"{self.path}:{lineno}"
+        if not line.strip():
+            return None
+        try:
+            record = json.loads(line)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise InputError(f"{where}: not valid JSON: {exc}") from None
+        return parse_prediction(record, where)
+
+    def _index_jsonl(self) -> None:
+        offsets: dict[str, tuple[int, int]] = {}
+        with open(self.path, "rb") as f:
+            offset, lineno = 0, 0
+            for line in f:
+                lineno += 1
+                pred = self._parse_line(line, lineno)
+                if pred is not None:
+                    self._check_duplicate(offsets, pred.expr_id, pred.where)
+                    offsets[pred.expr_id] = (offset, lineno)
+                offset += len(line)
+        self._offsets = offsets
+        self._handle = open(self.path, "rb")
+
+    def _load_all(self) -> None:
+        records: dict[str, Prediction] = {}
+        if _container(self.path) == "jsonl":
+            with _open_text(self.path) as f:
+                try:
+                    for lineno, line in enumerate(f, 1):
+                        pred = self._parse_line(line, lineno)
+                        if pred is not None:
+                            self._check_duplicate(records, pred.expr_id, pred.where)
+                            records[pred.expr_id] = pred
+                except (OSError, EOFError) as exc:
+                    raise InputError(f"{self.path}: cannot read: {exc}") from None
+        elif _container(self.path) == "json":
+            for index, record in enumerate(_json_records(self.path)):
+                pred = parse_prediction(record, f"{self.path}:[{index}]")
+                self._check_duplicate(records, pred.expr_id, pred.where)
+                records[pred.expr_id] = pred
+        else:
+            raise InputError(f"{self.path}: predictions must be .jsonl or .json (optionally .gz)")
+        self._records = records
+
+    @property
+    def ids(self) -> list[str]:
+        return list(self._offsets if self._offsets is not None else self._records)
+
+    def __len__(self) -> int:
+        return len(self._offsets if self._offsets is not None else self._records)
+
+    def __contains__(self, expr_id: str) -> bool:
+        return expr_id in (self._offsets if self._offsets is not None else self._records)
+
+    def get(self, expr_id: str) -> Prediction:
+        if self._records is not None:
+            return self._records[expr_id]
+        offset, lineno = self._offsets[expr_id]
+        self._handle.seek(offset)
+        return self._parse_line(self._handle.readline(), lineno)
+
+    def close(self) -> None:
+        if self._offsets is not None:
+            self._handle.close()
+
+    def __enter__(self) -> PredictionsFile:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def target_files(targets: str | Path, config: str | None = None, split: str | None = None) -> list[Path]:
+    """The files holding the targets: the file itself, or a built dataset's Parquet shards."""
+    path = Path(targets)
+    if path.is_dir():
+        if not config or not split:
+            raise InputError(f"{path}: a built dataset folder needs --config and --split")
+        folder = path / "data" / config
+        shards = sorted(folder.glob(f"{split}-*.parquet"))
+        if not shards:
+            configs = sorted(p.name for p in (path / "data").glob("*")) if (path / "data").is_dir() else []
+            raise InputError(
+                f"{path}: no Parquet shards for config {config!r} split {split!r} "
+                f"(configs present: {', '.join(configs) or 'none'})"
+            )
+        return shards
+    if not path.is_file():
+        raise InputError(f"{path}: targets not found")
+    _container(path)
+    return [path]
+
+
+_TARGET_COLUMNS = ("expr_id", "height", "width", "no_target", "target_type", "targets", "mask", "ref_id")
+
+
+def _iter_parquet_rows(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
+    import pyarrow.parquet as pq
+
+    try:
+        pf = pq.ParquetFile(path)
+    except Exception as exc:  # pyarrow raises several types for corrupt files
+        raise InputError(f"{path}: cannot read Parquet: {exc}") from None
+    names = set(pf.schema_arrow.names)
+    missing = {"expr_id", "height", "width", "no_target", "mask"} - names
+    if missing:
+        raise InputError(f"{path}: Parquet targets lack the column(s) {', '.join(sorted(missing))}")
+    columns = [c for c in _TARGET_COLUMNS if c in names]
+    index = 0
+    for batch in pf.iter_batches(batch_size=1024, columns=columns):
+        for row in batch.to_pylist():
+            yield f"{path}:[{index}]", row
+            index += 1
+
+
+def _iter_rows(path: Path) -> Iterator[tuple[str, Any]]:
+    kind = _container(path)
+    if kind == "parquet":
+        yield from _iter_parquet_rows(path)
+    elif kind == "json":
+        for index, row in enumerate(_json_records(path)):
+            yield f"{path}:[{index}]", row
+    else:
+        try:
+            with _open_text(path) as f:
+                for lineno, line in enumerate(f, 1):
+                    if line.strip():
+                        try:
+                            yield f"{path}:{lineno}", json.loads(line)
+                        except json.JSONDecodeError as exc:
+                            raise InputError(f"{path}:{lineno}: not valid JSON: {exc}") from None
+        except (OSError, EOFError) as exc:
+            raise InputError(f"{path}: cannot read: {exc}") from None
+
+
+def iter_targets(
+    targets: str | Path, config: str | None = None, split: str | None = None
+) -> Iterator[Target]:
+    """Stream validated `Target`s from a targets file or a built dataset (config + split)."""
+    for path in target_files(targets, config, split):
+        for where, row in _iter_rows(path):
+            yield parse_target(row, where)

@@ -1,0 +1,219 @@
+"""Typed records the evaluator works on, and their validation from decoded JSON / Parquet rows.
+
+Coordinates: boxes are COCO ``[x, y, w, h]`` in absolute pixels of the original image. Masks are
+COCO compressed RLE (see `evaluators.rle`) of size ``[height, width]`` of the original image.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from evaluators import rle
+from evaluators.errors import InputError, locate
+
+__all__ = ["Instance", "Prediction", "Target", "parse_prediction", "parse_target"]
+
+TARGET_TYPES = ("none", "single", "multi")
+
+
+@dataclass(frozen=True)
+class Instance:
+    """One predicted instance: box ``(x, y, w, h)`` absolute pixels, score in [0, 1], optional mask."""
+
+    bbox: tuple[float, float, float, float]
+    score: float
+    segmentation: rle.RLE | None = None
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """One predictions record (PREDICTIONS.md section 1). ``None`` fields were absent in the file."""
+
+    expr_id: str
+    instances: tuple[Instance, ...] | None = None
+    mask: rle.RLE | None = None
+    no_target: bool | None = None
+    no_target_score: float | None = None
+    points: tuple[tuple[float, float], ...] | None = None
+    where: str = ""  # "file:line" for error messages
+
+    @classmethod
+    def empty(cls, expr_id: str) -> Prediction:
+        """What ``--allow-missing`` scores a missing record as: no instance, no mask."""
+        return cls(expr_id=expr_id, instances=(), mask=None, no_target=None, where="<missing>")
+
+
+@dataclass(frozen=True)
+class Target:
+    """Ground truth of one expression (the fields of a unified row the evaluator needs)."""
+
+    expr_id: str
+    height: int
+    width: int
+    no_target: bool
+    boxes: np.ndarray  # (N, 4) float64 COCO xywh, crowd targets included
+    iscrowd: np.ndarray  # (N,) bool
+    mask: rle.RLE  # union of the non-crowd target masks
+    ref_id: int | None = None
+    target_type: str = "none"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _fail(where: str, expr_id: str | None, fld: str, reason: str) -> InputError:
+    return InputError(f"{locate(where, None, expr_id, fld)}: {reason}")
+
+
+def _finite_number(value: Any) -> bool:
+    return (
+        isinstance(value, (int, float, np.integer, np.floating))
+        and not isinstance(value, bool)
+        and (math.isfinite(float(value)))
+    )
+
+
+def _parse_bbox(value: Any, where: str, expr_id: str | None, fld: str) -> tuple[float, float, float, float]:
+    if not isinstance(value, (list, tuple, np.ndarray)) or len(value) != 4:
+        raise _fail(where, expr_id, fld, f"must be [x, y, w, h], got {value!r}")
+    if not all(_finite_number(v) for v in value):
+        raise _fail(where, expr_id, fld, f"must hold 4 finite numbers, got {list(value)!r}")
+    x, y, w, h = (float(v) for v in value)
+    if w < 0 or h < 0:
+        raise _fail(where, expr_id, fld, f"width and height must be >= 0, got {list(value)!r}")
+    return x, y, w, h
+
+
+def _parse_rle(
+    value: Any, where: str, expr_id: str | None, fld: str, size: tuple[int, int] | None
+) -> rle.RLE:
+    try:
+        mask = rle.normalize(value)
+    except ValueError as exc:
+        raise _fail(where, expr_id, fld, f"malformed RLE: {exc}") from None
+    if size is not None and tuple(mask["size"]) != size:
+        raise _fail(where, expr_id, fld, f"RLE size {mask['size']} != target [height, width] {list(size)}")
+    return mask
+
+
+def parse_prediction(record: Any, where: str, size: tuple[int, int] | None = None) -> Prediction:
+    """Validate one decoded predictions record; ``size`` is the target's ``(height, width)`` if known.
+
+    Raises `InputError` naming ``where`` (file:line), the expr_id and the field on any defect.
+    """
+    if not isinstance(record, dict):
+        raise _fail(where, None, "<record>", f"a record must be a JSON object, got {type(record).__name__}")
+    expr_id = record.get("expr_id")
+    if not isinstance(expr_id, str) or not expr_id:
+        raise _fail(where, None, "expr_id", "missing or not a non-empty string")
+    instances = None
+    if "instances" in record and record["instances"] is not None:
+        raw = record["instances"]
+        if not isinstance(raw, list):
+            raise _fail(where, expr_id, "instances", "must be a list")
+        parsed = []
+        for i, inst in enumerate(raw):
+            fld = f"instances[{i}]"
+            if not isinstance(inst, dict):
+                raise _fail(where, expr_id, fld, "must be an object")
+            if "bbox" not in inst:
+                raise _fail(where, expr_id, f"{fld}.bbox", "missing")
+            bbox = _parse_bbox(inst["bbox"], where, expr_id, f"{fld}.bbox")
+            score = inst.get("score")
+            if score is None:
+                raise _fail(where, expr_id, f"{fld}.score", "missing")
+            if not _finite_number(score) or not 0.0 <= float(score) <= 1.0:
+                raise _fail(where, expr_id, f"{fld}.score", f"must be a number in [0, 1], got {score!r}")
+            seg = inst.get("segmentation")
+            seg = None if seg is None else _parse_rle(seg, where, expr_id, f"{fld}.segmentation", size)
+            parsed.append(Instance(bbox=bbox, score=float(score), segmentation=seg))
+        instances = tuple(parsed)
+    mask = record.get("mask")
+    mask = None if mask is None else _parse_rle(mask, where, expr_id, "mask", size)
+    no_target = record.get("no_target")
+    if no_target is not None and not isinstance(no_target, bool):
+        raise _fail(where, expr_id, "no_target", f"must be true, false or absent, got {no_target!r}")
+    nt_score = record.get("no_target_score")
+    if nt_score is not None and not _finite_number(nt_score):
+        raise _fail(where, expr_id, "no_target_score", f"must be a finite number, got {nt_score!r}")
+    points = record.get("points")
+    if points is not None:
+        if not isinstance(points, list) or not all(
+            isinstance(p, (list, tuple)) and len(p) == 2 and all(_finite_number(v) for v in p) for p in points
+        ):
+            raise _fail(where, expr_id, "points", "must be a list of [x, y] finite numbers")
+        points = tuple((float(p[0]), float(p[1])) for p in points)
+    return Prediction(
+        expr_id=expr_id,
+        instances=instances,
+        mask=mask,
+        no_target=no_target,
+        no_target_score=None if nt_score is None else float(nt_score),
+        points=points,
+        where=where,
+    )
+
+
+def check_prediction_size(pred: Prediction, size: tuple[int, int]) -> None:
+    """Raise `InputError` if a mask of ``pred`` is not of the target's ``(height, width)``."""
+    if pred.mask is not None and tuple(pred.mask["size"]) != size:
+        raise _fail(pred.where, pred.expr_id, "mask", f"RLE size {pred.mask['size']} != target {list(size)}")
+    for i, inst in enumerate(pred.instances or ()):
+        if inst.segmentation is not None and tuple(inst.segmentation["size"]) != size:
+            raise _fail(
+                pred.where,
+                pred.expr_id,
+                f"instances[{i}].segmentation",
+                f"RLE size {inst.segmentation['size']} != target {list(size)}",
+            )
+
+
+def parse_target(row: Any, where: str) -> Target:
+    """Validate one unified row (DATA.md section 3) as ground truth."""
+    if not isinstance(row, dict):
+        raise _fail(where, None, "<row>", "a row must be an object")
+    expr_id = row.get("expr_id")
+    if not isinstance(expr_id, str) or not expr_id:
+        raise _fail(where, None, "expr_id", "missing or not a non-empty string")
+    try:
+        height, width = int(row["height"]), int(row["width"])
+    except (KeyError, TypeError, ValueError):
+        raise _fail(where, expr_id, "height/width", "missing or not integers") from None
+    no_target = row.get("no_target")
+    if not isinstance(no_target, (bool, np.bool_)):
+        raise _fail(where, expr_id, "no_target", f"must be a boolean, got {no_target!r}")
+    raw_targets = row.get("targets") or []
+    if not isinstance(raw_targets, (list, tuple, np.ndarray)):
+        raise _fail(where, expr_id, "targets", "must be a list")
+    boxes = np.zeros((len(raw_targets), 4), dtype=np.float64)
+    iscrowd = np.zeros(len(raw_targets), dtype=bool)
+    for i, tgt in enumerate(raw_targets):
+        if not isinstance(tgt, dict) or "bbox" not in tgt:
+            raise _fail(where, expr_id, f"targets[{i}].bbox", "missing")
+        boxes[i] = _parse_bbox(tgt["bbox"], where, expr_id, f"targets[{i}].bbox")
+        iscrowd[i] = bool(tgt.get("iscrowd", False))
+    if no_target and len(raw_targets):
+        raise _fail(where, expr_id, "targets", "a no-target row must have no targets")
+    if "mask" not in row or row["mask"] is None:
+        raise _fail(where, expr_id, "mask", "missing")
+    mask = _parse_rle(row["mask"], where, expr_id, "mask", (height, width))
+    n_plain = int((~iscrowd).sum())
+    target_type = row.get("target_type") or (
+        "none" if n_plain == 0 else "single" if n_plain == 1 else "multi"
+    )
+    if target_type not in TARGET_TYPES:
+        raise _fail(where, expr_id, "target_type", f"must be one of {TARGET_TYPES}, got {target_type!r}")
+    ref_id = row.get("ref_id")
+    return Target(
+        expr_id=expr_id,
+        height=height,
+        width=width,
+        no_target=bool(no_target),
+        boxes=boxes,
+        iscrowd=iscrowd,
+        mask=mask,
+        ref_id=None if ref_id is None else int(ref_id),
+        target_type=target_type,
+    )

@@ -1,0 +1,94 @@
+"""The scoring state of one protocol: sums per target type (or per unit for grouped protocols).
+
+States are sums and counts, so ``a.merge(b)`` after scoring two parts equals scoring both at once,
+exactly and in any order -- the path to multi-process scoring.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from evaluators.accumulate import Sums
+from evaluators.protocols.base import Protocol, check_required
+from evaluators.records import TARGET_TYPES, Prediction, Target, check_prediction_size
+
+__all__ = ["ScoreState"]
+
+
+class ScoreState:
+    """Accumulates one protocol's contributions; ``compute`` gives metrics, breakdown and notes.
+
+    With ``keep_rows=True`` the per-sample rows (and contributions, for the bootstrap) are kept too.
+    """
+
+    def __init__(self, protocol: Protocol, keep_rows: bool = False):
+        self.protocol = protocol
+        self.keep_rows = keep_rows
+        self.sums = {tt: Sums() for tt in TARGET_TYPES}
+        self.units: dict[str, dict[Any, Sums]] = {tt: {} for tt in TARGET_TYPES}
+        self.counts = {"expressions": 0, "no_target": 0, "missing": 0}
+        self.type_counts = dict.fromkeys(TARGET_TYPES, 0)
+        self.rows: list[dict[str, Any]] = []
+        self.contributions: list[tuple[Any, dict[str, float | int]]] = []
+
+    def update(self, pred: Prediction, target: Target, missing: bool = False) -> dict[str, Any]:
+        """Score one expression; returns its per-sample row."""
+        check_prediction_size(pred, (target.height, target.width))
+        check_required(self.protocol, pred)
+        row, contribution = self.protocol.score(pred, target)
+        tt = target.target_type
+        if self.protocol.grouped:
+            key = self.protocol.unit_key(target)
+            self.units[tt].setdefault(key, Sums()).add(contribution)
+        else:
+            self.sums[tt].add(contribution)
+        self.counts["expressions"] += 1
+        self.counts["no_target"] += int(target.no_target)
+        self.counts["missing"] += int(missing)
+        self.type_counts[tt] += 1
+        row = {
+            "expr_id": target.expr_id,
+            "target_type": tt,
+            "no_target": target.no_target,
+            "missing": missing,
+            **row,
+        }
+        if pred.no_target_score is not None:
+            row["no_target_score"] = pred.no_target_score
+        if self.keep_rows:
+            self.rows.append(row)
+            unit = self.protocol.unit_key(target) if self.protocol.grouped else len(self.contributions)
+            self.contributions.append((unit, contribution))
+        return row
+
+    def merge(self, other: ScoreState) -> None:
+        if other.protocol != self.protocol:
+            raise ValueError("cannot merge states of different protocols")
+        for tt in TARGET_TYPES:
+            self.sums[tt].merge(other.sums[tt])
+            for key, unit in other.units[tt].items():
+                self.units[tt].setdefault(key, Sums()).merge(unit)
+        for key, value in other.counts.items():
+            self.counts[key] += value
+        for key, value in other.type_counts.items():
+            self.type_counts[key] += value
+        self.rows.extend(other.rows)
+        self.contributions.extend(other.contributions)
+
+    def _sums_for(self, types: tuple[str, ...]) -> Sums:
+        if not self.protocol.grouped:
+            return Sums.total(self.sums[tt] for tt in types)
+        units: dict[Any, Sums] = {}
+        for tt in types:
+            for key, unit in self.units[tt].items():
+                units.setdefault(key, Sums()).merge(unit)
+        total = Sums()
+        for key in sorted(units, key=repr):
+            total.add(self.protocol.unit_contribution(units[key]))
+        return total
+
+    def compute(self) -> tuple[dict[str, float | None], dict[str, dict[str, float | None]], dict[str, Any]]:
+        """(metrics, breakdown by target type, notes)."""
+        overall = self._sums_for(TARGET_TYPES)
+        breakdown = {tt: self.protocol.compute(self._sums_for((tt,))) for tt in TARGET_TYPES}
+        return self.protocol.compute(overall), breakdown, self.protocol.notes(overall)
