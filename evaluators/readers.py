@@ -91,16 +91,15 @@ class PredictionsFile:
     def _index_jsonl(self) -> None:
         offsets: dict[str, tuple[int, int]] = {}
         with open(self.path, "rb") as f:
-            offset, lineno = 0, 0
-            for line in f:
-                lineno += 1
+            offset = 0
+            for lineno, line in enumerate(f, 1):
                 pred = self._parse_line(line, lineno)
                 if pred is not None:
                     self._check_duplicate(offsets, pred.expr_id, pred.where)
                     offsets[pred.expr_id] = (offset, lineno)
                 offset += len(line)
         self._offsets = offsets
-        self._handle = open(self.path, "rb")
+        self._handle = open(self.path, "rb")  # noqa: SIM115 -- held for random access, closed by close()
 
     def _load_all(self) -> None:
         records: dict[str, Prediction] = {}
