@@ -68,33 +68,48 @@ class ExactSum:
 
 
 class Sums:
-    """Named `ExactSum`s: the state of a metric. ``add`` a contribution mapping, ``merge`` another state."""
+    """Named exact sums: the state of a metric. ``add`` a contribution mapping, ``merge`` another state.
 
-    __slots__ = ("values",)
+    Integer fields (counts, pixel sums) are kept as Python ints, float fields as `ExactSum`.
+    """
+
+    __slots__ = ("floats", "ints")
 
     def __init__(self) -> None:
-        self.values: dict[str, ExactSum] = {}
+        self.ints: dict[str, int] = {}
+        self.floats: dict[str, ExactSum] = {}
 
     def add(self, contribution: Mapping[str, float | int]) -> None:
+        ints, floats = self.ints, self.floats
         for key, value in contribution.items():
-            acc = self.values.get(key)
-            if acc is None:
-                acc = self.values[key] = ExactSum()
-            acc.add(value)
+            if type(value) is int or type(value) is bool:
+                ints[key] = ints.get(key, 0) + value
+            else:
+                acc = floats.get(key)
+                if acc is None:
+                    acc = floats[key] = ExactSum()
+                acc.add(value)
 
     def merge(self, other: Sums) -> None:
-        for key, acc in other.values.items():
-            mine = self.values.get(key)
+        for key, value in other.ints.items():
+            self.ints[key] = self.ints.get(key, 0) + value
+        for key, acc in other.floats.items():
+            mine = self.floats.get(key)
             if mine is None:
-                mine = self.values[key] = ExactSum()
+                mine = self.floats[key] = ExactSum()
             mine.merge(acc)
 
     def __getitem__(self, key: str) -> ExactSum:
-        return self.values.get(key) or ExactSum()
+        out = ExactSum(self.ints.get(key, 0))
+        if key in self.floats:
+            out.merge(self.floats[key])
+        return out
 
     def count(self, key: str) -> int:
         """An integer-valued field as int (counts)."""
-        return round(float(self[key]))
+        if key in self.floats:
+            return round(float(self[key]))
+        return self.ints.get(key, 0)
 
     @classmethod
     def total(cls, parts: Iterable[Sums]) -> Sums:

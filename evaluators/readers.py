@@ -89,14 +89,22 @@ class PredictionsFile:
         return parse_prediction(record, where)
 
     def _index_jsonl(self) -> None:
+        """First pass: expr_id and byte offset of every record (records are validated when read)."""
         offsets: dict[str, tuple[int, int]] = {}
         with open(self.path, "rb") as f:
             offset = 0
             for lineno, line in enumerate(f, 1):
-                pred = self._parse_line(line, lineno)
-                if pred is not None:
-                    self._check_duplicate(offsets, pred.expr_id, pred.where)
-                    offsets[pred.expr_id] = (offset, lineno)
+                if line.strip():
+                    where = f"{self.path}:{lineno}"
+                    try:
+                        record = json.loads(line)
+                    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+                        raise InputError(f"{where}: not valid JSON: {exc}") from None
+                    expr_id = record.get("expr_id") if isinstance(record, dict) else None
+                    if not isinstance(expr_id, str) or not expr_id:
+                        parse_prediction(record, where)  # raises the precise error
+                    self._check_duplicate(offsets, expr_id, where)
+                    offsets[expr_id] = (offset, lineno)
                 offset += len(line)
         self._offsets = offsets
         self._handle = open(self.path, "rb")  # noqa: SIM115 -- held for random access, closed by close()

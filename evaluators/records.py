@@ -184,22 +184,25 @@ def parse_target(row: Any, where: str) -> Target:
     no_target = row.get("no_target")
     if not isinstance(no_target, (bool, np.bool_)):
         raise _fail(where, expr_id, "no_target", f"must be a boolean, got {no_target!r}")
-    raw_targets = row.get("targets") or []
+    raw_targets = row.get("targets")
+    if raw_targets is None:
+        raw_targets = []
     if not isinstance(raw_targets, (list, tuple, np.ndarray)):
         raise _fail(where, expr_id, "targets", "must be a list")
-    boxes = np.zeros((len(raw_targets), 4), dtype=np.float64)
-    iscrowd = np.zeros(len(raw_targets), dtype=bool)
+    box_list, crowd_list = [], []
     for i, tgt in enumerate(raw_targets):
         if not isinstance(tgt, dict) or "bbox" not in tgt:
             raise _fail(where, expr_id, f"targets[{i}].bbox", "missing")
-        boxes[i] = _parse_bbox(tgt["bbox"], where, expr_id, f"targets[{i}].bbox")
-        iscrowd[i] = bool(tgt.get("iscrowd", False))
+        box_list.append(_parse_bbox(tgt["bbox"], where, expr_id, f"targets[{i}].bbox"))
+        crowd_list.append(bool(tgt.get("iscrowd", False)))
+    boxes = np.array(box_list, dtype=np.float64).reshape(-1, 4)
+    iscrowd = np.array(crowd_list, dtype=bool)
     if no_target and len(raw_targets):
         raise _fail(where, expr_id, "targets", "a no-target row must have no targets")
     if "mask" not in row or row["mask"] is None:
         raise _fail(where, expr_id, "mask", "missing")
     mask = _parse_rle(row["mask"], where, expr_id, "mask", (height, width))
-    n_plain = int((~iscrowd).sum())
+    n_plain = crowd_list.count(False)
     target_type = row.get("target_type") or (
         "none" if n_plain == 0 else "single" if n_plain == 1 else "multi"
     )

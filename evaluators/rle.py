@@ -14,17 +14,26 @@ from typing import Any
 import numpy as np
 from pycocotools import mask as _mask
 
+try:  # optional C accelerator (built by `pip install`; see pyproject.toml)
+    from evaluators import _rlecount
+except ImportError:  # pragma: no cover - depends on the build
+    _rlecount = None
+
 RLE = dict[str, Any]
 
 __all__ = [
     "RLE",
+    "CountsError",
     "area",
+    "counts_totals",
+    "counts_totals_numpy",
     "decode",
     "empty",
     "encode",
     "from_polygons",
     "intersection_union",
     "normalize",
+    "overlap",
     "resize_nearest",
     "run_lengths",
     "to_pycoco",
@@ -34,7 +43,7 @@ __all__ = [
 
 def _check_size(size: Any) -> tuple[int, int]:
     if (
-        not isinstance(size, (list, tuple))
+        not isinstance(size, (list, tuple, np.ndarray))
         or len(size) != 2
         or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= 0 for v in size)
     ):
@@ -42,11 +51,13 @@ def _check_size(size: Any) -> tuple[int, int]:
     return int(size[0]), int(size[1])
 
 
-def normalize(obj: Any) -> RLE:
+def normalize(obj: Any, check_counts: bool = True) -> RLE:
     """Validate an RLE from a file and return it compressed with text counts.
 
     Accepts compressed counts (``str`` or ``bytes``) and uncompressed counts (a list of non-negative
     ints summing to height*width). Raises ``ValueError`` with the reason on anything malformed.
+    ``check_counts=False`` skips parsing compressed counts, for callers that check many at once with
+    `counts_totals`.
     """
     if not isinstance(obj, dict) or "size" not in obj or "counts" not in obj:
         raise ValueError("RLE must be an object with 'size' and 'counts'")
@@ -63,46 +74,105 @@ def normalize(obj: Any) -> RLE:
         counts = counts.decode("ascii", errors="replace")
     if not isinstance(counts, str):
         raise ValueError(f"RLE 'counts' must be a string or a list of ints, got {type(counts).__name__}")
-    if not counts.isascii():
-        raise ValueError("compressed RLE 'counts' has characters outside the COCO alphabet")
-    total = int(run_lengths(counts).sum())
+    if not check_counts:
+        return {"size": [h, w], "counts": counts}
+    total = int(counts_totals([counts])[0])
     if total != h * w:
         raise ValueError(f"compressed RLE 'counts' cover {total} pixels, expected {h}*{w}={h * w}")
     return {"size": [h, w], "counts": counts}
 
 
 def run_lengths(counts: str) -> np.ndarray:
-    """Run lengths (int64) of a compressed counts string, vectorised; raises ValueError if malformed.
-
-    COCO text RLE: each run is a little-endian group of 5-bit digits (byte - 48); bit 0x20 marks a
-    continuation and bit 0x10 of a group's last byte sign-extends. From the fourth run on, the stored
-    value is a difference to the run two before (pycocotools ``rleFrString``).
-    """
-    data = np.frombuffer(counts.encode("ascii"), dtype=np.uint8).astype(np.int64) - 48
-    if data.size == 0:
-        return np.zeros(0, dtype=np.int64)
-    if data.min() < 0 or data.max() > 63:
-        raise ValueError("compressed RLE 'counts' has characters outside the COCO alphabet")
-    ends = np.flatnonzero((data & 0x20) == 0)
-    if ends.size == 0 or ends[-1] != data.size - 1:
-        raise ValueError("compressed RLE 'counts' ends inside a run length")
-    starts = np.concatenate(([0], ends[:-1] + 1))
-    lengths = ends - starts + 1
-    if lengths.max() > 7:  # 35 bits: far beyond any image, and pycocotools keeps 32-bit counts
-        raise ValueError("compressed RLE 'counts' has a run length too large for an image")
-    group = np.repeat(np.arange(ends.size), lengths)
-    shift = 5 * (np.arange(data.size) - starts[group])
-    values = np.bincount(group, weights=((data & 0x1F) << shift).astype(np.float64)).astype(np.int64)
-    negative = (data[ends] & 0x10) != 0
-    values[negative] -= np.left_shift(1, 5 * lengths[negative])
-    runs = values.copy()
-    if runs.size > 3:
-        runs[3::2] = values[1] + np.cumsum(values[3::2])
-    if runs.size > 4:
-        runs[4::2] = values[2] + np.cumsum(values[4::2])
-    if runs.min() < 0:
-        raise ValueError("compressed RLE 'counts' has a negative run length")
+    """Run lengths (int64) of one compressed counts string; raises ValueError if malformed."""
+    runs, _ = _parse_counts([counts])
     return runs
+
+
+def counts_totals(counts: Sequence[str]) -> np.ndarray:
+    """Pixels covered by each compressed counts string (int64 array).
+
+    Raises `CountsError` (a ValueError with ``.index``, the first malformed string) on a character
+    outside the COCO alphabet, a truncated run, a negative or absurdly large run length. Uses the C
+    accelerator ``evaluators._rlecount`` when it was built, else one vectorised numpy pass.
+    """
+    if _rlecount is not None:
+        totals, bad, reason = _rlecount.counts_totals(counts)
+        if bad >= 0:
+            raise CountsError(bad, reason)
+        return np.asarray(totals, dtype=np.int64)
+    return counts_totals_numpy(counts)
+
+
+def counts_totals_numpy(counts: Sequence[str]) -> np.ndarray:
+    """The numpy implementation of `counts_totals` (no compiled code needed)."""
+    runs, owner = _parse_counts(counts)
+    return np.bincount(owner, weights=runs.astype(np.float64), minlength=len(counts)).astype(np.int64)
+
+
+class CountsError(ValueError):
+    """A malformed compressed counts string; ``index`` is its position in the batch."""
+
+    def __init__(self, index: int, reason: str):
+        super().__init__(reason)
+        self.index = index
+
+
+def _parse_counts(counts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Decode many COCO text RLE strings at once -> (run lengths, index of the owning string).
+
+    Each run is a little-endian group of 5-bit digits (byte - 48); bit 0x20 marks a continuation and
+    bit 0x10 of a group's last byte sign-extends. From the fourth run of a string on, the stored value
+    is a difference to the run two before (pycocotools ``rleFrString``).
+    """
+    n = len(counts)
+    for i, c in enumerate(counts):
+        if not c.isascii():
+            raise CountsError(i, "compressed RLE 'counts' has characters outside the COCO alphabet")
+    raw = np.frombuffer("".join(counts).encode("ascii"), dtype=np.uint8)
+    lengths = np.fromiter(map(len, counts), dtype=np.int64, count=n)
+    string_ends = np.cumsum(lengths)
+    bad_char = (raw < 48) | (raw > 111)
+    if bad_char.any():
+        bad = int(np.searchsorted(string_ends, np.argmax(bad_char), side="right"))
+        raise CountsError(bad, "compressed RLE 'counts' has characters outside the COCO alphabet")
+    digits = raw - np.uint8(48)
+    is_end = digits < 32  # no continuation bit
+    nonempty = lengths > 0
+    last_continues = ~is_end[string_ends[nonempty] - 1]
+    if last_continues.any():
+        bad = int(np.flatnonzero(nonempty)[np.argmax(last_continues)])
+        raise CountsError(bad, "compressed RLE 'counts' ends inside a run length")
+    ends = np.flatnonzero(is_end)
+    starts = np.empty_like(ends)
+    starts[:1] = 0
+    starts[1:] = ends[:-1] + 1
+    group_len = ends - starts + 1
+    first_group = np.searchsorted(ends, string_ends - lengths)
+    groups_per_string = np.diff(np.append(first_group, ends.size))
+    owner = np.repeat(np.arange(n), groups_per_string)
+    if group_len.size and group_len.max() > 7:  # > 35 bits: beyond any image; pycocotools keeps 32 bits
+        raise CountsError(int(owner[np.argmax(group_len > 7)]), "compressed RLE 'counts' has a run too large")
+    low = digits & np.uint8(31)
+    values = low[starts].astype(np.int64)
+    for j in range(1, int(group_len.max()) if group_len.size else 0):
+        sel = np.flatnonzero(group_len > j)
+        values[sel] += low[starts[sel] + j].astype(np.int64) << (5 * j)
+    values -= ((digits[ends] & np.uint8(16)) != 0).astype(np.int64) << (5 * group_len)
+    # Runs 3, 5, 7, ... of a string add to its run 1; runs 4, 6, ... to its run 2. Positions of one
+    # chain share the parity of the global index, so each parity class is one segmented cumsum.
+    pos = np.arange(ends.size, dtype=np.int64) - np.repeat(first_group, groups_per_string)
+    runs = values.copy()
+    for parity in (0, 1):
+        v, p = values[parity::2], pos[parity::2]
+        in_chain = p >= 1
+        csum = np.cumsum(np.where(in_chain, v, 0))
+        head = np.maximum.accumulate(np.where((p == 1) | (p == 2), np.arange(v.size), 0))
+        runs[parity::2] = np.where(in_chain, csum - (csum[head] - v[head]), v)
+    if runs.size and runs.min() < 0:
+        raise CountsError(
+            int(owner[np.argmax(runs < 0)]), "compressed RLE 'counts' has a negative run length"
+        )
+    return runs, owner
 
 
 def to_pycoco(rle: RLE) -> dict[str, Any]:
@@ -149,13 +219,18 @@ def union(rles: Sequence[RLE], height: int, width: int) -> RLE:
     return _from_pycoco(_mask.merge([to_pycoco(r) for r in rles], intersect=False))
 
 
-def intersection_union(a: RLE, b: RLE) -> tuple[int, int]:
-    """``(|a AND b|, |a OR b|)`` in pixels, computed on the RLEs."""
+def overlap(a: RLE, b: RLE) -> tuple[int, int, int]:
+    """``(|a AND b|, |a|, |b|)`` in pixels, computed on the RLEs."""
     pa, pb = to_pycoco(a), to_pycoco(b)
     area_a, area_b = (int(v) for v in _mask.area([pa, pb]))
     if area_a == 0 or area_b == 0:
-        return 0, area_a + area_b
-    inter = int(_mask.area(_mask.merge([pa, pb], intersect=True)))
+        return 0, area_a, area_b
+    return int(_mask.area(_mask.merge([pa, pb], intersect=True))), area_a, area_b
+
+
+def intersection_union(a: RLE, b: RLE) -> tuple[int, int]:
+    """``(|a AND b|, |a OR b|)`` in pixels, computed on the RLEs."""
+    inter, area_a, area_b = overlap(a, b)
     return inter, area_a + area_b - inter
 
 

@@ -93,8 +93,8 @@ def mask_pair(pred_mask: rle.RLE, gt_mask: rle.RLE, resize: int | None) -> MaskP
     """I, U and |P| on the RLEs (no dense decode), or after nearest-resizing both to ``resize``^2."""
     if resize:
         pred_mask, gt_mask = rle.resize_nearest(pred_mask, resize), rle.resize_nearest(gt_mask, resize)
-    inter, union = rle.intersection_union(pred_mask, gt_mask)
-    return MaskPair(inter=inter, union=union, pred=union - rle.area(gt_mask) + inter)
+    inter, area_pred, area_gt = rle.overlap(pred_mask, gt_mask)
+    return MaskPair(inter=inter, union=area_pred + area_gt - inter, pred=area_pred)
 
 
 def cover_fraction(points: tuple[tuple[float, float], ...] | None, target: Target) -> float:

@@ -58,16 +58,17 @@ class GresReLA(Protocol):
             "thresholds": list(THRESHOLDS),
         }
 
-    def predicted_no_target(self, pred: Prediction, mask: rle.RLE) -> tuple[bool, bool]:
-        """(pred_nt, derived?)"""
+    def predicted_no_target(self, pred: Prediction, mask_pixels: int) -> tuple[bool, bool]:
+        """(pred_nt, derived?) given the number of pixels of the predicted mask."""
         if pred.no_target is not None:
             return pred.no_target, False
-        return rle.area(mask) == 0, True
+        return mask_pixels == 0, True
 
     def score(self, pred: Prediction, target: Target):
         mask = kept_instances_mask(pred, target)
-        pred_nt, derived = self.predicted_no_target(pred, mask)
         pair = mask_pair(mask, target.mask, self.resize)
+        pixels = pair.pred if not self.resize else rle.area(mask)  # decided at the original resolution
+        pred_nt, derived = self.predicted_no_target(pred, pixels)
         contribution: dict[str, float | int] = {"n": 1, "derived": int(derived)}
         if target.no_target:
             iou = 1.0 if pred_nt else 0.0
@@ -115,7 +116,7 @@ class GresInstanceVG(GresReLA):
     def default_params(self) -> dict[str, Any]:
         return {**super().default_params(), "no_target_decision": "no instance with float32 score > 0.7"}
 
-    def predicted_no_target(self, pred: Prediction, mask: rle.RLE) -> tuple[bool, bool]:
+    def predicted_no_target(self, pred: Prediction, mask_pixels: int) -> tuple[bool, bool]:
         return not any(above_score_strict(inst.score) for inst in pred.instances or ()), False
 
     def notes(self, sums: Sums) -> dict[str, Any]:
