@@ -174,14 +174,14 @@ def _timed(fn, *args):
 
 
 def _peak_rss_mb(task: str, preds: Path, targets: Path) -> float:
+    root = str(Path(__file__).resolve().parents[1])
     code = (
-        "import resource, sys; sys.path.insert(0, %r); from evaluators import score_files; "
-        "score_files(%r, %r, %r); print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)"
-        % (str(Path(__file__).resolve().parents[1]), task, str(preds), str(targets))
+        f"import resource, sys; sys.path.insert(0, {root!r}); from evaluators import score_files; "
+        f"score_files({task!r}, {str(preds)!r}, {str(targets)!r}); "
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)"
     )
-    return float(
-        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return float(proc.stdout)
 
 
 def main() -> None:
