@@ -105,7 +105,15 @@ def counts_totals(counts: Sequence[str]) -> np.ndarray:
 
 def counts_totals_numpy(counts: Sequence[str]) -> np.ndarray:
     """The numpy implementation of `counts_totals` (no compiled code needed)."""
-    runs, owner = _parse_counts(counts)
+    try:
+        runs, owner = _parse_counts(counts)
+    except CountsError:
+        for index, one in enumerate(counts):  # report the first malformed string, as the C parser does
+            try:
+                _parse_counts([one])
+            except CountsError as exc:
+                raise CountsError(index, str(exc)) from None
+        raise
     return np.bincount(owner, weights=runs.astype(np.float64), minlength=len(counts)).astype(np.int64)
 
 

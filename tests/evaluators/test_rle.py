@@ -139,3 +139,33 @@ def test_real_masks_score_like_dense_reference():
         assert (inter, union) == (int((dp & dg).sum()), int((dp | dg).sum()))
         checked += 1
     assert checked >= 20
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.text(alphabet=st.characters(min_codepoint=40, max_codepoint=115), max_size=12), max_size=6)
+)
+def test_c_accelerator_agrees_with_numpy_parser(strings):
+    """Totals and errors of the optional C parser equal the numpy parser's, on valid and junk strings."""
+
+    def outcome(fn):
+        try:
+            return list(fn(strings))
+        except rle.CountsError as exc:
+            return ("error", exc.index)  # the reason may differ when a string has two defects
+
+    numpy_outcome = outcome(rle.counts_totals_numpy)
+    if rle._rlecount is None:
+        pytest.skip("C accelerator not built")
+    assert outcome(rle.counts_totals) == numpy_outcome
+
+
+def test_counts_totals_of_real_strings_both_parsers():
+    rng = np.random.default_rng(0)
+    strings, sizes = [], []
+    for _ in range(200):
+        h, w = (int(v) for v in rng.integers(1, 50, 2))
+        strings.append(rle.encode(rng.random((h, w)) < rng.random())["counts"])
+        sizes.append(h * w)
+    assert list(rle.counts_totals(strings)) == sizes
+    assert list(rle.counts_totals_numpy(strings)) == sizes
