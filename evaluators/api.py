@@ -25,7 +25,7 @@ from typing import Any
 from evaluators.bootstrap import bootstrap_ci
 from evaluators.errors import InputError
 from evaluators.protocols import get_protocol
-from evaluators.readers import PredictionsFile, iter_targets, sha256_file, target_files
+from evaluators.readers import PredictionRecords, PredictionsFile, iter_targets, sha256_file, target_files
 from evaluators.records import TARGET_TYPES, Prediction, Target, parse_prediction, parse_target
 from evaluators.results import clean_metrics, now_iso
 from evaluators.state import ScoreState
@@ -122,7 +122,7 @@ def _join(
     missing: list[str] = []
     for target in targets:
         if target.expr_id in seen:
-            raise InputError(f"targets: duplicate expr_id {target.expr_id!r}")
+            raise InputError(f"{target.where} expr_id={target.expr_id!r} field='expr_id': duplicate expr_id in the targets")
         seen.add(target.expr_id)
         if target.expr_id in predictions:
             visit(predictions.get(target.expr_id), target)
@@ -227,31 +227,11 @@ def evaluate(
     if isinstance(predictions, (str, Path)) and isinstance(targets, (str, Path)):
         return score_files(task, predictions, targets, config, split, protocol, resize, allow_missing).results
     if isinstance(targets, (str, Path)):
-        target_list = list(iter_targets(targets, config, split))
+        target_iter = iter_targets(targets, config, split)
     else:
-        target_list = [parse_target(dict(row), f"targets:[{i}]") for i, row in enumerate(targets)]
-    if isinstance(predictions, (str, Path)):
-        with PredictionsFile(predictions) as pf:
-            pred_map = {i: pf.get(i) for i in pf.ids}
-    else:
-        pred_map = {}
-        for i, record in enumerate(predictions):
-            pred = parse_prediction(dict(record), f"predictions:[{i}]")
-            if pred.expr_id in pred_map:
-                raise InputError(f"{pred.where} expr_id={pred.expr_id!r} field='expr_id': duplicate expr_id")
-            pred_map[pred.expr_id] = pred
+        target_iter = (parse_target(dict(row), f"targets:[{i}]") for i, row in enumerate(targets))
     evaluator = Evaluator(task, protocol, resize)
-    target_ids = {t.expr_id for t in target_list}
-    unknown = [i for i in pred_map if i not in target_ids]
-    if unknown:
-        raise InputError(
-            f"{pred_map[unknown[0]].where} expr_id={unknown[0]!r} field='expr_id': unknown expr_id"
-        )
-    for target in target_list:
-        pred = pred_map.get(target.expr_id)
-        if pred is None and not allow_missing:
-            raise InputError(
-                f"predictions: no record for expr_id {target.expr_id!r} (use allow_missing=True)"
-            )
-        evaluator.update(pred, target)
+    preds = PredictionsFile(predictions) if isinstance(predictions, (str, Path)) else PredictionRecords(predictions)
+    with preds:
+        _join(preds, target_iter, allow_missing, evaluator.update)
     return evaluator.compute()

@@ -13,14 +13,14 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 from evaluators.errors import InputError
 from evaluators.records import Prediction, Target, parse_prediction, parse_target
 
-__all__ = ["PredictionsFile", "iter_targets", "sha256_file", "target_files"]
+__all__ = ["PredictionRecords", "PredictionsFile", "iter_targets", "sha256_file", "target_files"]
 
 
 def sha256_file(path: str | Path) -> str:
@@ -156,6 +156,19 @@ class PredictionsFile:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+class PredictionRecords(PredictionsFile):
+    """In-memory predictions (decoded records), with the interface of `PredictionsFile`."""
+
+    def __init__(self, records: Iterable[Any], name: str = "predictions"):
+        self.path = Path(name)
+        self._offsets = None
+        self._records = {}
+        for index, record in enumerate(records):
+            pred = record if isinstance(record, Prediction) else parse_prediction(record, f"{name}:[{index}]")
+            self._check_duplicate(self._records, pred.expr_id, pred.where)
+            self._records[pred.expr_id] = pred
 
 
 def target_files(targets: str | Path, config: str | None = None, split: str | None = None) -> list[Path]:

@@ -7,7 +7,7 @@ COCO compressed RLE (see `evaluators.rle`) of size ``[height, width]`` of the or
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -60,7 +60,7 @@ class Target:
     mask: rle.RLE  # union of the non-crowd target masks
     ref_id: int | None = None
     target_type: str = "none"
-    extra: dict[str, Any] = field(default_factory=dict)
+    where: str = ""  # "file:line" for error messages
 
 
 def _fail(where: str, expr_id: str | None, fld: str, reason: str) -> InputError:
@@ -219,4 +219,5 @@ def parse_target(row: Any, where: str) -> Target:
         mask=mask,
         ref_id=None if ref_id is None else int(ref_id),
         target_type=target_type,
+        where=where,
     )

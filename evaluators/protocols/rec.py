@@ -43,7 +43,7 @@ class RecIoU(Protocol):
     def score(self, pred: Prediction, target: Target):
         if len(target.boxes) != 1:
             raise InputError(
-                f"{locate('targets', None, target.expr_id, 'targets')}: rec needs exactly one target box per "
+                f"{locate(target.where, None, target.expr_id, 'targets')}: rec needs exactly one target box per "
                 f"expression, got {len(target.boxes)}"
             )
         top = top_instance(pred)

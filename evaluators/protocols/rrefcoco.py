@@ -38,7 +38,7 @@ class RRefCOCORefSegformer(Protocol):
 
     def unit_key(self, target: Target) -> Any:
         if target.ref_id is None:
-            raise InputError(f"{locate('targets', None, target.expr_id, 'ref_id')}: rrefcoco needs ref_id")
+            raise InputError(f"{locate(target.where, None, target.expr_id, 'ref_id')}: rrefcoco needs ref_id")
         return target.ref_id
 
     def score(self, pred: Prediction, target: Target):
