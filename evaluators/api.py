@@ -122,7 +122,9 @@ def _join(
     missing: list[str] = []
     for target in targets:
         if target.expr_id in seen:
-            raise InputError(f"{target.where} expr_id={target.expr_id!r} field='expr_id': duplicate expr_id in the targets")
+            raise InputError(
+                f"{target.where} expr_id={target.expr_id!r} field='expr_id': duplicate expr_id in the targets"
+            )
         seen.add(target.expr_id)
         if target.expr_id in predictions:
             visit(predictions.get(target.expr_id), target)
@@ -231,7 +233,11 @@ def evaluate(
     else:
         target_iter = (parse_target(dict(row), f"targets:[{i}]") for i, row in enumerate(targets))
     evaluator = Evaluator(task, protocol, resize)
-    preds = PredictionsFile(predictions) if isinstance(predictions, (str, Path)) else PredictionRecords(predictions)
+    preds = (
+        PredictionsFile(predictions)
+        if isinstance(predictions, (str, Path))
+        else PredictionRecords(predictions)
+    )
     with preds:
         _join(preds, target_iter, allow_missing, evaluator.update)
     return evaluator.compute()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from evaluators.topk_tie import first_maximum, topk1_index
+
 __all__ = ["greedy_match_count"]
 
 
@@ -17,18 +19,12 @@ def greedy_match_count(similarity: np.ndarray, threshold: float = 0.5, tie_rule:
     ``torch.topk(flat, 1)`` (see `evaluators.topk_tie`), ``"first"`` takes the first maximum in
     row-major order (NaN ranks highest in both).
     """
-    from evaluators.topk_tie import topk1_index  # noqa: PLC0415  (numpy-only emulation of torch.topk)
-
     sim = np.array(similarity, copy=True)
     rows, cols = sim.shape
     matches = 0
     for _ in range(min(rows, cols)):
         flat = sim.reshape(-1)
-        if tie_rule == "torch_topk":
-            index = topk1_index(flat)
-        else:
-            nan = np.flatnonzero(np.isnan(flat))
-            index = int(nan[0]) if nan.size else int(np.argmax(flat))
+        index = topk1_index(flat) if tie_rule == "torch_topk" else first_maximum(flat)
         value = flat[index]
         if value < threshold:
             break
