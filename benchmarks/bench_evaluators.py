@@ -60,6 +60,9 @@ def make_gres(folder: Path, n: int, h: int, w: int, seed: int = 0) -> tuple[Path
     return folder / "preds.jsonl", folder / "targets.jsonl"
 
 
+EMPTY = rle.empty(480, 640)
+
+
 def make_grec(folder: Path, n: int, boxes: int, seed: int = 0) -> tuple[Path, Path]:
     rng = np.random.default_rng(seed)
     with open(folder / "gtargets.jsonl", "w") as ft, open(folder / "gpreds.jsonl", "w") as fp:
@@ -84,7 +87,7 @@ def make_grec(folder: Path, n: int, boxes: int, seed: int = 0) -> tuple[Path, Pa
                         "width": 640,
                         "no_target": k == 0,
                         "targets": [{"bbox": b, "iscrowd": False} for b in gt],
-                        "mask": {"size": [480, 640], "counts": "PPd2"},
+                        "mask": EMPTY,
                     }
                 )
                 + "\n"

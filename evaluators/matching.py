@@ -24,6 +24,8 @@ def greedy_match_count(similarity: np.ndarray, threshold: float = 0.5, tie_rule:
     matches = 0
     for _ in range(min(rows, cols)):
         flat = sim.reshape(-1)
+        if not np.isnan(flat).any() and flat.max() < threshold:
+            break  # whichever entry the tie rule picks, it is below the threshold
         index = topk1_index(flat) if tie_rule == "torch_topk" else first_maximum(flat)
         value = flat[index]
         if value < threshold:

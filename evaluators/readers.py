@@ -13,10 +13,12 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from evaluators import jsonio
 from evaluators.errors import InputError
 from evaluators.records import Prediction, Target, parse_prediction, parse_target
 
@@ -46,7 +48,7 @@ def _container(path: Path) -> str:
 def _json_records(path: Path) -> list[Any]:
     try:
         with _open_text(path) as f:
-            data = json.load(f)
+            data = jsonio.loads(f.read())
     except (OSError, EOFError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InputError(f"{path}: not valid JSON: {exc}") from None
     if isinstance(data, dict) and "predictions" in data:
@@ -54,6 +56,23 @@ def _json_records(path: Path) -> list[Any]:
     if not isinstance(data, list):
         raise InputError(f"{path}: expected a list of records or an object with 'predictions'")
     return data
+
+
+_EXPR_ID = re.compile(rb'"expr_id"\s*:\s*"((?:[^"\\]|\\.)*)"')
+
+
+def _quick_expr_id(line: bytes) -> str | None:
+    """The expr_id of a JSON line without parsing the whole record (masks can be long), or None when
+    the key does not occur exactly once (then the caller parses the line). The full record is parsed
+    and validated when it is scored."""
+    found = _EXPR_ID.findall(line)
+    if len(found) != 1 or not line.lstrip().startswith(b"{"):
+        return None
+    try:
+        expr_id = jsonio.loads(b'"' + found[0] + b'"')
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return None
+    return expr_id or None
 
 
 class PredictionsFile:
@@ -83,7 +102,7 @@ class PredictionsFile:
         if not line.strip():
             return None
         try:
-            record = json.loads(line)
+            record = jsonio.loads(line)
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise InputError(f"{where}: not valid JSON: {exc}") from None
         return parse_prediction(record, where)
@@ -96,13 +115,15 @@ class PredictionsFile:
             for lineno, line in enumerate(f, 1):
                 if line.strip():
                     where = f"{self.path}:{lineno}"
-                    try:
-                        record = json.loads(line)
-                    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-                        raise InputError(f"{where}: not valid JSON: {exc}") from None
-                    expr_id = record.get("expr_id") if isinstance(record, dict) else None
-                    if not isinstance(expr_id, str) or not expr_id:
-                        parse_prediction(record, where)  # raises the precise error
+                    expr_id = _quick_expr_id(line)
+                    if expr_id is None:  # unusual line: parse it whole
+                        try:
+                            record = jsonio.loads(line)
+                        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+                            raise InputError(f"{where}: not valid JSON: {exc}") from None
+                        expr_id = record.get("expr_id") if isinstance(record, dict) else None
+                        if not isinstance(expr_id, str) or not expr_id:
+                            parse_prediction(record, where)  # raises the precise error
                     self._check_duplicate(offsets, expr_id, where)
                     offsets[expr_id] = (offset, lineno)
                 offset += len(line)
@@ -145,7 +166,10 @@ class PredictionsFile:
             return self._records[expr_id]
         offset, lineno = self._offsets[expr_id]
         self._handle.seek(offset)
-        return self._parse_line(self._handle.readline(), lineno)
+        pred = self._parse_line(self._handle.readline(), lineno)
+        if pred.expr_id != expr_id:  # the quick index read a nested key
+            raise InputError(f"{pred.where} expr_id={pred.expr_id!r} field='expr_id': ambiguous expr_id in the line")
+        return pred
 
     def close(self) -> None:
         if self._offsets is not None:
@@ -227,7 +251,7 @@ def _iter_rows(path: Path) -> Iterator[tuple[str, Any]]:
                 for lineno, line in enumerate(f, 1):
                     if line.strip():
                         try:
-                            yield f"{path}:{lineno}", json.loads(line)
+                            yield f"{path}:{lineno}", jsonio.loads(line)
                         except json.JSONDecodeError as exc:
                             raise InputError(f"{path}:{lineno}: not valid JSON: {exc}") from None
         except (OSError, EOFError) as exc:

@@ -7,7 +7,7 @@ COCO compressed RLE (see `evaluators.rle`) of size ``[height, width]`` of the or
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -29,22 +29,41 @@ class Instance:
     segmentation: rle.RLE | None = None
 
 
-@dataclass(frozen=True)
+_NO_BOXES = np.zeros((0, 4), dtype=np.float64)
+_NO_SCORES = np.zeros(0, dtype=np.float64)
+
+
+@dataclass(frozen=True, eq=False)
 class Prediction:
-    """One predictions record (PREDICTIONS.md section 1). ``None`` fields were absent in the file."""
+    """One predictions record (PREDICTIONS.md section 1), instances held as arrays.
+
+    ``boxes`` is ``(N, 4)`` float64 COCO xywh, ``scores`` ``(N,)`` float64, ``segmentations`` a tuple of N
+    RLEs or ``None``s. ``has_instances`` is false when the record had no ``instances`` field at all.
+    """
 
     expr_id: str
-    instances: tuple[Instance, ...] | None = None
+    boxes: np.ndarray = field(default_factory=lambda: _NO_BOXES)
+    scores: np.ndarray = field(default_factory=lambda: _NO_SCORES)
+    segmentations: tuple[rle.RLE | None, ...] = ()
+    has_instances: bool = False
     mask: rle.RLE | None = None
     no_target: bool | None = None
     no_target_score: float | None = None
     points: tuple[tuple[float, float], ...] | None = None
     where: str = ""  # "file:line" for error messages
 
+    @property
+    def instances(self) -> tuple[Instance, ...]:
+        """The instances as objects (convenience; scoring works on the arrays)."""
+        return tuple(
+            Instance(tuple(float(v) for v in b), float(sc), seg)
+            for b, sc, seg in zip(self.boxes, self.scores, self.segmentations)
+        )
+
     @classmethod
     def empty(cls, expr_id: str) -> Prediction:
         """What ``--allow-missing`` scores a missing record as: no instance, no mask."""
-        return cls(expr_id=expr_id, instances=(), mask=None, no_target=None, where="<missing>")
+        return cls(expr_id=expr_id, has_instances=True, where="<missing>")
 
 
 @dataclass(frozen=True)
@@ -98,6 +117,52 @@ def _parse_rle(
     return mask
 
 
+def _parse_instances(raw: Any, where: str, expr_id: str, size: tuple[int, int] | None):
+    """Validate the ``instances`` list; vectorised, with a per-instance pass only to name a defect."""
+    if not isinstance(raw, list):
+        raise _fail(where, expr_id, "instances", "must be a list")
+    if raw and set(map(type, raw)) != {dict}:
+        i = next(i for i, inst in enumerate(raw) if not isinstance(inst, dict))
+        raise _fail(where, expr_id, f"instances[{i}]", "must be an object")
+    if not raw:
+        return _NO_BOXES, _NO_SCORES, ()
+    score_list = [inst.get("score") for inst in raw]
+    try:
+        boxes = np.array([inst.get("bbox") for inst in raw])  # no dtype: strings or None must not convert
+        fine = boxes.dtype.kind in "iuf" and boxes.shape == (len(raw), 4)
+        fine = fine and set(map(type, score_list)) <= {float, int}
+        if fine:
+            boxes = boxes.astype(np.float64)
+            scores = np.array(score_list, dtype=np.float64)
+            fine = bool(
+                np.isfinite(boxes).all()
+                and (boxes[:, 2:] >= 0).all()
+                and np.isfinite(scores).all()
+                and ((scores >= 0) & (scores <= 1)).all()
+            )
+    except (TypeError, ValueError):  # ragged lists
+        fine = False
+    if not fine:  # find and name the first defect
+        for i, inst in enumerate(raw):
+            if "bbox" not in inst:
+                raise _fail(where, expr_id, f"instances[{i}].bbox", "missing")
+            _parse_bbox(inst["bbox"], where, expr_id, f"instances[{i}].bbox")
+            score = inst.get("score")
+            if score is None:
+                raise _fail(where, expr_id, f"instances[{i}].score", "missing")
+            if not _finite_number(score) or not 0.0 <= float(score) <= 1.0:
+                raise _fail(where, expr_id, f"instances[{i}].score", f"must be a number in [0, 1], got {score!r}")
+        raise _fail(where, expr_id, "instances", "malformed instances")  # pragma: no cover - defensive
+    raw_segs = [inst.get("segmentation") for inst in raw]
+    if raw_segs.count(None) == len(raw_segs):
+        return boxes, scores, tuple(raw_segs)
+    segs = tuple(
+        None if seg is None else _parse_rle(seg, where, expr_id, f"instances[{i}].segmentation", size)
+        for i, seg in enumerate(raw_segs)
+    )
+    return boxes, scores, segs
+
+
 def parse_prediction(record: Any, where: str, size: tuple[int, int] | None = None) -> Prediction:
     """Validate one decoded predictions record; ``size`` is the target's ``(height, width)`` if known.
 
@@ -108,28 +173,9 @@ def parse_prediction(record: Any, where: str, size: tuple[int, int] | None = Non
     expr_id = record.get("expr_id")
     if not isinstance(expr_id, str) or not expr_id:
         raise _fail(where, None, "expr_id", "missing or not a non-empty string")
-    instances = None
-    if "instances" in record and record["instances"] is not None:
-        raw = record["instances"]
-        if not isinstance(raw, list):
-            raise _fail(where, expr_id, "instances", "must be a list")
-        parsed = []
-        for i, inst in enumerate(raw):
-            fld = f"instances[{i}]"
-            if not isinstance(inst, dict):
-                raise _fail(where, expr_id, fld, "must be an object")
-            if "bbox" not in inst:
-                raise _fail(where, expr_id, f"{fld}.bbox", "missing")
-            bbox = _parse_bbox(inst["bbox"], where, expr_id, f"{fld}.bbox")
-            score = inst.get("score")
-            if score is None:
-                raise _fail(where, expr_id, f"{fld}.score", "missing")
-            if not _finite_number(score) or not 0.0 <= float(score) <= 1.0:
-                raise _fail(where, expr_id, f"{fld}.score", f"must be a number in [0, 1], got {score!r}")
-            seg = inst.get("segmentation")
-            seg = None if seg is None else _parse_rle(seg, where, expr_id, f"{fld}.segmentation", size)
-            parsed.append(Instance(bbox=bbox, score=float(score), segmentation=seg))
-        instances = tuple(parsed)
+    raw = record.get("instances")
+    has_instances = raw is not None
+    boxes, scores, segs = _parse_instances(raw, where, expr_id, size) if has_instances else (_NO_BOXES, _NO_SCORES, ())
     mask = record.get("mask")
     mask = None if mask is None else _parse_rle(mask, where, expr_id, "mask", size)
     no_target = record.get("no_target")
@@ -147,7 +193,10 @@ def parse_prediction(record: Any, where: str, size: tuple[int, int] | None = Non
         points = tuple((float(p[0]), float(p[1])) for p in points)
     return Prediction(
         expr_id=expr_id,
-        instances=instances,
+        boxes=boxes,
+        scores=scores,
+        segmentations=segs,
+        has_instances=has_instances,
         mask=mask,
         no_target=no_target,
         no_target_score=None if nt_score is None else float(nt_score),
@@ -160,13 +209,10 @@ def check_prediction_size(pred: Prediction, size: tuple[int, int]) -> None:
     """Raise `InputError` if a mask of ``pred`` is not of the target's ``(height, width)``."""
     if pred.mask is not None and tuple(pred.mask["size"]) != size:
         raise _fail(pred.where, pred.expr_id, "mask", f"RLE size {pred.mask['size']} != target {list(size)}")
-    for i, inst in enumerate(pred.instances or ()):
-        if inst.segmentation is not None and tuple(inst.segmentation["size"]) != size:
+    for i, seg in enumerate(pred.segmentations):
+        if seg is not None and tuple(seg["size"]) != size:
             raise _fail(
-                pred.where,
-                pred.expr_id,
-                f"instances[{i}].segmentation",
-                f"RLE size {inst.segmentation['size']} != target {list(size)}",
+                pred.where, pred.expr_id, f"instances[{i}].segmentation", f"RLE size {seg['size']} != target {list(size)}"
             )
 
 

@@ -120,6 +120,14 @@ def topk1_index(values: np.ndarray) -> int:
         raise ValueError("topk1_index of an empty array")
     if n >= PARTIAL_SORT_FACTOR:
         return first_maximum(flat)
+    nan = np.isnan(flat)
+    n_nan = int(nan.sum())
+    if n_nan == 1:  # a unique top element: every selection algorithm returns it
+        return int(np.flatnonzero(nan)[0])
+    if n_nan == 0:
+        top = int(np.argmax(flat))
+        if int((flat == flat[top]).sum()) == 1:
+            return top
     queue = [(float(v), i) for i, v in enumerate(flat.tolist())]
     _nth_element_first(queue)
     return queue[0][1]

@@ -17,63 +17,53 @@ import numpy as np
 from evaluators import rle
 from evaluators.accumulate import Sums
 from evaluators.errors import InputError, locate
-from evaluators.records import Instance, Prediction, Target
+from evaluators.records import Prediction, Target
 
 SCORE_THRESHOLD = 0.7
 
 
-def keep_score_f32(score: float, threshold: float = SCORE_THRESHOLD) -> bool:
-    """``score >= threshold`` after rounding the score to float32, compared in float64.
+def kept_f32(scores: np.ndarray, threshold: float = SCORE_THRESHOLD) -> np.ndarray:
+    """``score >= threshold`` after rounding the scores to float32, compared in float64 (bool array).
 
     A float32 "0.7" is 0.699999988 and is therefore *not* kept, as in the official gRefCOCO code.
     """
-    return float(np.float32(score)) >= threshold
+    return scores.astype(np.float32).astype(np.float64) >= threshold
 
 
-def above_score_strict(score: float, threshold: float = SCORE_THRESHOLD) -> bool:
-    """``score > threshold`` (strict) after rounding to float32, as InstanceVG's tensors do."""
-    return float(np.float32(score)) > threshold
+def any_above_f32_strict(scores: np.ndarray, threshold: float = SCORE_THRESHOLD) -> bool:
+    """Some ``score > threshold`` (strict) after rounding to float32, as InstanceVG's tensors do."""
+    return bool((scores.astype(np.float32).astype(np.float64) > threshold).any())
 
 
-def instance_order_key(inst: Instance) -> tuple[float, float, float, float, float]:
-    """Sort key of the official code: ``(score, x1, y1, x2, y2)``, compared descending."""
-    x, y, w, h = inst.bbox
-    return (inst.score, x, y, x + w, y + h)
+def ranked(pred: Prediction, dtype=np.float64, keep: np.ndarray | None = None) -> np.ndarray:
+    """Indices of the instances ordered by ``(score, x1, y1, x2, y2)`` descending, as the official code
+    sorts (score, box) pairs; keys in ``dtype``. ``keep`` (bool) restricts to some instances."""
+    index = np.arange(len(pred.scores)) if keep is None else np.flatnonzero(keep)
+    if index.size <= 1:
+        return index
+    b = pred.boxes[index].astype(dtype)
+    x1, y1 = b[:, 0], b[:, 1]
+    keys = (y1 + b[:, 3], x1 + b[:, 2], y1, x1, pred.scores[index].astype(dtype))  # lexsort: last is primary
+    return index[np.lexsort(keys)[::-1]]
 
 
-def top_instance(pred: Prediction) -> Instance | None:
+def top_index(pred: Prediction) -> int | None:
     """The top-scoring instance; equal scores go to the larger ``(x1, y1, x2, y2)`` tuple."""
-    if not pred.instances:
-        return None
-    return max(pred.instances, key=instance_order_key)
+    order = ranked(pred)
+    return int(order[0]) if order.size else None
 
 
 def fail(pred: Prediction, fld: str, reason: str) -> InputError:
     return InputError(f"{locate(pred.where, None, pred.expr_id, fld)}: {reason}")
 
 
-def union_of_segmentations(pred: Prediction, instances: list[Instance], target: Target) -> rle.RLE:
-    """Union of the given instances' ``segmentation``; every one must carry it."""
-    masks = []
-    for inst in instances:
-        if inst.segmentation is None:
-            index = pred.instances.index(inst)
-            raise fail(pred, f"instances[{index}].segmentation", "missing: no 'mask' to fall back on")
-        masks.append(inst.segmentation)
-    return rle.union(masks, target.height, target.width)
-
-
 def kept_instances_mask(pred: Prediction, target: Target) -> rle.RLE:
-    """The expression mask of a record: its ``mask``, else the union of instances kept at score >= 0.7.
-
-    Raises `InputError` when neither a ``mask`` nor ``instances`` is present.
-    """
+    """The expression mask of a record: its ``mask``, else the union of the ``segmentation`` of the
+    instances kept at score >= 0.7 (float32). Fields are checked by `check_required`."""
     if pred.mask is not None:
         return pred.mask
-    if pred.instances is None:
-        raise fail(pred, "mask", "missing (and no 'instances' with 'segmentation' to derive it from)")
-    kept = [inst for inst in pred.instances if keep_score_f32(inst.score)]
-    return union_of_segmentations(pred, kept, target)
+    kept = np.flatnonzero(kept_f32(pred.scores))
+    return rle.union([pred.segmentations[i] for i in kept], target.height, target.width)
 
 
 @dataclass
@@ -156,14 +146,12 @@ class Protocol(ABC):
 def check_required(protocol: Protocol, pred: Prediction) -> None:
     """Raise `InputError` if ``pred`` lacks what ``protocol``'s task needs (PREDICTIONS.md section 1)."""
     if protocol.needs == "boxes":
-        if pred.instances is None:
+        if not pred.has_instances:
             raise fail(pred, "instances", f"missing (required for {protocol.task})")
         return
     if pred.mask is None:
-        if pred.instances is None:
-            raise fail(
-                pred, "mask", f"missing (required for {protocol.task}, or instances with segmentation)"
-            )
-        for index, inst in enumerate(pred.instances):
-            if inst.segmentation is None:
+        if not pred.has_instances:
+            raise fail(pred, "mask", f"missing (required for {protocol.task}, or instances with segmentation)")
+        for index, seg in enumerate(pred.segmentations):
+            if seg is None:
                 raise fail(pred, f"instances[{index}].segmentation", "missing: no 'mask' to fall back on")

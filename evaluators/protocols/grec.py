@@ -16,7 +16,7 @@ import numpy as np
 from evaluators.accumulate import Sums, divide
 from evaluators.boxes import box_iou, generalized_box_iou, xywh_to_xyxy
 from evaluators.matching import greedy_match_count
-from evaluators.protocols.base import Protocol, instance_order_key, keep_score_f32
+from evaluators.protocols.base import Protocol, kept_f32, ranked
 from evaluators.protocols.gres import cover_contribution, cover_metric
 from evaluators.records import Prediction, Target
 
@@ -49,15 +49,11 @@ class GrecGRefCOCO(Protocol):
         return generalized_box_iou(kept_xyxy, gt_xyxy)
 
     def score(self, pred: Prediction, target: Target):
-        kept = sorted(
-            (inst for inst in pred.instances or () if keep_score_f32(inst.score)),
-            key=lambda inst: tuple(np.float32(v) for v in instance_order_key(inst)),
-            reverse=True,
-        )
+        kept = ranked(pred, np.float32, kept_f32(pred.scores))
         n_kept, n_gt = len(kept), len(target.boxes)
         tp = 0
         if n_kept and n_gt:
-            kept_xyxy = xywh_to_xyxy(np.array([inst.bbox for inst in kept], dtype=np.float32), np.float32)
+            kept_xyxy = xywh_to_xyxy(pred.boxes[kept].astype(np.float32), np.float32)
             gt_xyxy = xywh_to_xyxy(target.boxes.astype(np.float32), np.float32)
             tp = greedy_match_count(self.similarity(kept_xyxy, gt_xyxy), MATCH_THRESHOLD, self.tie_rule)
         fp, fn = n_kept - tp, n_gt - tp
@@ -70,7 +66,7 @@ class GrecGRefCOCO(Protocol):
         contribution.update({"n": 1, "correct": int(correct)})
         contribution.update(cover_contribution(pred, target))
         row = {
-            "kept": [list(inst.bbox) for inst in kept],
+            "kept": pred.boxes[kept].tolist(),
             "tp": tp,
             "fp": fp,
             "fn": fn,

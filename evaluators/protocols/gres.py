@@ -21,7 +21,7 @@ from evaluators import rle
 from evaluators.accumulate import Sums, divide
 from evaluators.protocols.base import (
     Protocol,
-    above_score_strict,
+    any_above_f32_strict,
     cover_fraction,
     kept_instances_mask,
     mask_pair,
@@ -117,7 +117,7 @@ class GresInstanceVG(GresReLA):
         return {**super().default_params(), "no_target_decision": "no instance with float32 score > 0.7"}
 
     def predicted_no_target(self, pred: Prediction, mask_pixels: int) -> tuple[bool, bool]:
-        return not any(above_score_strict(inst.score) for inst in pred.instances or ()), False
+        return not any_above_f32_strict(pred.scores), False
 
     def notes(self, sums: Sums) -> dict[str, Any]:
         return {"no_target_source": "instances"}

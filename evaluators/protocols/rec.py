@@ -14,7 +14,7 @@ import numpy as np
 from evaluators.accumulate import Sums, divide
 from evaluators.boxes import box_iou, generalized_box_iou, refer_iou, xywh_to_xyxy
 from evaluators.errors import InputError, locate
-from evaluators.protocols.base import Protocol, top_instance
+from evaluators.protocols.base import Protocol, top_index
 from evaluators.records import Prediction, Target
 
 THRESHOLDS = (0.5, 0.6, 0.7, 0.8, 0.9)
@@ -46,12 +46,12 @@ class RecIoU(Protocol):
                 f"{locate(target.where, None, target.expr_id, 'targets')}: rec needs exactly one target box per "
                 f"expression, got {len(target.boxes)}"
             )
-        top = top_instance(pred)
-        iou = 0.0 if top is None else self.similarity(top.bbox, target.boxes[0])
+        top = top_index(pred)
+        iou = 0.0 if top is None else self.similarity(tuple(pred.boxes[top]), target.boxes[0])
         row = {
             "iou": iou,
-            "pred_bbox": None if top is None else list(top.bbox),
-            "score": None if top is None else top.score,
+            "pred_bbox": None if top is None else pred.boxes[top].tolist(),
+            "score": None if top is None else float(pred.scores[top]),
         }
         contribution = {"n": 1, "iou": iou, **{f"hit@{t}": int(iou >= t) for t in THRESHOLDS}}
         return row, contribution

@@ -12,7 +12,7 @@ from typing import Any
 
 from evaluators import rle
 from evaluators.accumulate import Sums, divide
-from evaluators.protocols.base import Protocol, above_score_strict, kept_instances_mask, mask_pair
+from evaluators.protocols.base import Protocol, any_above_f32_strict, kept_instances_mask, mask_pair
 from evaluators.records import Prediction, Target
 
 THRESHOLDS = (0.5, 0.6, 0.7, 0.8, 0.9)
@@ -74,4 +74,4 @@ class RefzomInstanceVG(RefzomDMMI):
         return {**super().default_params(), "zero_hit": "no instance with float32 score > 0.7"}
 
     def zero_hit(self, pred: Prediction, mask: rle.RLE) -> bool:
-        return not any(above_score_strict(inst.score) for inst in pred.instances or ())
+        return not any_above_f32_strict(pred.scores)

@@ -11,25 +11,18 @@ from typing import Any
 
 from evaluators import rle
 from evaluators.accumulate import Sums, divide
-from evaluators.protocols.base import Protocol, fail, mask_pair, top_instance
+from evaluators.protocols.base import Protocol, mask_pair, top_index
 from evaluators.records import Prediction, Target
 
 THRESHOLDS = (0.5, 0.6, 0.7, 0.8, 0.9)
 
 
 def res_mask(pred: Prediction, target: Target) -> rle.RLE:
+    """The record's ``mask``, else the top-scoring instance's ``segmentation`` (checked by `check_required`)."""
     if pred.mask is not None:
         return pred.mask
-    if pred.instances is None:
-        raise fail(pred, "mask", "missing (and no 'instances' with 'segmentation' to derive it from)")
-    top = top_instance(pred)
-    if top is None:
-        return rle.empty(target.height, target.width)
-    if top.segmentation is None:
-        raise fail(
-            pred, f"instances[{pred.instances.index(top)}].segmentation", "missing: no 'mask' to fall back on"
-        )
-    return top.segmentation
+    top = top_index(pred)
+    return rle.empty(target.height, target.width) if top is None else pred.segmentations[top]
 
 
 @dataclass(frozen=True)
