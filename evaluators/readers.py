@@ -168,7 +168,9 @@ class PredictionsFile:
         self._handle.seek(offset)
         pred = self._parse_line(self._handle.readline(), lineno)
         if pred.expr_id != expr_id:  # the quick index read a nested key
-            raise InputError(f"{pred.where} expr_id={pred.expr_id!r} field='expr_id': ambiguous expr_id in the line")
+            raise InputError(
+                f"{pred.where} expr_id={pred.expr_id!r} field='expr_id': ambiguous expr_id in the line"
+            )
         return pred
 
     def close(self) -> None:

@@ -151,7 +151,9 @@ def _parse_instances(raw: Any, where: str, expr_id: str, size: tuple[int, int] |
             if score is None:
                 raise _fail(where, expr_id, f"instances[{i}].score", "missing")
             if not _finite_number(score) or not 0.0 <= float(score) <= 1.0:
-                raise _fail(where, expr_id, f"instances[{i}].score", f"must be a number in [0, 1], got {score!r}")
+                raise _fail(
+                    where, expr_id, f"instances[{i}].score", f"must be a number in [0, 1], got {score!r}"
+                )
         raise _fail(where, expr_id, "instances", "malformed instances")  # pragma: no cover - defensive
     raw_segs = [inst.get("segmentation") for inst in raw]
     if raw_segs.count(None) == len(raw_segs):
@@ -175,7 +177,9 @@ def parse_prediction(record: Any, where: str, size: tuple[int, int] | None = Non
         raise _fail(where, None, "expr_id", "missing or not a non-empty string")
     raw = record.get("instances")
     has_instances = raw is not None
-    boxes, scores, segs = _parse_instances(raw, where, expr_id, size) if has_instances else (_NO_BOXES, _NO_SCORES, ())
+    boxes, scores, segs = (
+        _parse_instances(raw, where, expr_id, size) if has_instances else (_NO_BOXES, _NO_SCORES, ())
+    )
     mask = record.get("mask")
     mask = None if mask is None else _parse_rle(mask, where, expr_id, "mask", size)
     no_target = record.get("no_target")
@@ -212,7 +216,10 @@ def check_prediction_size(pred: Prediction, size: tuple[int, int]) -> None:
     for i, seg in enumerate(pred.segmentations):
         if seg is not None and tuple(seg["size"]) != size:
             raise _fail(
-                pred.where, pred.expr_id, f"instances[{i}].segmentation", f"RLE size {seg['size']} != target {list(size)}"
+                pred.where,
+                pred.expr_id,
+                f"instances[{i}].segmentation",
+                f"RLE size {seg['size']} != target {list(size)}",
             )
 
 

@@ -151,7 +151,9 @@ def check_required(protocol: Protocol, pred: Prediction) -> None:
         return
     if pred.mask is None:
         if not pred.has_instances:
-            raise fail(pred, "mask", f"missing (required for {protocol.task}, or instances with segmentation)")
+            raise fail(
+                pred, "mask", f"missing (required for {protocol.task}, or instances with segmentation)"
+            )
         for index, seg in enumerate(pred.segmentations):
             if seg is None:
                 raise fail(pred, f"instances[{index}].segmentation", "missing: no 'mask' to fall back on")
