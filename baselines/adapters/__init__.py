@@ -1,0 +1,28 @@
+"""Adapters: other models' outputs -> vgbench predictions files (PREDICTIONS.md section 1).
+
+- `convert_png_masks`: a folder of per-expression PNG masks (``expr_id`` with ``/`` -> ``__``).
+- `convert_coco_results`: a COCO results list plus a sidecar mapping to ``expr_id``.
+- `convert_vg_dump`: SimVG / InstanceVG-style per-expression dumps (boxes xyxy, scores, masks).
+
+Each reads the expressions of one config/split of a built dataset and writes one record per
+expression, atomically. Formats are documented in each module and in ``docs/baselines.md``.
+"""
+
+from baselines.adapters.coco_results import convert_coco_results, load_mapping
+from baselines.adapters.png_masks import convert_png_masks, png_name, read_png_mask
+from baselines.adapters.vg_dump import OUTMASK_TYPES, convert_vg_dump, dump_record, iter_dump
+
+ADAPTERS = ("png-masks", "coco-results", "vg-dump")
+
+__all__ = [
+    "ADAPTERS",
+    "OUTMASK_TYPES",
+    "convert_coco_results",
+    "convert_png_masks",
+    "convert_vg_dump",
+    "dump_record",
+    "iter_dump",
+    "load_mapping",
+    "png_name",
+    "read_png_mask",
+]
