@@ -1,0 +1,47 @@
+"""``vgbench predict``: a trained checkpoint -> a predictions file (PREDICTIONS.md).
+
+``--config`` here is the built dataset's config (``grefcoco_unc``), not a model preset: the model
+config travels inside the checkpoint.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+__all__ = ["add_arguments", "run"]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--checkpoint", required=True, help="RUN/last.pt or RUN/epoch_{k}.pt")
+    parser.add_argument("--data", required=True, help="built dataset folder (vgbench build --out)")
+    parser.add_argument("--config", required=True, help="dataset config, e.g. grefcoco_unc")
+    parser.add_argument("--split", required=True, help="split, e.g. val")
+    parser.add_argument("--out", required=True, help="predictions file (.jsonl or .jsonl.gz)")
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument(
+        "--images", help="images folder (default: embedded images or the build's images_root)"
+    )
+    parser.add_argument("--device", help="cpu, cuda, cuda:1 (default: CUDA when available)")
+    parser.add_argument("--workers", type=int, default=0, help="DataLoader worker processes")
+
+
+def run(args: argparse.Namespace) -> int:
+    from evaluators.errors import InputError
+    from instancevg.training import predict
+
+    if args.batch_size < 1:
+        raise InputError(f"--batch-size: must be >= 1, got {args.batch_size}")
+    path = predict(
+        args.checkpoint,
+        args.data,
+        args.config,
+        args.split,
+        args.out,
+        batch_size=args.batch_size,
+        images_dir=args.images,
+        device=args.device,
+        num_workers=args.workers,
+        quiet=args.quiet,
+    )
+    print(path)
+    return 0

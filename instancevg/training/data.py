@@ -1,0 +1,179 @@
+"""The training / prediction dataset over a built dataset: one sample per unified row (expression).
+
+The official pipeline picks one expression at random per annotation; a built dataset already has one
+row per expression, so an epoch visits every expression once (in the sampler's order) and nothing
+random happens in data loading -- which is what makes ``--resume`` exact.
+
+Per sample (official ``Resize(keep_ratio=False)`` + ``Normalize``, no augmentation):
+
+- ``image``: FloatTensor[3, S, S], bilinear resize of the whole image to S x S (aspect ratio NOT
+  kept), ImageNet-normalised (`instancevg.transforms.preprocess_image`).
+- ``text_ids`` / ``text_pad_mask``: LongTensor[L] / BoolTensor[L] (True = padding), the fairseq
+  layout of `instancevg.tokenizer.Tokenizer.encode_batch`; sentences are encoded once, up front.
+- ``target``: the criterion's per-sample dict --
+  ``boxes`` FloatTensor[N, 4] normalised (cx, cy, w, h) in [0, 1] (the same numbers for the original
+  and the S x S image, since the resize scales each axis); ``masks`` FloatTensor[N, S, S] binary
+  instance masks (RLE decoded at the original size, nearest-resized); ``mask`` FloatTensor[S, S] the
+  row's merged ``mask``; ``no_target`` bool.
+- ``meta``: ``{"expr_id", "orig_size": (h, w)}`` for `instancevg.postprocess.postprocess`.
+
+Crowd targets (``iscrowd``): kept as instances (box and instance mask), because GREC counts their
+boxes; the merged ``mask`` is the row's, which leaves them out, because GRES ignores them (DATA.md
+section 3). A no-target row has N = 0 and an all-zero ``mask``.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from evaluators import rle
+from evaluators.errors import InputError
+from instancevg.training.rows import open_image, resolve_images_dir
+
+__all__ = ["GroundingDataset", "build_target", "collate"]
+
+
+def _boxes_cxcywh(targets: Sequence[dict[str, Any]], height: int, width: int) -> torch.Tensor:
+    """COCO ``[x, y, w, h]`` absolute pixels -> FloatTensor[N, 4] normalised (cx, cy, w, h), clipped."""
+    if not targets:
+        return torch.zeros((0, 4), dtype=torch.float32)
+    xywh = torch.tensor([t["bbox"] for t in targets], dtype=torch.float64)
+    x1 = xywh[:, 0].clamp(0, width)
+    y1 = xywh[:, 1].clamp(0, height)
+    x2 = (xywh[:, 0] + xywh[:, 2]).clamp(0, width)
+    y2 = (xywh[:, 1] + xywh[:, 3]).clamp(0, height)
+    out = torch.stack(
+        [(x1 + x2) / 2 / width, (y1 + y2) / 2 / height, (x2 - x1) / width, (y2 - y1) / height], 1
+    )
+    return out.float()
+
+
+def _resized_mask(rle_obj: dict[str, Any], size: int, where: str) -> torch.Tensor:
+    from instancevg.transforms import resize_mask
+
+    try:
+        dense = rle.decode(rle_obj).astype(bool)
+    except Exception as exc:  # pycocotools raises plain Exceptions on malformed counts
+        raise InputError(f"{where}: cannot decode RLE: {exc}") from None
+    return resize_mask(dense, size).float()
+
+
+def build_target(row: dict[str, Any], size: int) -> dict[str, Any]:
+    """The criterion's target dict of one unified row at input size ``size`` (see module docstring)."""
+    h, w = int(row["height"]), int(row["width"])
+    targets = list(row.get("targets") or [])
+    where = f"expr_id={row['expr_id']!r}"
+    if targets:
+        masks = torch.stack(
+            [
+                _resized_mask(t["mask"], size, f"{where} field='targets[{i}].mask'")
+                for i, t in enumerate(targets)
+            ]
+        )
+    else:
+        masks = torch.zeros((0, size, size), dtype=torch.float32)
+    return {
+        "boxes": _boxes_cxcywh(targets, h, w),
+        "masks": masks,
+        "mask": _resized_mask(row["mask"], size, f"{where} field='mask'"),
+        "no_target": bool(row["no_target"]),
+    }
+
+
+class GroundingDataset(Dataset):
+    """Rows of a built dataset as model inputs (see the module docstring for the sample layout).
+
+    Args:
+        rows: unified rows (`instancevg.training.rows.load_rows`), in the order predictions follow.
+        data_dir: the built dataset (for the manifest's ``images_root``).
+        tokenizer: an `instancevg.tokenizer.Tokenizer`.
+        img_size: S; max_tokens: L.
+        images_dir: folder holding ``file_name`` paths (overrides the manifest).
+        with_targets: build the criterion targets (training); False for prediction.
+        cache_images: keep up to this many preprocessed images in memory (several expressions share an
+            image); 0 disables the cache.
+    """
+
+    def __init__(
+        self,
+        rows: list[dict[str, Any]],
+        data_dir: str | Path,
+        tokenizer,
+        img_size: int,
+        max_tokens: int,
+        images_dir: str | Path | None = None,
+        with_targets: bool = True,
+        cache_images: int = 256,
+    ):
+        self.rows = rows
+        self.img_size = int(img_size)
+        self.data_dir = Path(data_dir)
+        self.images_dir = resolve_images_dir(data_dir, images_dir)
+        self.with_targets = with_targets
+        self.cache_images = int(cache_images)
+        self._cache: OrderedDict[str, torch.Tensor] = OrderedDict()
+        sentences = [str(r["sentence"]) for r in rows]
+        if sentences:
+            self.text_ids, self.text_pad_mask = tokenizer.encode_batch(sentences, int(max_tokens))
+        else:
+            self.text_ids = torch.zeros((0, int(max_tokens)), dtype=torch.long)
+            self.text_pad_mask = torch.ones((0, int(max_tokens)), dtype=torch.bool)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def _image(self, row: dict[str, Any]) -> torch.Tensor:
+        from instancevg.transforms import preprocess_image
+
+        key = str(row["file_name"])
+        cached = self._cache.get(key)
+        if cached is not None:
+            self._cache.move_to_end(key)
+            return cached
+        img = open_image(self.data_dir, row, self.images_dir)
+        if (img.height, img.width) != (int(row["height"]), int(row["width"])):
+            raise InputError(
+                f"expr_id={row['expr_id']!r} field='height/width': the image is {img.height}x{img.width}, "
+                f"the row says {row['height']}x{row['width']}"
+            )
+        tensor = preprocess_image(img, self.img_size)
+        if self.cache_images > 0:
+            self._cache[key] = tensor
+            if len(self._cache) > self.cache_images:
+                self._cache.popitem(last=False)
+        return tensor
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        row = self.rows[index]
+        sample = {
+            "index": index,
+            "image": self._image(row),
+            "text_ids": self.text_ids[index],
+            "text_pad_mask": self.text_pad_mask[index],
+            "meta": {"expr_id": row["expr_id"], "orig_size": (int(row["height"]), int(row["width"]))},
+        }
+        if self.with_targets:
+            sample["target"] = build_target(row, self.img_size)
+        return sample
+
+
+def collate(samples: list[dict[str, Any]]) -> dict[str, Any]:
+    """Stack a list of samples: ``images`` [B,3,S,S], ``text_ids`` [B,L], ``text_pad_mask`` [B,L],
+    ``targets`` (list of dicts, when present), ``metas`` (list), ``indices`` LongTensor[B]."""
+    batch = {
+        "images": torch.stack([s["image"] for s in samples]),
+        "text_ids": torch.stack([s["text_ids"] for s in samples]),
+        "text_pad_mask": torch.stack([s["text_pad_mask"] for s in samples]),
+        "metas": [s["meta"] for s in samples],
+        "indices": torch.as_tensor(np.array([s["index"] for s in samples], dtype=np.int64)),
+    }
+    if "target" in samples[0]:
+        batch["targets"] = [s["target"] for s in samples]
+    return batch

@@ -1,0 +1,115 @@
+"""Batched inference: model outputs -> predictions records (PREDICTIONS.md) in dataset order.
+
+`predict_dataset` is shared by the per-epoch evaluation of the trainer and by `predict` (the
+``vgbench predict`` command). Under DistributedDataParallel each rank predicts the rows
+``rank, rank + world, ...`` and the records are gathered on every rank, ordered as the dataset.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import json
+import os
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch.utils.data import DataLoader
+
+from instancevg.training.data import GroundingDataset, collate
+from instancevg.training.distributed import DistInfo, all_gather_objects
+
+__all__ = ["autocast", "predict_dataset", "write_predictions"]
+
+
+def autocast(device: torch.device, enabled: bool):
+    """fp16 autocast on CUDA when ``enabled``; a no-op context on the CPU (training there is fp32)."""
+    if enabled and device.type == "cuda":
+        return torch.autocast(device_type="cuda", dtype=torch.float16)
+    return contextlib.nullcontext()
+
+
+def _progress(iterable: Iterable, total: int, desc: str, quiet: bool):
+    if quiet:
+        return iterable
+    from tqdm import tqdm
+
+    return tqdm(iterable, total=total, desc=desc, leave=False, dynamic_ncols=True)
+
+
+@torch.no_grad()
+def predict_dataset(
+    model: torch.nn.Module,
+    dataset: GroundingDataset,
+    cfg,
+    device: torch.device,
+    batch_size: int,
+    info: DistInfo | None = None,
+    num_workers: int = 0,
+    amp: bool = False,
+    quiet: bool = True,
+    desc: str = "predict",
+) -> list[dict[str, Any]]:
+    """Predictions records of every row of ``dataset``, in its order (on every rank).
+
+    ``model`` is the bare module (not the DDP wrapper); its train/eval mode is restored afterwards.
+    Each record comes from `instancevg.postprocess.postprocess` with the row's ``expr_id`` and
+    original size.
+    """
+    from instancevg.postprocess import postprocess
+
+    info = info or DistInfo(device=device)
+    indices = list(range(info.rank, len(dataset), info.world_size))
+    loader = DataLoader(
+        dataset,
+        batch_size=max(1, int(batch_size)),
+        sampler=indices,
+        collate_fn=collate,
+        num_workers=num_workers,
+        generator=torch.Generator().manual_seed(0),  # never draws from the global RNG
+    )
+    was_training = model.training
+    model.eval()
+    mine: list[tuple[int, dict[str, Any]]] = []
+    try:
+        steps = _progress(loader, len(loader), desc, quiet or not info.is_main)
+        for batch in steps:
+            with autocast(device, amp):
+                outputs = model(
+                    batch["images"].to(device),
+                    batch["text_ids"].to(device),
+                    batch["text_pad_mask"].to(device),
+                )
+            records = postprocess(outputs, batch["metas"], cfg)
+            if len(records) != len(batch["metas"]):
+                raise RuntimeError(f"postprocess returned {len(records)} records for {len(batch['metas'])}")
+            for index, meta, record in zip(batch["indices"].tolist(), batch["metas"], records):
+                if record.get("expr_id") != meta["expr_id"]:
+                    raise RuntimeError(f"postprocess record for {meta['expr_id']!r} has a different expr_id")
+                mine.append((index, record))
+    finally:
+        model.train(was_training)
+    merged = [pair for part in all_gather_objects(mine, info) for pair in part]
+    merged.sort(key=lambda pair: pair[0])
+    return [record for _, record in merged]
+
+
+def write_predictions(records: Iterable[dict[str, Any]], path: str | Path) -> Path:
+    """Write records as JSON lines (gzip when ``path`` ends in ``.gz``), atomically."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    opener = gzip.open if path.suffix == ".gz" else open
+    try:
+        with opener(tmp, "wt", encoding="utf-8") as f:
+            for record in records:
+                f.write(json.dumps(record, allow_nan=False, separators=(",", ":")) + "\n")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path

@@ -1,0 +1,103 @@
+"""Run options: what to train on and how to run, kept apart from the model config.
+
+The model config (`instancevg.config.InstanceVGConfig`, its ``train`` recipe included) says what the
+model is and how it is optimised; `RunOptions` says which data it sees and where things go. On the
+command line both are set with ``--set``: model keys as ``img_size=160`` / ``train.lr=1e-4``, run
+keys with the ``run.`` prefix, e.g. ``--set run.data_config=refzom_final run.evaluate=false``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from evaluators.errors import InputError
+
+__all__ = ["PREFIX", "RunOptions", "split_overrides"]
+
+PREFIX = "run."
+
+
+@dataclass
+class RunOptions:
+    """Options of one training run.
+
+    Attributes:
+        data_config: the built dataset's config to train on (``grefcoco_unc``, ``refcoco_unc``,
+            ``refzom_final``, ``rrefcoco_unc``...).
+        train_split: split trained on.
+        val_split: split evaluated after every epoch; ``""`` picks ``val`` when the config has it,
+            else ``test`` (Ref-ZOM), else nothing.
+        evaluate: evaluate after every epoch (predict the val split, score it with `evaluators`).
+        spm: a SentencePiece model (e.g. BEiT-3's ``beit3.spm``); ``""`` trains one on the train
+            split's sentences with the config's ``vocab_size`` (saved as ``RUN/tokenizer.model``).
+        images_dir: folder of the images (``file_name`` relative to it); ``""`` uses the embedded
+            images or the build manifest's ``images_root``.
+        log_every: write a ``step`` record to ``RUN/log.jsonl`` every this many optimizer steps.
+        keep_epoch_checkpoints: keep ``RUN/epoch_{k}.pt`` besides ``RUN/last.pt``.
+        eval_batch_size: batch size of the per-epoch prediction (0: the training batch size).
+        device: ``cpu``, ``cuda``, ``cuda:1``; ``""`` picks CUDA when available.
+    """
+
+    data_config: str = "grefcoco_unc"
+    train_split: str = "train"
+    val_split: str = ""
+    evaluate: bool = True
+    spm: str = ""
+    images_dir: str = ""
+    log_every: int = 10
+    keep_epoch_checkpoints: bool = True
+    eval_batch_size: int = 0
+    device: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RunOptions:
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+    def with_overrides(self, overrides: Iterable[str]) -> RunOptions:
+        """A copy with ``run.key=value`` (or ``key=value``) overrides applied, typed from the fields."""
+        fields = {f.name: f.type for f in dataclasses.fields(self)}
+        values = self.to_dict()
+        for item in overrides:
+            key, sep, value = item.partition("=")
+            if not sep:
+                raise InputError(f"override {item!r}: expected key=value")
+            name = key.strip().removeprefix(PREFIX)
+            if name not in fields:
+                close = difflib.get_close_matches(name, list(fields), n=3, cutoff=0.6)
+                hint = f" (did you mean {', '.join(PREFIX + c for c in close)}?)" if close else ""
+                raise InputError(f"override {key.strip()}: unknown run option{hint}")
+            values[name] = _coerce(value.strip(), fields[name], f"override {key.strip()}")
+        return RunOptions(**values)
+
+
+def _coerce(value: str, kind: Any, where: str) -> Any:
+    kind = kind if isinstance(kind, str) else kind.__name__
+    if kind == "bool":
+        low = value.lower()
+        if low in ("1", "true", "yes", "on"):
+            return True
+        if low in ("0", "false", "no", "off"):
+            return False
+        raise InputError(f"{where}: not a boolean: {value!r}")
+    if kind == "int":
+        try:
+            return int(value)
+        except ValueError:
+            raise InputError(f"{where}: not an integer: {value!r}") from None
+    return value
+
+
+def split_overrides(overrides: Iterable[str]) -> tuple[list[str], list[str]]:
+    """Split ``--set`` items into (model config overrides, ``run.*`` overrides)."""
+    model, run = [], []
+    for item in overrides:
+        (run if item.strip().startswith(PREFIX) else model).append(item)
+    return model, run

@@ -1,0 +1,159 @@
+"""The training data pipeline on a hand-made built dataset with known geometry.
+
+`write_tiny_build` writes the DATA.md section 4 layout (Parquet shards, manifest with ``images_root``)
+for one config with rectangles on plain images, so boxes and masks can be checked exactly.
+"""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+import torch
+from PIL import Image
+
+from evaluators import rle
+from evaluators.errors import InputError
+from instancevg.tokenizer import Tokenizer
+from instancevg.training.data import GroundingDataset, build_target, collate
+from instancevg.training.rows import list_splits, load_rows
+
+COLOURS = {"red": (220, 30, 30), "blue": (30, 30, 220), "green": (30, 200, 30)}
+
+
+def _row(config, split, sent_id, file_name, h, w, sentence, boxes, crowd=()):
+    targets, masks = [], []
+    for k, (x, y, bw, bh) in enumerate(boxes):
+        dense = np.zeros((h, w), np.uint8)
+        dense[y : y + bh, x : x + bw] = 1
+        m = rle.encode(dense)
+        iscrowd = k in crowd
+        targets.append(
+            {
+                "ann_id": 100 * sent_id + k,
+                "category_id": 1,
+                "iscrowd": iscrowd,
+                "bbox": [float(x), float(y), float(bw), float(bh)],
+                "area": float(bw * bh),
+                "mask": m,
+            }
+        )
+        if not iscrowd:
+            masks.append(m)
+    return {
+        "expr_id": f"{config}/{split}/{sent_id}",
+        "dataset": config.split("_")[0],
+        "config": config,
+        "split": split,
+        "image_id": sent_id,
+        "file_name": file_name,
+        "height": h,
+        "width": w,
+        "ref_id": sent_id,
+        "sent_id": sent_id,
+        "sentence": sentence,
+        "raw": sentence,
+        "no_target": not boxes,
+        "target_type": "none" if not masks else ("single" if len(masks) == 1 else "multi"),
+        "targets": targets,
+        "mask": rle.union(masks, h, w),
+    }
+
+
+def write_tiny_build(root: Path, config: str = "grefcoco_unc", n_train: int = 12, n_val: int = 6) -> Path:
+    """A built dataset under ``root/data`` with images under ``root/images``; returns ``root/data``."""
+    rng = np.random.default_rng(0)
+    out, images = root / "data", root / "images"
+    (images / "train2014").mkdir(parents=True)
+    for split, n in (("train", n_train), ("val", n_val)):
+        rows = []
+        for i in range(n):
+            sid = 1000 * (split == "val") + i
+            h, w = int(rng.integers(40, 64)), int(rng.integers(48, 80))
+            img = np.full((h, w, 3), 128, np.uint8)
+            colours = list(COLOURS)
+            placed = {}
+            for c in colours[: 1 + i % 2]:
+                x, y = int(rng.integers(0, w - 16)), int(rng.integers(0, h - 16))
+                img[y : y + 12, x : x + 14] = COLOURS[c]
+                placed[c] = (x, y, 14, 12)
+            name = f"train2014/COCO_train2014_{sid:012d}.png"
+            Image.fromarray(img).save(images / name)
+            asked = colours[i % 3]
+            boxes = [placed[asked]] if asked in placed else []
+            rows.append(_row(config, split, sid, name, h, w, f"the {asked} box", boxes))
+        (out / "data" / config).mkdir(parents=True, exist_ok=True)
+        pq.write_table(pa.Table.from_pylist(rows), out / "data" / config / f"{split}-00000-of-00001.parquet")
+    manifest = {"configs": {config: {"splits": ["train", "val"]}}, "images_root": str(images)}
+    (out / "vgbench_build.json").write_text(json.dumps(manifest))
+    return out
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    return write_tiny_build(tmp_path_factory.mktemp("tiny"))
+
+
+@pytest.fixture(scope="module")
+def tokenizer(tmp_path_factory, tiny):
+    rows = load_rows(tiny, "grefcoco_unc", "train")
+    return Tokenizer.train([r["sentence"] for r in rows], tmp_path_factory.mktemp("tok") / "spm", 64)
+
+
+def test_rows_in_file_order_with_needed_columns(tiny):
+    rows = load_rows(tiny, "grefcoco_unc", "val")
+    assert [r["expr_id"] for r in rows] == [f"grefcoco_unc/val/{1000 + i}" for i in range(6)]
+    assert {"sentence", "targets", "mask", "file_name", "height", "width"} <= set(rows[0])
+    assert list_splits(tiny, "grefcoco_unc") == ["train", "val"] and list_splits(tiny, "refcoco_unc") == []
+
+
+def test_missing_split_is_an_input_error(tiny):
+    with pytest.raises(InputError, match="testA"):
+        load_rows(tiny, "grefcoco_unc", "testA")
+
+
+def test_target_boxes_are_normalised_cxcywh_and_masks_resized():
+    row = _row(
+        "grefcoco_unc", "train", 1, "x.png", 40, 80, "two", [(8, 4, 16, 10), (40, 20, 20, 20)], crowd=(1,)
+    )
+    t = build_target(row, 32)
+    assert t["boxes"].shape == (2, 4) and t["boxes"].dtype == torch.float32
+    assert t["boxes"][0].tolist() == pytest.approx([16 / 80, 9 / 40, 16 / 80, 10 / 40])
+    assert t["masks"].shape == (2, 32, 32) and set(t["masks"].unique().tolist()) <= {0.0, 1.0}
+    # nearest resize: the first box covers columns 8..23 of 80 -> 3.2..9.6 of 32
+    assert t["masks"][0, 5, 4:9].tolist() == [1.0] * 5 and t["masks"][0, 5, 10:].sum() == 0
+    # the crowd instance is a target instance but not part of the merged mask
+    assert t["mask"].sum() == t["masks"][0].sum() and not t["no_target"]
+
+
+def test_no_target_row_has_no_instances_and_empty_mask():
+    t = build_target(_row("grefcoco_unc", "train", 2, "x.png", 30, 30, "none", []), 16)
+    assert t["boxes"].shape == (0, 4) and t["masks"].shape == (0, 16, 16)
+    assert t["mask"].sum() == 0 and t["no_target"] is True
+
+
+def test_dataset_samples_and_collate(tiny, tokenizer):
+    rows = load_rows(tiny, "grefcoco_unc", "train")
+    ds = GroundingDataset(rows, tiny, tokenizer, img_size=32, max_tokens=8)
+    assert len(ds) == 12
+    s = ds[3]
+    assert s["image"].shape == (3, 32, 32) and s["image"].dtype == torch.float32
+    assert s["text_ids"][0] == 0 and s["text_pad_mask"].dtype == torch.bool
+    assert s["meta"] == {"expr_id": rows[3]["expr_id"], "orig_size": (rows[3]["height"], rows[3]["width"])}
+    batch = collate([ds[i] for i in range(4)])
+    assert batch["images"].shape == (4, 3, 32, 32) and batch["text_ids"].shape == (4, 8)
+    assert batch["indices"].tolist() == [0, 1, 2, 3] and len(batch["targets"]) == 4
+    # the grey background normalises to the same value in every sample (mean/std of the official pipeline)
+    grey = (128 - 123.675) / 58.395
+    assert batch["images"][:, 0].flatten().mode().values.item() == pytest.approx(grey, abs=1e-5)
+
+
+def test_prediction_dataset_has_no_targets_and_missing_image_is_named(tiny, tokenizer, tmp_path):
+    rows = load_rows(tiny, "grefcoco_unc", "val")
+    ds = GroundingDataset(rows, tiny, tokenizer, 32, 8, with_targets=False)
+    assert "target" not in ds[0] and "targets" not in collate([ds[0]])
+    bad = GroundingDataset(rows, tiny, tokenizer, 32, 8, images_dir=tmp_path, with_targets=False)
+    with pytest.raises(InputError, match="file_name"):
+        bad[0]
