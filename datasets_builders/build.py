@@ -1,0 +1,165 @@
+"""``build_dataset``: official source files -> Parquet shards + dataset card + build manifest.
+
+Layout written (DATA.md section 4)::
+
+    OUT/README.md                                   dataset card (YAML configs + dataset_info)
+    OUT/data/{config}/{split}-{i:05d}-of-{n:05d}.parquet
+    OUT/vgbench_build.json                          manifest: version, counts, source sha256s, images_root
+
+Everything is written into a temporary sibling folder and renamed into place at the end, so a failed
+build leaves nothing half-written and an existing ``OUT`` untouched. Output bytes depend only on the
+inputs (no timestamps; shard layout independent of ``workers``), so a re-run is byte-identical.
+Rows are streamed to Parquet in row groups; masks of a whole config are never held in memory.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import multiprocessing
+import os
+import shutil
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+from typing import Any
+
+from datasets_builders.card import published_check, write_card
+from datasets_builders.plan import BuildPlan, plan_build
+from datasets_builders.schema import arrow_schema, features
+from datasets_builders.shards import ShardJob, ShardStats, write_shard
+from evaluators.errors import InputError
+from evaluators.results import write_json_atomic
+
+__all__ = ["MANIFEST", "build_dataset", "sha256_file"]
+
+log = logging.getLogger(__name__)
+
+MANIFEST = "vgbench_build.json"
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _run_jobs(plan: BuildPlan, workers: int, quiet: bool) -> list[ShardStats]:
+    from tqdm import tqdm
+
+    bars = {
+        c.name: tqdm(total=c.rows, desc=c.name, unit="rows", disable=True if quiet else None, position=i)
+        for i, c in enumerate(plan.configs)
+    }
+    jobs: list[ShardJob] = [j for c in plan.configs for j in c.jobs]
+    for job in jobs:
+        Path(job.path).parent.mkdir(parents=True, exist_ok=True)
+    try:
+        if workers <= 1 or len(jobs) <= 1:
+            return [write_shard(j, bars[j.config].update) for j in jobs]
+        ctx = multiprocessing.get_context("spawn")
+        out = []
+        with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=ctx) as pool:
+            futures = {pool.submit(write_shard, j): j for j in jobs}
+            for fut in as_completed(futures):
+                stats = fut.result()
+                bars[stats.config].update(stats.rows)
+                out.append(stats)
+        return out
+    finally:
+        for bar in bars.values():
+            bar.close()
+
+
+def _counts(plan: BuildPlan, stats: list[ShardStats]) -> dict[str, dict[str, dict[str, Any]]]:
+    """config -> split -> {rows, images, no_target, multi_target, num_bytes, shards} in plan order."""
+    counts: dict[str, dict[str, dict[str, Any]]] = {}
+    images: dict[tuple[str, str], set[int]] = {}
+    by_key: dict[tuple[str, str], list[ShardStats]] = {}
+    for s in stats:
+        by_key.setdefault((s.config, s.split), []).append(s)
+    for c in plan.configs:
+        counts[c.name] = {}
+        for split in c.splits:
+            parts = by_key.get((c.name, split), [])
+            imgs = images.setdefault((c.name, split), set())
+            for p in parts:
+                imgs.update(p.image_ids)
+            counts[c.name][split] = {
+                "rows": sum(p.rows for p in parts),
+                "images": len(imgs),
+                "no_target": sum(p.no_target for p in parts),
+                "multi_target": sum(p.multi_target for p in parts),
+                "num_bytes": sum(p.num_bytes for p in parts),
+                "shards": len(parts),
+            }
+    return counts
+
+
+def _replace_dir(tmp: Path, out: Path) -> None:
+    if out.exists():
+        if not out.is_dir() or (any(out.iterdir()) and not (out / MANIFEST).is_file()):
+            raise InputError(f"{out}: exists and is not a vgbench build; refusing to replace it")
+        old = out.with_name(f".{out.name}.old-{os.getpid()}")
+        os.replace(out, old)
+        os.replace(tmp, out)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(tmp, out)
+
+
+def build_dataset(
+    source: str | Path,
+    out: str | Path,
+    configs: list[str] | None = None,
+    workers: int = 1,
+    embed_images: bool = False,
+    quiet: bool = False,
+    rows_per_shard: int = 20000,
+) -> Path:
+    """Build every config of ``configs`` (default: all whose files are present) from ``source`` to ``out``.
+
+    Raises `InputError` (nothing written) on missing or corrupt sources. Returns ``out``.
+    """
+    from vgbench import __version__
+
+    source, out = Path(source).resolve(), Path(out).resolve()
+    if not source.is_dir():
+        raise InputError(f"{source}: source folder not found")
+    images_root = source / "images"
+    if embed_images and not images_root.is_dir():
+        raise InputError(f"{images_root}: --embed-images needs the images folder")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.building-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    try:
+        schema = arrow_schema(embed_images)
+        plan = plan_build(source, tmp, configs, schema, images_root if embed_images else None, rows_per_shard)
+        stats = _run_jobs(plan, workers, quiet)
+        counts = _counts(plan, stats)
+        sources = {str(p.relative_to(source)): sha256_file(p) for c in plan.configs for p in c.sources}
+        check = published_check(counts)
+        for line in check["mismatches"]:
+            log.warning("published size mismatch: %s", line)
+        manifest = {
+            "vgbench_version": __version__,
+            "format": 1,
+            "configs": {c: {"splits": counts[c]} for c in counts},
+            "skipped": plan.skipped,
+            "notes": {c.name: c.notes for c in plan.configs if c.notes},
+            "sources": dict(sorted(sources.items())),
+            "embed_images": embed_images,
+            "images_root": str(images_root) if images_root.is_dir() else None,
+            "published_check": check,
+        }
+        write_card(tmp / "README.md", plan, counts, manifest, features(embed_images))
+        write_json_atomic(tmp / MANIFEST, manifest)
+        _replace_dir(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    total = sum(v["rows"] for c in counts.values() for v in c.values())
+    log.info("built %d configs, %d rows -> %s", len(counts), total, out)
+    return out

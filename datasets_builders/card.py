@@ -1,0 +1,221 @@
+"""The dataset card (``OUT/README.md``) and the check of built counts against published sizes.
+
+The card's YAML front matter maps every config to ``data/{config}/{split}-*.parquet`` per split
+(``configs:``) and carries ``dataset_info`` (features and split sizes), so
+``datasets.load_dataset(OUT, config, split=...)`` works offline without a loading script.
+The text is built from the inputs only (no dates), so rebuilding gives the same bytes.
+
+Published sizes: the card always shows "published vs built" for the configs with published numbers.
+The comparison is *applied* (mismatches logged as warnings and listed in the manifest) only when the
+build looks like the real data: the built row count of a split with a published size is at least 10%
+of that size. Synthetic and excerpt builds are orders of magnitude smaller and are reported, not flagged.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import datasets
+import yaml
+
+from datasets_builders.configs import PUBLISHED, REFMIX, REFMIX_SOURCES
+
+__all__ = ["published_check", "render_card", "write_card"]
+
+REAL_FRACTION = 0.10
+
+_CITATIONS = """\
+- RefCOCO / RefCOCO+: Kazemzadeh et al., "ReferItGame", EMNLP 2014; Yu et al., "Modeling Context in Referring Expressions", ECCV 2016.
+- RefCOCOg: Mao et al., "Generation and Comprehension of Unambiguous Object Descriptions", CVPR 2016; UMD split: Nagaraja et al., ECCV 2016.
+- gRefCOCO: Liu et al., "GRES: Generalized Referring Expression Segmentation", CVPR 2023.
+- Ref-ZOM: Hu et al., "Beyond One-to-One: Rethinking the Referring Image Segmentation", ICCV 2023.
+- R-RefCOCO/+/g: Wu et al., "Towards Robust Referring Image Segmentation", IEEE TIP 2024.
+- COCO: Lin et al., "Microsoft COCO: Common Objects in Context", ECCV 2014."""
+
+
+def published_check(counts: dict[str, dict[str, dict[str, Any]]]) -> dict[str, Any]:
+    """Compare built counts with `PUBLISHED`: ``{"table": [...], "applied": [...], "mismatches": [...]}``."""
+    table, applied, mismatches = [], [], []
+    for config, splits in PUBLISHED.items():
+        if config not in counts:
+            continue
+        real = any(
+            counts[config].get(split, {}).get("rows", 0) >= REAL_FRACTION * pub["rows"]
+            for split, pub in splits.items()
+        )
+        if real:
+            applied.append(config)
+        for split, pub in splits.items():
+            built = counts[config].get(split, {})
+            for key, value in pub.items():
+                got = built.get(key)
+                table.append([config, split, key, value, got])
+                if real and got != value:
+                    mismatches.append(f"{config}/{split} {key}: published {value}, built {got}")
+    return {"table": table, "applied": applied, "mismatches": mismatches}
+
+
+def _yaml_header(plan, counts, feats: datasets.Features) -> str:
+    configs = []
+    infos = []
+    feature_list = feats._to_yaml_list()
+    for c in plan.configs:
+        configs.append(
+            {
+                "config_name": c.name,
+                "data_files": [{"split": s, "path": f"data/{c.name}/{s}-*.parquet"} for s in c.splits],
+            }
+        )
+        infos.append(
+            {
+                "config_name": c.name,
+                "features": feature_list,
+                "splits": [
+                    {
+                        "name": s,
+                        "num_bytes": counts[c.name][s]["num_bytes"],
+                        "num_examples": counts[c.name][s]["rows"],
+                    }
+                    for s in c.splits
+                ],
+                "dataset_size": sum(counts[c.name][s]["num_bytes"] for s in c.splits),
+            }
+        )
+    header = {
+        "license": "cc-by-4.0",
+        "task_categories": ["object-detection", "image-segmentation"],
+        "pretty_name": "vgbench visual grounding",
+        "configs": configs,
+        "dataset_info": infos,
+    }
+    return yaml.safe_dump(header, sort_keys=False, allow_unicode=True, width=1000)
+
+
+def render_card(plan, counts, manifest: dict[str, Any], feats: datasets.Features) -> str:
+    """The card text (YAML front matter + Markdown)."""
+    first = plan.configs[0]
+    lines = [
+        "---",
+        _yaml_header(plan, counts, feats).rstrip("\n"),
+        "---",
+        "",
+        "# vgbench visual grounding data",
+        "",
+        "Built by `vgbench build` (vgbench "
+        f"{manifest['vgbench_version']}) from the official annotation files: one row per referring "
+        "expression, one schema for every config (vgbench DATA.md section 3).",
+        "",
+        "## How to load",
+        "",
+        "```python",
+        "from datasets import load_dataset",
+        f'ds = load_dataset("path/to/this/folder", "{first.name}", split="{first.splits[0]}")',
+        f'it = load_dataset("path/to/this/folder", "{first.name}", split="{first.splits[0]}", streaming=True)',
+        "```",
+        "",
+        "Without `datasets`: `datasets_builders.reading.iter_rows(folder, config, split)` (pyarrow), or "
+        "score predictions directly with `vgbench eval --targets folder --config C --split S`.",
+        "",
+        "## Counts",
+        "",
+        "| config | split | rows | images | no-target | multi-target | shards |",
+        "|---|---|---:|---:|---:|---:|---:|",
+    ]
+    for c in plan.configs:
+        for s in c.splits:
+            n = counts[c.name][s]
+            lines.append(
+                f"| {c.name} | {s} | {n['rows']} | {n['images']} | {n['no_target']} | "
+                f"{n['multi_target']} | {n['shards']} |"
+            )
+    if plan.skipped:
+        lines += [
+            "",
+            "Configs not built (sources absent): "
+            + "; ".join(f"`{k}` ({v})" for k, v in plan.skipped.items())
+            + ".",
+        ]
+    notes = manifest.get("notes", {}).get(REFMIX)
+    if notes:
+        lines += [
+            "",
+            f"`{REFMIX}` is the train splits of {', '.join(f'`{s}`' for s in REFMIX_SOURCES)} minus every "
+            f"image that appears in one of their val/test splits: {notes['dropped_images']} images "
+            f"({notes['dropped_rows']} expressions) were dropped. Its `expr_id` is "
+            f"`{REFMIX}/train/{{source config}}/{{sent_id}}`.",
+        ]
+    check = manifest["published_check"]
+    lines += ["", "## Published vs built sizes", ""]
+    if check["table"]:
+        lines += [
+            "Checked against the published sizes (vgbench DATA.md section 2) only for configs whose build "
+            f"looks like the real data (a split with at least {REAL_FRACTION:.0%} of its published size): "
+            + (", ".join(f"`{c}`" for c in check["applied"]) or "none (this is not a build of the real data)")
+            + ".",
+            "",
+            "| config | split | count | published | built |",
+            "|---|---|---|---:|---:|",
+        ]
+        lines += [
+            f"| {c} | {s} | {k} | {p} | {b if b is not None else '-'} |" for c, s, k, p, b in check["table"]
+        ]
+        if check["mismatches"]:
+            lines += ["", "**Mismatches:** " + "; ".join(check["mismatches"]) + "."]
+    else:
+        lines.append("No config with published sizes was built.")
+    lines += [
+        "",
+        "## Schema",
+        "",
+        "| field | type | meaning |",
+        "|---|---|---|",
+        "| `expr_id` | string | `{config}/{split}/{sent_id}`, unique; the join key of predictions |",
+        "| `dataset`, `config`, `split` | string | source dataset, config, split as the source spells it |",
+        "| `image_id` | int64 | COCO image id |",
+        "| `file_name` | string | image path relative to `images/`, e.g. `train2014/COCO_train2014_000000581857.jpg` |",
+        "| `height`, `width` | int32 | original image size |",
+        "| `ref_id`, `sent_id` | int64 | source ids |",
+        "| `sentence`, `raw` | string | cleaned sentence, original typing |",
+        "| `no_target` | bool | gRefCOCO `[-1]` ref, Ref-ZOM `zero` ref, R-RefCOCO negative |",
+        "| `target_type` | string | `none` / `single` / `multi` (count of non-crowd targets) |",
+        "| `targets` | list of struct | `{ann_id, category_id, iscrowd, bbox [x,y,w,h] abs. pixels, area, mask (RLE)}` |",
+        "| `mask` | RLE | union of non-crowd target masks; all-zero when `no_target` |",
+        "| `tokens`, `category_names` | list of string | extra: source tokens; category name per target |",
+        "",
+        "RLE is COCO compressed RLE `{size: [h, w], counts: str}` (column-major), as `pycocotools.mask.encode` "
+        "writes it. Polygons with several parts are rasterised part by part and OR-ed.",
+        "",
+        "## Sources",
+        "",
+        "| file | sha256 |",
+        "|---|---|",
+    ]
+    lines += [f"| `{p}` | `{h}` |" for p, h in manifest["sources"].items()]
+    lines += [
+        "",
+        "## Licences and citation",
+        "",
+        "COCO annotations are CC BY 4.0 (COCO Consortium); the images keep their Flickr licences and are "
+        "not redistributed unless `--embed-images` was used. The referring expressions belong to their "
+        "datasets; cite them when you use this data:",
+        "",
+        _CITATIONS,
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def write_card(path: Path, plan, counts, manifest: dict[str, Any], feats: datasets.Features) -> None:
+    """Write the card atomically (temp file, then rename)."""
+    text = render_card(plan, counts, manifest, feats)
+    fd, tmp = tempfile.mkstemp(prefix=".README.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

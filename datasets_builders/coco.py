@@ -1,0 +1,128 @@
+"""COCO ``instances.json``: an index of images, annotations and categories, and annotation masks.
+
+Boxes are COCO ``[x, y, w, h]`` in absolute pixels. Masks are COCO compressed RLE
+``{"size": [height, width], "counts": str}`` (column-major, as pycocotools writes them):
+
+- a polygon list (one or several parts) is rasterised with ``frPyObjects`` and the parts are OR-ed
+  with ``merge`` (pycocotools ``annToRLE``);
+- an uncompressed RLE (``counts`` a list of run lengths, used for crowd regions) is compressed;
+- a compressed RLE (``counts`` a string) is kept as is after checking its size.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from evaluators import rle
+from evaluators.errors import InputError
+from evaluators.jsonio import JSONDecodeError, loads
+
+__all__ = ["CocoIndex", "ImageInfo", "annotation_mask", "image_folder", "load_instances"]
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    """One ``images`` entry: ``file_name`` is relative to ``images/`` (``train2014/COCO_...jpg``)."""
+
+    image_id: int
+    file_name: str
+    height: int
+    width: int
+
+
+@dataclass
+class CocoIndex:
+    """``instances.json`` indexed by id. ``anns`` values are the raw annotation dicts."""
+
+    path: Path
+    images: dict[int, ImageInfo] = field(default_factory=dict)
+    anns: dict[int, dict[str, Any]] = field(default_factory=dict)
+    categories: dict[int, str] = field(default_factory=dict)
+
+    def image(self, image_id: int, where: str) -> ImageInfo:
+        try:
+            return self.images[int(image_id)]
+        except KeyError:
+            raise InputError(f"{where}: image_id: {image_id} is not in {self.path}") from None
+
+    def ann(self, ann_id: int, where: str) -> dict[str, Any]:
+        try:
+            return self.anns[int(ann_id)]
+        except KeyError:
+            raise InputError(f"{where}: ann_id: {ann_id} is not in {self.path}") from None
+
+
+def image_folder(file_name: str) -> str:
+    """``train2014`` or ``val2014`` from a COCO file name's ``COCO_<folder>_`` prefix (else '')."""
+    name = Path(file_name).name
+    if name.startswith("COCO_"):
+        parts = name.split("_")
+        if len(parts) >= 3:
+            return parts[1]
+    return ""
+
+
+def _relative_file_name(file_name: str) -> str:
+    folder = image_folder(file_name)
+    name = Path(file_name).name
+    return f"{folder}/{name}" if folder else name
+
+
+def load_instances(path: str | Path) -> CocoIndex:
+    """Read and index a COCO ``instances.json``; `InputError` naming the file on anything malformed."""
+    path = Path(path)
+    try:
+        data = loads(path.read_bytes())
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc}") from None
+    except (JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: not valid JSON: {exc}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("images"), list):
+        raise InputError(f"{path}: images: expected a COCO instances object with an 'images' list")
+    index = CocoIndex(path=path)
+    for i, img in enumerate(data["images"]):
+        try:
+            info = ImageInfo(
+                int(img["id"]),
+                _relative_file_name(str(img["file_name"])),
+                int(img["height"]),
+                int(img["width"]),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise InputError(f"{path}:images[{i}]: {exc}: expected id, file_name, height, width") from None
+        index.images[info.image_id] = info
+    for i, ann in enumerate(data.get("annotations") or []):
+        for key in ("id", "image_id", "category_id", "bbox", "segmentation"):
+            if key not in ann:
+                raise InputError(f"{path}:annotations[{i}]: {key}: missing")
+        index.anns[int(ann["id"])] = ann
+    for cat in data.get("categories") or []:
+        index.categories[int(cat["id"])] = str(cat.get("name", cat["id"]))
+    return index
+
+
+def annotation_mask(ann: dict[str, Any], height: int, width: int, where: str = "annotation") -> rle.RLE:
+    """The annotation's mask as compressed RLE of size ``(height, width)`` (the image size).
+
+    Polygons with several parts are OR-ed (never summed); uncompressed RLE is compressed; a
+    compressed RLE must already have the image size. Raises `InputError` naming ``where``.
+    """
+    segm = ann.get("segmentation")
+    if isinstance(segm, list):
+        try:
+            return rle.from_polygons(segm, height, width)
+        except (TypeError, ValueError) as exc:
+            raise InputError(f"{where}: segmentation: bad polygon: {exc}") from None
+    if isinstance(segm, dict):
+        try:
+            out = rle.normalize(segm)
+        except ValueError as exc:
+            raise InputError(f"{where}: segmentation: {exc}") from None
+        if out["size"] != [height, width]:
+            raise InputError(
+                f"{where}: segmentation: RLE size {out['size']} differs from the image size {[height, width]}"
+            )
+        return out
+    raise InputError(f"{where}: segmentation: expected a polygon list or an RLE object")

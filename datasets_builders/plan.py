@@ -1,0 +1,207 @@
+"""Plan a build: which configs have sources, their splits, and the shards (`ShardJob`) to write.
+
+Shards: the refs of one split, in source order, cut into runs of at most ``rows_per_shard``
+sentences (a ref is never cut), so the shard layout depends only on the inputs, never on
+``--workers``. ``refmix_train`` takes the train refs of `REFMIX_SOURCES` whose image appears in
+none of their other splits.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow as pa
+
+from datasets_builders.configs import CONFIGS, REFMIX, REFMIX_SOURCES, config_names
+from datasets_builders.shards import ShardJob, load_refs
+from datasets_builders.sources import Ref, find_refs_file
+from evaluators.errors import InputError
+
+__all__ = ["BuildPlan", "ConfigPlan", "plan_build"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ConfigPlan:
+    """One config to build: its splits in order, its shard jobs, and the source files it reads."""
+
+    name: str
+    splits: list[str]
+    jobs: list[ShardJob] = field(default_factory=list)
+    sources: list[Path] = field(default_factory=list)
+    rows: int = 0
+    notes: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class BuildPlan:
+    configs: list[ConfigPlan]
+    skipped: dict[str, str]
+
+
+def _split_order(spec_splits: tuple[str, ...], present: set[str]) -> list[str]:
+    return [s for s in spec_splits if s in present] + sorted(present - set(spec_splits))
+
+
+def _chunks(refs: list[Ref], indices: list[int], rows_per_shard: int) -> list[list[int]]:
+    chunks: list[list[int]] = [[]]
+    rows = 0
+    for i in indices:
+        n = len(refs[i].sentences)
+        if chunks[-1] and rows + n > rows_per_shard:
+            chunks.append([])
+            rows = 0
+        chunks[-1].append(i)
+        rows += n
+    return chunks
+
+
+def _check_unique(name: str, refs_path: Path, refs: list[Ref], indices: list[int], split: str) -> None:
+    seen: set[int] = set()
+    for i in indices:
+        for s in refs[i].sentences:
+            if s.sent_id in seen:
+                raise InputError(
+                    f"{refs_path}:[{i}]: sent_id: {s.sent_id} repeats in split {split!r}, "
+                    f"so expr_id {name}/{split}/{s.sent_id} would not be unique"
+                )
+            seen.add(s.sent_id)
+
+
+def _jobs(
+    tmp: Path,
+    config: str,
+    split: str,
+    source: Path,
+    source_config: str,
+    chunks: list[tuple[str, list[int]]],
+    schema: pa.Schema,
+    images_dir: Path | None,
+    first: int,
+    total: int,
+) -> list[ShardJob]:
+    out = []
+    for k, (prefix, idx) in enumerate(chunks):
+        path = tmp / "data" / config / f"{split}-{first + k:05d}-of-{total:05d}.parquet"
+        out.append(
+            ShardJob(
+                source=str(source),
+                source_config=source_config,
+                config=config,
+                split=split,
+                ref_indices=tuple(idx),
+                path=str(path),
+                schema=schema,
+                expr_prefix=prefix,
+                images_dir=str(images_dir) if images_dir else None,
+            )
+        )
+    return out
+
+
+def plan_build(
+    source: Path,
+    tmp: Path,
+    configs: list[str] | None,
+    schema: pa.Schema,
+    images_dir: Path | None,
+    rows_per_shard: int = 20000,
+) -> BuildPlan:
+    """Plan the shards of ``configs`` (default: every config whose files are present)."""
+    wanted = configs or config_names()
+    unknown = [c for c in wanted if c not in config_names()]
+    if unknown:
+        raise InputError(
+            f"--configs: unknown config(s) {', '.join(unknown)}; known: {', '.join(config_names())}"
+        )
+    plans: list[ConfigPlan] = []
+    skipped: dict[str, str] = {}
+    for name in wanted:
+        if name == REFMIX:
+            continue
+        spec = CONFIGS[name]
+        refs_path = find_refs_file(spec, source)
+        instances = source / spec.folder / "instances.json"
+        if refs_path is None or not instances.is_file():
+            if not instances.is_file():
+                reason = f"missing {instances}"
+            else:
+                reason = f"no {' or '.join(spec.refs_files)} in {source / spec.folder}"
+            if configs:
+                raise InputError(f"{name}: {reason}")
+            skipped[name] = reason
+            log.info("skipping %s: %s", name, reason)
+            continue
+        _, refs = load_refs(str(source), name)
+        by_split: dict[str, list[int]] = {}
+        for i, ref in enumerate(refs):
+            by_split.setdefault(ref.split, []).append(i)
+        odd = set(by_split) - set(spec.splits)
+        if odd:
+            log.warning("%s: unexpected split name(s) %s kept as spelled", refs_path, sorted(odd))
+        plan = ConfigPlan(name, _split_order(spec.splits, set(by_split)), sources=[instances, refs_path])
+        for split in plan.splits:
+            _check_unique(name, refs_path, refs, by_split[split], split)
+            chunks = _chunks(refs, by_split[split], rows_per_shard)
+            plan.rows += sum(len(refs[i].sentences) for i in by_split[split])
+            prefixed = [(f"{name}/{split}", c) for c in chunks]
+            plan.jobs += _jobs(tmp, name, split, source, name, prefixed, schema, images_dir, 0, len(chunks))
+        plans.append(plan)
+    if REFMIX in wanted:
+        refmix = _plan_refmix(source, tmp, schema, images_dir, rows_per_shard, explicit=bool(configs))
+        if isinstance(refmix, str):
+            skipped[REFMIX] = refmix
+        else:
+            plans.append(refmix)
+    if not plans:
+        raise InputError(f"{source}: no source files found for any config (see DATA.md section 1)")
+    return BuildPlan(plans, skipped)
+
+
+def _plan_refmix(
+    source: Path, tmp: Path, schema: pa.Schema, images_dir: Path | None, rows_per_shard: int, explicit: bool
+) -> ConfigPlan | str:
+    missing = [
+        c
+        for c in REFMIX_SOURCES
+        if find_refs_file(CONFIGS[c], source) is None
+        or not (source / CONFIGS[c].folder / "instances.json").is_file()
+    ]
+    if missing:
+        reason = f"needs the sources of {', '.join(missing)}"
+        if explicit:
+            raise InputError(f"{REFMIX}: {reason}")
+        return reason
+    loaded = {c: load_refs(str(source), c) for c in REFMIX_SOURCES}
+    held_out = {r.image_id for _, refs in loaded.values() for r in refs if r.split != "train"}
+    plan = ConfigPlan(REFMIX, ["train"])
+    parts: list[tuple[str, list[int]]] = []
+    train_images: set[int] = set()
+    dropped_images: set[int] = set()
+    dropped_rows = 0
+    for c in REFMIX_SOURCES:
+        refs_path, refs = loaded[c]
+        plan.sources += [source / CONFIGS[c].folder / "instances.json", refs_path]
+        keep = []
+        for i, r in enumerate(refs):
+            if r.split != "train":
+                continue
+            if r.image_id in held_out:
+                dropped_images.add(r.image_id)
+                dropped_rows += len(r.sentences)
+            else:
+                keep.append(i)
+                train_images.add(r.image_id)
+        _check_unique(REFMIX, refs_path, refs, keep, "train")
+        plan.rows += sum(len(refs[i].sentences) for i in keep)
+        parts += [(f"{REFMIX}/train/{c}", chunk) for chunk in _chunks(refs, keep, rows_per_shard) if chunk]
+    plan.notes = {"dropped_images": len(dropped_images), "dropped_rows": dropped_rows}
+    first = 0
+    for c in REFMIX_SOURCES:
+        mine = [p for p in parts if p[0].endswith(f"/{c}")]
+        plan.jobs += _jobs(tmp, REFMIX, "train", source, c, mine, schema, images_dir, first, len(parts))
+        first += len(mine)
+    return plan

@@ -1,0 +1,319 @@
+"""``write_synth``: synthetic source files for all ten configs (DATA.md section 5), from a seed.
+
+Writes the layout of DATA.md section 1 with real JPEG images::
+
+    OUT/images/train2014/COCO_train2014_%012d.jpg   (``images`` scenes)
+    OUT/images/val2014/COCO_val2014_%012d.jpg       (a few more scenes, used by Ref-ZOM only)
+    OUT/{refcoco,refcoco+,refcocog,grefcoco,ref-zom,rrefcoco,rrefcoco+,rrefcocog}/instances.json + refs
+    OUT/vgbench_synth.json                          (what was generated: seed, images, vgbench version)
+
+Scenes and expressions come from `synth_scene` and `synth_grammar`; every sentence determines its
+targets. Pickles are protocol 2 (as the official Python-2 files). The output is a pure function of
+``(images, seed)``: a rerun is byte-identical. The folder is written to a temporary sibling and
+renamed into place.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import pickle
+import random
+import shutil
+from pathlib import Path
+from typing import Any
+
+from datasets_builders.synth_grammar import LOCATION_WORDS, absent_expressions, describe, multi_expressions
+from datasets_builders.synth_scene import CATEGORIES, CATEGORY_ID, Scene, SceneObject, make_scene, render
+
+__all__ = ["MARKER", "write_synth"]
+
+log = logging.getLogger(__name__)
+
+MARKER = "vgbench_synth.json"
+_PLAIN = ("refcoco", "refcoco+", "refcocog", "grefcoco", "rrefcoco", "rrefcoco+", "rrefcocog")
+
+
+def _file_name(folder: str, image_id: int) -> str:
+    return f"COCO_{folder}_{image_id:012d}.jpg"
+
+
+def _instances(scenes: list[tuple[int, str, Scene]]) -> dict[str, Any]:
+    images, anns = [], []
+    for image_id, folder, scene in scenes:
+        images.append(
+            {
+                "license": 1,
+                "file_name": _file_name(folder, image_id),
+                "height": scene.height,
+                "width": scene.width,
+                "id": image_id,
+            }
+        )
+        for o in scene.objects:
+            anns.append(
+                {
+                    "segmentation": o.rle if o.rle is not None else o.parts,
+                    "area": o.area,
+                    "iscrowd": int(o.iscrowd),
+                    "image_id": image_id,
+                    "bbox": o.bbox,
+                    "category_id": CATEGORY_ID[o.kind],
+                    "id": o.ann_id,
+                }
+            )
+    return {
+        "info": {"description": "vgbench synthetic shapes (vgbench synth)", "version": "1.0"},
+        "licenses": [{"id": 1, "name": "CC BY 4.0", "url": "https://creativecommons.org/licenses/by/4.0/"}],
+        "images": images,
+        "annotations": anns,
+        "categories": CATEGORIES,
+    }
+
+
+class _RefWriter:
+    """Accumulates refs of one file with its own ref_id / sent_id counters."""
+
+    def __init__(self, rng: random.Random):
+        self.rng = rng
+        self.refs: list[dict[str, Any]] = []
+        self.next_sent = 0
+
+    def add(
+        self, image_id: int, split: str, ann_id: Any, category_id: Any, sents: list[str], **extra
+    ) -> dict:
+        sentences = []
+        for sent in sents:
+            raw = self.rng.choice([sent, sent.capitalize(), sent.upper()])
+            sentences.append({"tokens": sent.split(), "raw": raw, "sent_id": self.next_sent, "sent": sent})
+            self.next_sent += 1
+        first = ann_id[0] if isinstance(ann_id, list) else ann_id
+        ref = {
+            "sent_ids": [s["sent_id"] for s in sentences],
+            "file_name": f"COCO_train2014_{image_id:012d}_{max(first, 0)}.jpg",
+            "ann_id": ann_id,
+            "ref_id": len(self.refs),
+            "image_id": image_id,
+            "split": split,
+            "sentences": sentences,
+            "category_id": category_id,
+        }
+        ref.update(extra)
+        self.refs.append(ref)
+        return ref
+
+
+def _pick(rng: random.Random, options: list[str], k: int) -> list[str]:
+    seen = list(dict.fromkeys(options))
+    rng.shuffle(seen)
+    return seen[: max(1, min(k, len(seen)))] if seen else []
+
+
+def _single_sentences(o: SceneObject, scene: Scene, rng: random.Random, style: str) -> list[str]:
+    """1-3 unique descriptions of one object in the style of a dataset."""
+    if o.kind == "bar":
+        return ["the black bar"] if sum(p.kind == "bar" for p in scene.objects) == 1 else []
+    d = describe(o, scene, allow_location=style != "refcoco+")
+    if style == "refcocog":  # longer, relational sentences first
+        longest = sorted(d["relation"] + d["attr"] + d["location"], key=lambda s: (-len(s), s))
+        return longest[: rng.randint(1, 2)]
+    options = d["attr"] + d["location"][:1] + d["relation"][:1]
+    if style == "refcoco+":
+        options = [s for s in options if not LOCATION_WORDS & set(s.split())]
+    return _pick(rng, options, rng.randint(1, 3))
+
+
+def _refer_refs(scenes, splits: dict[int, str], rng: random.Random, style: str, negatives: str | None = None):
+    """RefCOCO-shaped refs: one ref per describable object; R-RefCOCO adds ``exist: false`` sentences."""
+    w = _RefWriter(rng)
+    for image_id, _, scene in scenes:
+        if image_id not in splits:
+            continue
+        for o in scene.objects:
+            if o.iscrowd:
+                continue
+            sents = _single_sentences(o, scene, rng, style)
+            if not sents:
+                continue
+            ref = w.add(image_id, splits[image_id], o.ann_id, CATEGORY_ID[o.kind], sents)
+            if negatives is not None:
+                for s in ref["sentences"]:
+                    if negatives == "explicit":
+                        s["exist"] = True
+                for sent in absent_expressions(scene, rng, rng.randint(1, 2)):
+                    neg = {
+                        "tokens": sent.split(),
+                        "raw": sent,
+                        "sent_id": w.next_sent,
+                        "sent": sent,
+                        "exist": False,
+                    }
+                    w.next_sent += 1
+                    ref["sentences"].append(neg)
+                    ref["sent_ids"].append(neg["sent_id"])
+    return w.refs
+
+
+def _grouped_multi(scene: Scene) -> list[tuple[list[SceneObject], list[str]]]:
+    groups: dict[tuple[int, ...], tuple[list[SceneObject], list[str]]] = {}
+    for sent, objs in multi_expressions(scene):
+        key = tuple(sorted(o.ann_id for o in objs))
+        groups.setdefault(key, (objs, []))[1].append(sent)
+    return list(groups.values())
+
+
+def _grefcoco_refs(scenes, splits: dict[int, str], rng: random.Random) -> list[dict[str, Any]]:
+    w = _RefWriter(rng)
+    for image_id, _, scene in scenes:
+        if image_id not in splits:
+            continue
+        split = splits[image_id]
+        for o in scene.shapes:
+            sents = _single_sentences(o, scene, rng, "refcoco")[:2]
+            if sents:
+                w.add(image_id, split, [o.ann_id], [CATEGORY_ID[o.kind]], sents, no_target=False)
+        for objs, sents in _grouped_multi(scene):
+            ids = [o.ann_id for o in objs]
+            w.add(image_id, split, ids, [CATEGORY_ID[o.kind] for o in objs], sents[:2], no_target=False)
+        absent = absent_expressions(scene, rng, rng.randint(1, 2))
+        if absent:
+            w.add(image_id, split, [-1], [-1], absent, no_target=True)
+    return w.refs
+
+
+def _refzom_refs(scenes, splits: dict[int, str], rng: random.Random) -> list[dict[str, Any]]:
+    w = _RefWriter(rng)
+    for image_id, folder, scene in scenes:
+        split = splits[image_id]
+        for o in scene.shapes:
+            sents = _single_sentences(o, scene, rng, "refcoco")[:1]
+            if sents:
+                ref = w.add(image_id, split, o.ann_id, CATEGORY_ID[o.kind], sents, source="one")
+                ref["file_name"] = f"COCO_{folder}_{image_id:012d}_{o.ann_id}.jpg"
+        for objs, sents in _grouped_multi(scene)[:2]:
+            w.add(
+                image_id,
+                split,
+                [o.ann_id for o in objs],
+                [CATEGORY_ID[o.kind] for o in objs],
+                sents[:1],
+                source="many",
+            )
+        for sent in absent_expressions(scene, rng, 1):
+            w.add(image_id, split, -1, -1, [sent], source="zero")
+    return w.refs
+
+
+def _splits(ids: list[int], names: tuple[str, ...], held: list[int]) -> dict[int, str]:
+    """First name for every id not held out; the held-out ids cut into equal runs for the others."""
+    out = {i: names[0] for i in ids}
+    rest = names[1:]
+    for k, image_id in enumerate(held):
+        out[image_id] = rest[k * len(rest) // len(held)]
+    return out
+
+
+def _dump_pickle(path: Path, obj: Any) -> None:
+    path.write_bytes(pickle.dumps(obj, protocol=2))
+
+
+def _dump_json(path: Path, obj: Any) -> None:
+    path.write_text(json.dumps(obj, separators=(",", ":")), encoding="utf-8")
+
+
+def _write_tree(root: Path, images: int, seed: int) -> None:
+    rng = random.Random(seed)
+    n_val = max(2, images // 10)
+    ids = rng.sample(range(1, 581930), images + n_val)
+    train_ids, val_ids = ids[:images], ids[images:]
+    scenes: list[tuple[int, str, Scene]] = []
+    next_ann = 100001
+    for k, image_id in enumerate(ids):
+        folder = "train2014" if k < images else "val2014"
+        scene = make_scene(random.Random(f"vgbench-synth:{seed}:{k}"))
+        for o in scene.objects:
+            o.ann_id = next_ann
+            next_ann += 1
+        scenes.append((image_id, folder, scene))
+        path = root / "images" / folder / _file_name(folder, image_id)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        render(scene).save(path, format="JPEG", quality=92)
+    train_scenes = [s for s in scenes if s[1] == "train2014"]
+
+    order = list(train_ids)
+    rng.shuffle(order)
+    n_held = max(3, round(0.3 * images))
+    held, kept = order[:n_held], order[n_held:]
+    k_g = max(1, n_held // 4)  # RefCOCOg holds out some RefCOCO train images (refmix drops them)
+    held_g = held[: n_held - k_g] + kept[:k_g]
+
+    unc = _splits(train_ids, ("train", "val", "testA", "testB"), held)
+    google = _splits(train_ids, ("train", "val", "test"), held)
+    umd = _splits(train_ids, ("train", "val", "test"), held_g)
+    g_google = _splits(train_ids, ("train", "val"), held_g)
+    rref = _splits(train_ids, ("train", "val"), held)
+    zom = _splits(train_ids, ("train", "test"), held[: max(1, n_held // 2)])
+    zom.update({i: "test" for i in val_ids})
+
+    instances = _instances(train_scenes)
+    for folder in _PLAIN:
+        (root / folder).mkdir(parents=True)
+        _dump_json(root / folder / "instances.json", instances)
+    (root / "ref-zom").mkdir()
+    _dump_json(root / "ref-zom" / "instances.json", _instances(scenes))
+
+    r = random.Random(f"vgbench-synth-refs:{seed}")
+    _dump_pickle(root / "refcoco" / "refs(unc).p", _refer_refs(train_scenes, unc, r, "refcoco"))
+    _dump_pickle(root / "refcoco" / "refs(google).p", _refer_refs(train_scenes, google, r, "refcoco"))
+    _dump_pickle(root / "refcoco+" / "refs(unc).p", _refer_refs(train_scenes, unc, r, "refcoco+"))
+    _dump_pickle(root / "refcocog" / "refs(umd).p", _refer_refs(train_scenes, umd, r, "refcocog"))
+    _dump_pickle(root / "refcocog" / "refs(google).p", _refer_refs(train_scenes, g_google, r, "refcocog"))
+    _dump_json(root / "grefcoco" / "grefs(unc).json", _grefcoco_refs(train_scenes, unc, r))
+    _dump_pickle(root / "ref-zom" / "refs(final).p", _refzom_refs(scenes, zom, r))
+    _dump_pickle(root / "rrefcoco" / "refs(unc).p", _refer_refs(train_scenes, rref, r, "refcoco", "implicit"))
+    _dump_pickle(
+        root / "rrefcoco+" / "refs(unc).p", _refer_refs(train_scenes, rref, r, "refcoco+", "explicit")
+    )
+    _dump_pickle(
+        root / "rrefcocog" / "refs(umd).p", _refer_refs(train_scenes, rref, r, "refcocog", "explicit")
+    )
+
+
+def write_synth(out_dir: str | Path, images: int = 40, seed: int = 0) -> Path:
+    """Write synthetic sources for all ten configs into ``out_dir`` (replaced atomically); return it.
+
+    ``images`` train2014 scenes (at least 10, so that every split has an image) plus
+    ``max(2, images // 10)`` val2014 scenes for Ref-ZOM. Raises `InputError` if ``out_dir`` exists and
+    is a non-empty folder that `write_synth` did not write.
+    """
+    from evaluators.errors import InputError
+    from vgbench import __version__
+
+    if images < 10:
+        raise InputError(f"images: need at least 10 scenes so that every split is non-empty, got {images}")
+    out = Path(out_dir).resolve()
+    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / MARKER).is_file())):
+        raise InputError(f"{out}: exists and was not written by vgbench synth; refusing to replace it")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.synth-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    try:
+        _write_tree(tmp, images, seed)
+        _dump_json(
+            tmp / MARKER,
+            {"generator": "vgbench synth", "vgbench_version": __version__, "images": images, "seed": seed},
+        )
+        if out.exists():
+            old = out.with_name(f".{out.name}.old-{os.getpid()}")
+            os.replace(out, old)
+            os.replace(tmp, out)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    log.info("wrote synthetic sources (%d scenes, seed %d) to %s", images, seed, out)
+    return out
