@@ -1,0 +1,137 @@
+"""The Python API: build and render a named table, or a table of computed results only.
+
+>>> from leaderboards import render_table
+>>> paths = render_table("gres", "tables", formats=("md", "tex"))          # doctest: +SKIP
+>>> paths = render_table("gres", "tables", results_dir="results")          # doctest: +SKIP
+
+Output files in ``out_dir``: ``<name>.md`` and ``<name>.tex`` hold every part of the table;
+``<name>.csv`` / ``<name>.png`` are per part, named ``<name>-<part id>.*`` when a table has several
+parts (the ablations). A PNG is written for each part whose spec names a plot column.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from evaluators.errors import InputError
+from leaderboards.build import BuiltTable, PlotData, build_part, build_results_table
+from leaderboards.computed import ComputedResult, load_results, load_results_dir
+from leaderboards.io import write_text_atomic
+from leaderboards.render_csv import render_csv
+from leaderboards.render_md import render_markdown
+from leaderboards.render_tex import render_latex
+from leaderboards.schema import METRICS, PublishedRow, load_published
+from leaderboards.specs import TableSpec, list_tables, load_spec
+
+__all__ = ["FORMATS", "build_table", "parse_formats", "render_results_table", "render_table", "write_outputs"]
+
+log = logging.getLogger(__name__)
+
+FORMATS = ("md", "tex", "csv", "png")
+
+
+def parse_formats(text: str | Sequence[str]) -> tuple[str, ...]:
+    """``"md,tex"`` or ``["md", "tex"]`` -> ``("md", "tex")``; unknown formats are an `InputError`."""
+    items = [f.strip() for f in (text.split(",") if isinstance(text, str) else text) if f.strip()]
+    bad = [f for f in items if f not in FORMATS]
+    if bad or not items:
+        raise InputError(f"--format: unknown format(s) {bad or items!r}; choose from {','.join(FORMATS)}")
+    return tuple(dict.fromkeys(items))
+
+
+def build_table(
+    table: str | Path | TableSpec,
+    results: Sequence[ComputedResult] = (),
+    published: Sequence[PublishedRow] | None = None,
+) -> tuple[TableSpec, list[BuiltTable]]:
+    """Build every part of a table (by name, spec path or spec) with optional reproduced rows."""
+    spec = table if isinstance(table, TableSpec) else load_spec(table)
+    rows = load_published() if published is None else published
+    return spec, [build_part(part, rows, results) for part in spec.parts]
+
+
+def write_outputs(
+    name: str, title: str, tables: Sequence[BuiltTable], out_dir: str | Path, formats: Iterable[str]
+) -> list[Path]:
+    """Render built tables in the given formats into ``out_dir``; returns the written paths."""
+    from leaderboards.plots import render_png
+
+    out_dir = Path(out_dir)
+    written: list[Path] = []
+    multi = len(tables) > 1
+    for fmt in parse_formats(list(formats)):
+        if fmt == "md":
+            written.append(out_dir / f"{name}.md")
+            write_text_atomic(written[-1], render_markdown(title, tables))
+        elif fmt == "tex":
+            written.append(out_dir / f"{name}.tex")
+            write_text_atomic(written[-1], render_latex(title, tables))
+        else:
+            for t in tables:
+                stem = f"{name}-{t.id}" if multi else name
+                if fmt == "csv":
+                    written.append(out_dir / f"{stem}.csv")
+                    write_text_atomic(written[-1], render_csv(t))
+                elif t.plot is not None and t.plot.points:
+                    written.append(out_dir / f"{stem}.png")
+                    render_png(t.plot, written[-1])
+    for path in written:
+        log.info("wrote %s", path)
+    return written
+
+
+def render_table(
+    name: str,
+    out_dir: str | Path,
+    formats: Iterable[str] = FORMATS,
+    results_dir: str | Path | None = None,
+    results: Sequence[ComputedResult] = (),
+    published: str | Path | None = None,
+) -> list[Path]:
+    """Render table ``name`` (one of `list_tables()`, or ``all``) into ``out_dir``.
+
+    ``results_dir`` (or already loaded ``results``) adds reproduced rows; ``published`` overrides the
+    packaged published-numbers CSV. Returns the written paths.
+    """
+    loaded = list(results) + (load_results_dir(results_dir) if results_dir is not None else [])
+    rows = load_published(published)
+    names = list_tables() if name == "all" else [name]
+    written: list[Path] = []
+    for n in names:
+        spec, tables = build_table(n, loaded, rows)
+        written += write_outputs(spec.name, spec.title, tables, out_dir, formats)
+    return written
+
+
+def render_results_table(
+    results_files: Iterable[str | Path | ComputedResult],
+    out_dir: str | Path,
+    formats: Iterable[str] = ("md", "csv"),
+    title: str = "Computed results",
+    name: str = "synthetic",
+    caption: str = "",
+) -> list[Path]:
+    """Render a table of computed results only (rows: model and protocol; columns: dataset / split /
+    task metric), e.g. the demo's synthetic leaderboard, kept apart from published numbers.
+
+    ``results_files`` are paths of `vgbench eval` results JSON (each naming its model as described in
+    `leaderboards.computed`) or loaded `ComputedResult`. The PNG plots the first column.
+    """
+    loaded = [r if isinstance(r, ComputedResult) else load_results(r) for r in results_files]
+    if not loaded:
+        raise InputError("render_results_table: no results files given")
+    table = build_results_table(loaded, title=title, caption=caption, id=name)
+    if table.rows and table.header.leaf_keys:
+        col = 0
+        points = tuple(
+            (row.labels[0], float(row.cells[col].text), "reproduced")
+            for row in table.rows
+            if row.cells[col].text not in ("-", "n/a")
+        )
+        key = table.header.leaf_keys[col]
+        metric = key.rsplit("/", 1)[-1].split(":")[-1]
+        xlabel = key.rsplit("/", 1)[0] + " " + METRICS[metric].display
+        table = BuiltTable(**{**table.__dict__, "plot": PlotData(title=title, xlabel=xlabel, points=points)})
+    return write_outputs(name, title, [table], out_dir, formats)

@@ -1,0 +1,28 @@
+"""CSV rendering: one line per table row, the table's layout flattened (no highlighting).
+
+Columns: ``group``, ``kind`` (published / reproduced / delta), the label columns, then one column per
+value column named by its key (``dataset/split/metric``). Values are the shown texts.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from leaderboards.build import BuiltTable
+
+__all__ = ["render_csv"]
+
+
+def render_csv(table: BuiltTable) -> str:
+    """The CSV text of one table part (``\\n`` line ends)."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(["group", "kind", *table.header.labels, *table.header.leaf_keys])
+    group = ""
+    for row in table.rows:
+        if row.kind == "group":
+            group = row.labels[0]
+            continue
+        writer.writerow([group, row.kind, *row.labels, *(c.text for c in row.cells)])
+    return buf.getvalue()
