@@ -27,7 +27,7 @@ from typing import Any
 from datasets_builders.synth_grammar import LOCATION_WORDS, absent_expressions, describe, multi_expressions
 from datasets_builders.synth_scene import CATEGORIES, CATEGORY_ID, Scene, SceneObject, make_scene, render
 
-__all__ = ["MARKER", "write_synth"]
+__all__ = ["MARKER", "generate_scenes", "write_synth"]
 
 log = logging.getLogger(__name__)
 
@@ -222,11 +222,15 @@ def _dump_json(path: Path, obj: Any) -> None:
     path.write_text(json.dumps(obj, separators=(",", ":")), encoding="utf-8")
 
 
-def _write_tree(root: Path, images: int, seed: int) -> None:
+def generate_scenes(images: int, seed: int) -> list[tuple[int, str, Scene]]:
+    """The scenes `write_synth` draws: ``(image_id, "train2014" | "val2014", scene)`` with ann ids set.
+
+    ``images`` train2014 scenes then ``max(2, images // 10)`` val2014 scenes; a pure function of the
+    arguments (tests and demos use it to look up an object's colour, size and position).
+    """
     rng = random.Random(seed)
     n_val = max(2, images // 10)
     ids = rng.sample(range(1, 581930), images + n_val)
-    train_ids, val_ids = ids[:images], ids[images:]
     scenes: list[tuple[int, str, Scene]] = []
     next_ann = 100001
     for k, image_id in enumerate(ids):
@@ -236,6 +240,16 @@ def _write_tree(root: Path, images: int, seed: int) -> None:
             o.ann_id = next_ann
             next_ann += 1
         scenes.append((image_id, folder, scene))
+    return scenes
+
+
+def _write_tree(root: Path, images: int, seed: int) -> None:
+    rng = random.Random(seed)
+    rng.sample(range(1, 581930), images + max(2, images // 10))  # the ids drawn by generate_scenes
+    scenes = generate_scenes(images, seed)
+    train_ids = [i for i, folder, _ in scenes if folder == "train2014"]
+    val_ids = [i for i, folder, _ in scenes if folder == "val2014"]
+    for image_id, folder, scene in scenes:
         path = root / "images" / folder / _file_name(folder, image_id)
         path.parent.mkdir(parents=True, exist_ok=True)
         render(scene).save(path, format="JPEG", quality=92)

@@ -17,7 +17,15 @@ import random
 
 from datasets_builders.synth_scene import COLOURS, SHAPES, SIZES, Scene, SceneObject
 
-__all__ = ["LOCATION_WORDS", "VOCAB", "absent_expressions", "describe", "multi_expressions", "plural"]
+__all__ = [
+    "LOCATION_WORDS",
+    "VOCAB",
+    "absent_expressions",
+    "describe",
+    "multi_expressions",
+    "plural",
+    "resolve",
+]
 
 POSITIONS = {"left": "on the left", "right": "on the right", "top": "at the top", "bottom": "at the bottom"}
 RELATIONS = {"left": "left of", "right": "right of", "top": "above", "bottom": "below"}
@@ -132,3 +140,54 @@ def absent_expressions(scene: Scene, rng: random.Random, k: int) -> list[str]:
     absent = [(c, s) for c in COLOURS for s in SHAPES if (c, s) not in present]
     rng.shuffle(absent)
     return [f"the {c} {s}" for c, s in absent[:k]]
+
+
+def _select(words: list[str], objs: list[SceneObject]) -> list[SceneObject]:
+    """Shapes matching a noun phrase of size / colour words and a shape noun (or ``shapes``)."""
+    out = [o for o in objs if o.is_shape]
+    for w in words:
+        if w in SIZES:
+            out = [o for o in out if o.size == w]
+        elif w in COLOURS:
+            out = [o for o in out if o.colour == w]
+        elif w in SHAPES or w.rstrip("s") in SHAPES:
+            out = [o for o in out if o.kind == w.rstrip("s")]
+        elif w != "shapes":
+            raise ValueError(f"unknown word {w!r}")
+    return out
+
+
+def resolve(sentence: str, scene: Scene) -> list[SceneObject]:
+    """Interpret a sentence of this grammar in ``scene``: the objects it refers to ([] if none).
+
+    An oracle that reads the sentence and sees the scene: tests use it to prove that every
+    generated sentence determines its targets. Raises ``ValueError`` on a sentence outside the grammar.
+    """
+    words = sentence.split()
+    if words == ["the", "black", "bar"]:
+        return [o for o in scene.objects if o.kind == "bar"]
+    if words[0] == "everything":
+        return [o for o in scene.objects if o.colour == words[1] and (o.is_shape or o.kind == "dots")]
+    if words[0] == "all":
+        return _select(words[1:], scene.objects)
+    if words[0] == "the" and len(words) == 3 and words[1] in COUNTS.values():
+        group = _select(words[2:], scene.objects)
+        return group if COUNTS.get(len(group)) == words[1] else []
+    text = " ".join(words)
+    for side, phrase in RELATIONS.items():
+        if f" {phrase} the " in text:
+            head, ref_phrase = text.split(f" {phrase} ", 1)
+            refs = resolve(ref_phrase, scene)
+            if len(refs) != 1:
+                return []
+            cand = _select(head.split()[1:], scene.objects)
+            return [o for o in cand if _coord(o, side) > _coord(refs[0], side) + _GAP]
+    for side, phrase in POSITIONS.items():
+        if text.endswith(" " + phrase):
+            group = _select(text[: -len(phrase) - 1].split()[1:], scene.objects)
+            best = [o for o in group if all(_coord(o, side) >= _coord(p, side) for p in group)]
+            return best[:1]
+    if words[0] == "the":
+        found = _select(words[1:], scene.objects)
+        return found if len(found) == 1 else []
+    raise ValueError(f"sentence outside the grammar: {sentence!r}")
