@@ -1,0 +1,133 @@
+"""Golden files for every table in every format; re-rendering is byte-identical.
+
+PNG policy: the plotted data (`PlotData`) is compared with ``golden/plots.json`` always; the PNG bytes
+are compared with ``golden/png_sha256.json`` only under the matplotlib version recorded there (text
+rasterisation may differ between versions); rendering twice is byte-identical under any version.
+Regenerate after an intended change with ``VGBENCH_UPDATE_GOLDEN=1 pytest tests/leaderboards``.
+"""
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from leaderboards import build_table, list_tables, render_table
+
+GOLDEN = Path(__file__).resolve().parent / "golden"
+UPDATE = os.environ.get("VGBENCH_UPDATE_GOLDEN") == "1"
+TABLES = list_tables()
+
+
+def test_all_issue_tables_exist():
+    assert set(TABLES) == {
+        "rec", "res", "gres", "refzom", "rrefcoco", "grec", "ablations",
+        "refvlm-rec", "refvlm-res", "mlcd-seg", "pissi",
+    }  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory):
+    out = tmp_path_factory.mktemp("tables")
+    paths = render_table("all", out, ("md", "tex", "csv", "png"))
+    return out, paths
+
+
+@pytest.mark.parametrize("name", TABLES)
+def test_text_formats_match_golden(rendered, name):
+    out, paths = rendered
+    files = sorted(
+        p
+        for p in paths
+        if p.suffix in (".md", ".tex", ".csv") and (p.stem == name or p.stem.startswith(f"{name}-table"))
+    )
+    assert {p.suffix for p in files} == {".md", ".tex", ".csv"}
+    for p in files:
+        golden = GOLDEN / p.name
+        if UPDATE:
+            golden.write_bytes(p.read_bytes())
+        assert golden.is_file(), f"no golden file {golden.name}; run with VGBENCH_UPDATE_GOLDEN=1"
+        assert p.read_bytes() == golden.read_bytes(), f"{p.name} differs from its golden file"
+
+
+def test_no_stale_golden_files(rendered):
+    _, paths = rendered
+    names = {p.name for p in paths if p.suffix != ".png"} | {"plots.json", "png_sha256.json"}
+    assert {p.name for p in GOLDEN.iterdir()} == names
+
+
+def test_rerendering_is_byte_identical(rendered, tmp_path):
+    out, paths = rendered
+    again = render_table("all", tmp_path, ("md", "tex", "csv", "png"))
+    assert [p.name for p in again] == [p.name for p in paths]
+    for a, b in zip(paths, again):
+        assert a.read_bytes() == b.read_bytes(), a.name
+
+
+def test_plot_data_matches_golden():
+    data = {}
+    for name in TABLES:
+        _, tables = build_table(name)
+        for t in tables:
+            if t.plot is not None:
+                data[f"{name}/{t.id}"] = {
+                    "title": t.plot.title,
+                    "xlabel": t.plot.xlabel,
+                    "points": [list(p) for p in t.plot.points],
+                }
+    golden = GOLDEN / "plots.json"
+    if UPDATE:
+        golden.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    assert data == json.loads(golden.read_text(encoding="utf-8"))
+    assert len(data) == 11  # every table has a plot (the ablations: Table 7)
+
+
+def test_png_files_are_pngs_and_match_golden_hash_under_the_recorded_matplotlib(rendered):
+    import matplotlib
+
+    _, paths = rendered
+    pngs = [p for p in paths if p.suffix == ".png"]
+    assert len(pngs) == 11
+    hashes = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in pngs}
+    for p in pngs:
+        head = p.read_bytes()[:32]
+        assert head[:8] == b"\x89PNG\r\n\x1a\n"
+        assert b"Software" not in p.read_bytes()  # no version string: byte-stable metadata
+    golden = GOLDEN / "png_sha256.json"
+    if UPDATE:
+        golden.write_text(
+            json.dumps({"matplotlib": matplotlib.__version__, "sha256": hashes}, indent=1) + "\n"
+        )
+    recorded = json.loads(golden.read_text())
+    assert set(recorded["sha256"]) == set(hashes)
+    if recorded["matplotlib"] != matplotlib.__version__:
+        pytest.skip(
+            f"PNG hashes recorded under matplotlib {recorded['matplotlib']}, running {matplotlib.__version__}"
+        )
+    assert hashes == recorded["sha256"]
+
+
+def test_best_is_bold_and_second_underlined_per_column():
+    _, (t,) = build_table("gres")
+    col = t.header.leaf_keys.index("grefcoco_unc/val/giou")
+    marks = {r.labels[0]: r.cells[col].mark for r in t.rows if r.kind == "published"}
+    assert marks["DeRIS"] == "best" and marks["InstanceVG (Ours)"] == "second"
+    assert sum(m == "best" for m in marks.values()) == 1
+    _, (rec,) = build_table("rec")
+    time_col = rec.header.leaf_keys.index("time_ms")
+    times = {r.labels[0] + r.labels[1]: r.cells[time_col] for r in rec.rows if r.kind == "published"}
+    assert times["SeqTRDarkNet-53"].mark == "best"  # latency: lower is better
+    assert times["SimVG-BBEiT3-ViT-B"].mark == "second"
+    assert times["MDETRResNet-101"].text == "108" and times["UniTABResNet-101"].text == "-"
+
+
+def test_latex_has_booktabs_multicolumn_and_marks():
+    _, tables = build_table("rec")
+    from leaderboards.render_tex import render_latex
+
+    tex = render_latex("t", tables)
+    assert r"\toprule" in tex and r"\midrule" in tex and r"\bottomrule" in tex
+    assert r"\multicolumn{3}{c}{RefCOCO}" in tex and r"\cmidrule(lr){4-6}" in tex
+    assert r"\textbf{94.42}" in tex and r"\underline{93.21}" in tex
+    assert "✓" not in tex and r"\checkmark{}" in tex
