@@ -170,3 +170,54 @@ def test_every_instancevg_table_1_to_6_row_matches_its_printed_row_cell_by_cell(
             )
             checked += 1
     assert checked == 18 + 19 + 12 + 8 + 9 + 7  # printed rows of Tables 1-6
+
+
+def _joined_rows(text: str) -> list[str]:
+    """Lines of a table, a wrapped row (a line not ending in a value) joined with the next line."""
+    out, pending = [], ""
+    for line in text.splitlines():
+        line = pending + line
+        if re.search(r"(\d|-|\|)\s*$", line) or not line.strip():
+            out.append(line)
+            pending = ""
+        else:
+            pending = line + " "
+    return out + ([pending] if pending else [])
+
+
+def _source_regions() -> dict[tuple[str, str], list[str]]:
+    """(source, table) -> the row lines of that table in its seed document."""
+    out = {}
+    for table, lines in _regions(PAPER.read_text(encoding="utf-8")).items():
+        out[("instancevg_paper", table)] = lines
+    rv = (SEEDS / "ref_vlm_paper.txt").read_text(encoding="utf-8")
+    for name, nxt in (("VII", "VIII"), ("X", "XI")):
+        out[("ref_vlm_paper", f"Table {name}")] = _joined_rows(
+            rv[rv.index(f"TABLE {name}:") : rv.index(f"TABLE {nxt}:")]
+        )
+    out[("mlcd_seg_readme", "RefCOCO Segmentation Evaluation")] = (
+        (SEEDS / "mlcd_seg_readme.md").read_text(encoding="utf-8").splitlines()
+    )
+    out[("pissi_ssrvg_readme", "RefCOCO / RefCOCO+ / RefCOCOg")] = (
+        (SEEDS / "pissi_ssrvg_readme.md").read_text(encoding="utf-8").splitlines()
+    )
+    return out
+
+
+@pytest.mark.skipif(not PAPER.is_file(), reason="seed texts not available")
+def test_every_published_number_of_every_source_occurs_in_its_table_text():
+    """All sources and tables (7-17, REF-VLM, READMEs too): the printed form of each value (the notes
+    say where it differs, e.g. a decimal comma) occurs as a whole token on a line of the table's text
+    that names the row's model (ablation rows and the MLCD table, whose models are columns, excepted)."""
+    regions = _source_regions()
+    missing = []
+    for r in load_published():
+        printed = re.search(r"printed as '?([^' ;]+)'?", r.notes)
+        token = printed.group(1) if printed else r.value
+        pattern = r"(?<![\d.,])" + re.escape(token) + r"(?![\d,]|\.\d)"
+        lines = [line for line in regions[(r.source, r.table)] if re.search(pattern, line)]
+        if r.model != "InstanceVG" and r.source != "mlcd_seg_readme":
+            lines = [line for line in lines if r.model.split(" (")[0] in line]
+        if not lines:
+            missing.append(f"line {r.line}: {r.source} {r.table} {r.model} {r.metric} = {token}")
+    assert missing == []
