@@ -73,7 +73,7 @@ def _run_jobs(plan: BuildPlan, workers: int, quiet: bool) -> list[ShardStats]:
 
 
 def _counts(plan: BuildPlan, stats: list[ShardStats]) -> dict[str, dict[str, dict[str, Any]]]:
-    """config -> split -> {rows, images, no_target, multi_target, num_bytes, shards} in plan order."""
+    """config -> split -> {rows, refs, images, no_target, multi_target, num_bytes, shards} in plan order."""
     counts: dict[str, dict[str, dict[str, Any]]] = {}
     images: dict[tuple[str, str], set[int]] = {}
     by_key: dict[tuple[str, str], list[ShardStats]] = {}
@@ -88,6 +88,7 @@ def _counts(plan: BuildPlan, stats: list[ShardStats]) -> dict[str, dict[str, dic
                 imgs.update(p.image_ids)
             counts[c.name][split] = {
                 "rows": sum(p.rows for p in parts),
+                "refs": sum(p.refs for p in parts),
                 "images": len(imgs),
                 "no_target": sum(p.no_target for p in parts),
                 "multi_target": sum(p.multi_target for p in parts),

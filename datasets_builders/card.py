@@ -121,14 +121,14 @@ def render_card(plan, counts, manifest: dict[str, Any], feats: datasets.Features
         "",
         "## Counts",
         "",
-        "| config | split | rows | images | no-target | multi-target | shards |",
-        "|---|---|---:|---:|---:|---:|---:|",
+        "| config | split | rows | refs | images | no-target | multi-target | shards |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
     ]
     for c in plan.configs:
         for s in c.splits:
             n = counts[c.name][s]
             lines.append(
-                f"| {c.name} | {s} | {n['rows']} | {n['images']} | {n['no_target']} | "
+                f"| {c.name} | {s} | {n['rows']} | {n['refs']} | {n['images']} | {n['no_target']} | "
                 f"{n['multi_target']} | {n['shards']} |"
             )
     if plan.skipped:

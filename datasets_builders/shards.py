@@ -49,6 +49,7 @@ class ShardStats:
     split: str
     path: str
     rows: int = 0
+    refs: int = 0
     no_target: int = 0
     multi_target: int = 0
     num_bytes: int = 0
@@ -101,6 +102,7 @@ def write_shard(job: ShardJob, progress: Callable[[int], None] | None = None) ->
             ref = refs[index]
             where = f"{refs_path}:[{index}] ref_id={ref.ref_id}"
             rows = ref_rows(ref, coco, spec, where, config=job.config, expr_prefix=job.expr_prefix)
+            stats.refs += 1
             for row in rows:
                 if job.images_dir is not None:
                     row["image"] = _image_value(job.images_dir, row["file_name"], where)
