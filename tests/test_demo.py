@@ -1,0 +1,78 @@
+"""``vgbench demo`` shortened: every output exists, every results file is valid, the summary is honest."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("torch")
+pytest.importorskip("datasets")
+pytest.importorskip("matplotlib")
+
+from evaluators.errors import InputError  # noqa: E402
+from vgbench.cli import main  # noqa: E402
+from vgbench.demo import EVALS, MODEL_NAME  # noqa: E402
+from vgbench.demo.report import CHECKS, compare  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    out = tmp_path_factory.mktemp("demo") / "out"
+    assert main(["demo", "--out", str(out), "--minutes", "0.25", "--images", "12", "--quiet"]) == 0
+    return out
+
+
+def test_demo_writes_everything(demo):
+    summary = json.loads((demo / "summary.json").read_text())
+    models = ["empty", "full-image", "center-box", "largest-object", "oracle-jitter", MODEL_NAME]
+    assert list(summary["metrics"]) == models
+    for model in models:
+        for task, config, split in EVALS:
+            results = json.loads((demo / "results" / model / f"{task}.json").read_text())
+            assert results["task"] == task and results["counts"]["missing"] == 0
+            assert results["targets"].endswith(f"{config}/{split}")
+            assert all(v is None or 0.0 <= v <= 100.0 for v in results["metrics"].values())
+            assert summary["metrics"][model][task] == results["metrics"]
+    outputs = [Path(p) for p in summary["paths"]["plots"] + summary["paths"]["leaderboard"]]
+    assert {p.name for p in outputs} >= {"training_curves.png", "examples.png"}
+    assert all(p.is_file() and p.stat().st_size > 0 and p.is_relative_to(demo) for p in outputs)
+    assert (demo / "run" / "log.jsonl").is_file() and (demo / "run" / "last.pt").is_file()
+    assert set(summary["load_dataset_rows"]) == {f"{c}/{s}" for _, c, s in EVALS}
+    assert summary["training"]["stopped"] in ("time_budget", "done")
+
+
+def test_demo_verdict_is_computed_from_the_results(demo):
+    summary = json.loads((demo / "summary.json").read_text())
+    metrics = summary["metrics"]
+    for task, key in CHECKS:
+        c = summary["comparison"][f"{task}/{key}"]
+        blind = {b: metrics[b][task][key] for b in summary["text_blind_baselines"]}
+        assert c["model"] == metrics[MODEL_NAME][task][key]
+        assert c["beats_all"] == all(c["model"] > v for v in blind.values() if v is not None)
+        assert c["best_baseline_value"] == max(v for v in blind.values() if v is not None)
+    assert summary["model_beats_text_blind"] == all(c["beats_all"] for c in summary["comparison"].values())
+    assert "oracle-jitter" not in summary["text_blind_baselines"]
+
+
+def test_compare_margins():
+    metrics = {
+        "m": {"grec": {"f1_score": 50.0}, "gres": {"giou": 40.0}},
+        "a": {"grec": {"f1_score": 30.0}, "gres": {"giou": 45.0}},
+        "b": {"grec": {"f1_score": None}, "gres": {"giou": 10.0}},
+    }
+    c = compare(metrics, "m", ["a", "b"])
+    assert c["grec/f1_score"]["beats_all"] and c["grec/f1_score"]["margin"] == 20.0
+    assert not c["gres/giou"]["beats_all"] and c["gres/giou"]["margin"] == -5.0
+    assert c["gres/giou"]["best_baseline"] == "a"
+
+
+def test_demo_refuses_a_used_folder(tmp_path):
+    (tmp_path / "x").write_text("")
+    from vgbench.demo import run_demo
+
+    with pytest.raises(InputError, match="empty or new folder"):
+        run_demo(tmp_path, minutes=0.1, images=4)
+    with pytest.raises(InputError, match="--minutes"):
+        run_demo(tmp_path / "new", minutes=0)

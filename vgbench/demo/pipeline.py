@@ -1,0 +1,203 @@
+"""The steps of ``vgbench demo``, in order; `run_demo` runs them and returns the summary dict.
+
+Layout of ``OUT``::
+
+    source/                      synthetic sources (DATA.md section 1) + images/
+    data/                        the built dataset (Parquet + card + vgbench_build.json)
+    run/                         the training run (log.jsonl, tokenizer.model, last.pt, ...)
+    predictions/{model}/{config}-{split}.jsonl
+    results/{model}/{task}.json  one results JSON per model and task (PREDICTIONS.md section 4)
+    leaderboard/                 tables of the synthetic benchmark (never mixed with published numbers)
+    plots/                       training_curves.png, examples.png
+    summary.json
+
+The model trains on ``grefcoco_unc`` train (it has single, multi and no-target expressions) and is
+scored, like every baseline, on the six evaluation splits of `EVALS`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from evaluators.errors import InputError
+from evaluators.results import write_json_atomic
+
+__all__ = ["EVALS", "MODEL_NAME", "TRAIN_CONFIG", "run_demo"]
+
+log = logging.getLogger(__name__)
+
+# (task, config, split) scored for every model
+EVALS: tuple[tuple[str, str, str], ...] = (
+    ("rec", "refcoco_unc", "val"),
+    ("res", "refcoco_unc", "val"),
+    ("grec", "grefcoco_unc", "val"),
+    ("gres", "grefcoco_unc", "val"),
+    ("refzom", "refzom_final", "test"),
+    ("rrefcoco", "rrefcoco_unc", "val"),
+)
+TRAIN_CONFIG = "grefcoco_unc"
+MODEL_NAME = "instancevg-tiny"
+PRESET = "tiny-cpu"
+
+
+def _splits() -> list[tuple[str, str]]:
+    """The distinct (config, split) pairs of `EVALS`, in order."""
+    return list(dict.fromkeys((c, s) for _, c, s in EVALS))
+
+
+def _prepare_out(out: Path) -> None:
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise InputError(f"{out}: --out must be an empty or new folder (the demo writes everything there)")
+    out.mkdir(parents=True, exist_ok=True)
+
+
+class _Timer:
+    """Seconds spent per step, for the summary."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    def run(self, name: str, fn, *args, **kwargs):
+        log.info("demo: %s ...", name)
+        t0 = time.monotonic()
+        result = fn(*args, **kwargs)
+        self.seconds[name] = round(time.monotonic() - t0, 2)
+        log.info("demo: %s done in %.1fs", name, self.seconds[name])
+        return result
+
+
+def step_data(out: Path, images: int, seed: int, quiet: bool) -> tuple[Path, Path]:
+    """Synthetic sources and the built dataset: ``(OUT/source, OUT/data)``."""
+    from datasets_builders.build import build_dataset
+    from datasets_builders.synth import write_synth
+
+    source = write_synth(out / "source", images=images, seed=seed)
+    data = build_dataset(source, out / "data", workers=min(2, os.cpu_count() or 1), quiet=quiet)
+    return Path(source), Path(data)
+
+
+def step_load_dataset(out: Path, data: Path) -> dict[str, Any]:
+    """Load every evaluation split with ``datasets.load_dataset`` offline; check it against pyarrow."""
+    os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    import datasets
+
+    from baselines.rows import count_rows, iter_rows
+
+    checked = {}
+    for config, split in _splits():
+        ds = datasets.load_dataset(str(data), config, split=split, cache_dir=str(out / "hf_cache"))
+        expected = count_rows(data, config, split)
+        first = next(iter_rows(data, config, split, columns=["expr_id"]))["expr_id"]
+        if ds.num_rows != expected or ds[0]["expr_id"] != first:
+            raise RuntimeError(
+                f"load_dataset({data}, {config!r}, split={split!r}) gave {ds.num_rows} rows starting at "
+                f"{ds[0]['expr_id']!r}; pyarrow reads {expected} starting at {first!r}"
+            )
+        checked[f"{config}/{split}"] = ds.num_rows
+    return checked
+
+
+def step_baselines(out: Path, data: Path, seed: int, quiet: bool) -> dict[str, dict[str, Path]]:
+    """Every baseline on every evaluation split -> ``{baseline: {"config/split": path}}``."""
+    from baselines import BASELINES, run_baseline
+
+    files: dict[str, dict[str, Path]] = {}
+    for name in BASELINES:
+        for config, split in _splits():
+            path = out / "predictions" / name / f"{config}-{split}.jsonl"
+            run_baseline(name, data, config, split, path, seed=seed, quiet=quiet)
+            files.setdefault(name, {})[f"{config}/{split}"] = path
+    return files
+
+
+def step_train(
+    out: Path, data: Path, minutes: float, seed: int, overrides: Sequence[str], quiet: bool
+) -> dict[str, Any]:
+    """Train the tiny InstanceVG on ``TRAIN_CONFIG`` for ``minutes``; the trainer's summary dict."""
+    from instancevg.config import load_config
+    from instancevg.training import RunOptions, train
+    from instancevg.training.options import split_overrides
+
+    model_overrides, run_overrides = split_overrides(overrides)
+    cfg = load_config(PRESET, [f"train.seed={seed}", *model_overrides])
+    options = RunOptions(data_config=TRAIN_CONFIG, device="cpu", log_every=1).with_overrides(run_overrides)
+    return train(cfg, data, out / "run", time_budget_s=minutes * 60.0, quiet=quiet, options=options)
+
+
+def step_predict(out: Path, data: Path, checkpoint: Path, quiet: bool) -> dict[str, Path]:
+    """The trained model on every evaluation split -> ``{"config/split": path}``."""
+    from instancevg.training import predict
+
+    files = {}
+    for config, split in _splits():
+        path = out / "predictions" / MODEL_NAME / f"{config}-{split}.jsonl"
+        predict(checkpoint, data, config, split, path, device="cpu", quiet=quiet)
+        files[f"{config}/{split}"] = path
+    return files
+
+
+def step_score(out: Path, data: Path, predictions: dict[str, dict[str, Path]]) -> dict[str, dict[str, Path]]:
+    """Score every model on every task -> ``{model: {task: results path}}``."""
+    from evaluators import score_files
+
+    results: dict[str, dict[str, Path]] = {}
+    for model, files in predictions.items():
+        for task, config, split in EVALS:
+            evaluation = score_files(task, files[f"{config}/{split}"], data, config, split)
+            payload = {"model": model, "benchmark": "vgbench-synthetic", **evaluation.results}
+            path = out / "results" / model / f"{task}.json"
+            write_json_atomic(path, payload)
+            results.setdefault(model, {})[task] = path
+    return results
+
+
+def run_demo(
+    out: str | Path,
+    minutes: float = 4.0,
+    images: int = 40,
+    seed: int = 0,
+    overrides: Sequence[str] = (),
+    quiet: bool = False,
+) -> dict[str, Any]:
+    """Run the whole demo into ``out``; write and return the summary (see `report.build_summary`)."""
+    from vgbench.demo import plots, report
+
+    if minutes <= 0:
+        raise InputError(f"--minutes must be > 0, got {minutes}")
+    if images < 1:
+        raise InputError(f"--images must be >= 1, got {images}")
+    out = Path(out)
+    _prepare_out(out)
+    t = _Timer()
+    t0 = time.monotonic()
+    source, data = t.run("synth + build", step_data, out, images, seed, quiet)
+    loaded = t.run("load_dataset check", step_load_dataset, out, data)
+    predictions = t.run("baselines", step_baselines, out, data, seed, quiet)
+    training = t.run("train", step_train, out, data, minutes, seed, overrides, quiet)
+    checkpoint = Path(training["checkpoint"])
+    predictions[MODEL_NAME] = t.run("predict", step_predict, out, data, checkpoint, quiet)
+    results = t.run("score", step_score, out, data, predictions)
+    tables = t.run("leaderboard", report.write_leaderboard, out / "leaderboard", results)
+    figures = t.run(
+        "plots", plots.make_plots, out / "plots", data, out / "run" / "log.jsonl", predictions[MODEL_NAME]
+    )
+    summary = report.build_summary(
+        out=out,
+        settings={"minutes": minutes, "images": images, "seed": seed, "overrides": list(overrides)},
+        source=source,
+        data=data,
+        loaded=loaded,
+        training=training,
+        results=results,
+        tables=tables,
+        figures=figures,
+        timings={**t.seconds, "total": round(time.monotonic() - t0, 2)},
+    )
+    write_json_atomic(out / "summary.json", summary)
+    return summary

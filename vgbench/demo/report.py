@@ -1,0 +1,204 @@
+"""Leaderboard tables, the model-vs-baselines comparison, and the summary of ``vgbench demo``.
+
+The tables are of the synthetic benchmark only: they are written under ``OUT/leaderboard/`` and say
+so in their title; they are never merged with the published numbers of ``leaderboards/``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+from evaluators.results import DISPLAY
+
+__all__ = ["CHECKS", "TITLE", "build_summary", "compare", "format_summary", "write_leaderboard"]
+
+log = logging.getLogger(__name__)
+
+TITLE = "vgbench synthetic benchmark (vgbench demo; not comparable with published numbers)"
+# the metric shown per task in the printed summary
+HEADLINE = {
+    "rec": "prec@0.5",
+    "res": "miou",
+    "grec": "f1_score",
+    "gres": "giou",
+    "refzom": "acc",
+    "rrefcoco": "riou",
+}
+# (task, metric key) on which the trained model must beat every text-blind baseline
+CHECKS = (("grec", "f1_score"), ("gres", "giou"))
+
+
+def _load(path: Path) -> dict[str, Any]:
+    return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def _metrics(results: dict[str, dict[str, Path]]) -> dict[str, dict[str, dict[str, float | None]]]:
+    """``{model: {task: metrics}}`` from the results files."""
+    return {m: {t: _load(p)["metrics"] for t, p in tasks.items()} for m, tasks in results.items()}
+
+
+def _fmt(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
+def _fallback_tables(out_dir: Path, results: dict[str, dict[str, Path]]) -> list[Path]:
+    """Markdown + CSV tables: one section per task, one row per model, one column per metric."""
+    metrics = _metrics(results)
+    tasks = list(dict.fromkeys(t for per_model in metrics.values() for t in per_model))
+    md = [f"# {TITLE}", ""]
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(["task", "model", "metric", "value"])
+    for task in tasks:
+        keys = list(dict.fromkeys(k for m in metrics.values() if task in m for k in m[task]))
+        md += [f"## {task}", "", "| model | " + " | ".join(DISPLAY.get(k, k) for k in keys) + " |"]
+        md.append("|---|" + "---:|" * len(keys))
+        for model, per_task in metrics.items():
+            if task in per_task:
+                md.append(f"| {model} | " + " | ".join(_fmt(per_task[task].get(k)) for k in keys) + " |")
+                for k in keys:
+                    writer.writerow(
+                        [task, model, k, "" if per_task[task].get(k) is None else per_task[task][k]]
+                    )
+        md.append("")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = [out_dir / "synthetic.md", out_dir / "synthetic.csv"]
+    for path, text in zip(paths, ["\n".join(md), buf.getvalue()]):
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(path)
+    return paths
+
+
+def write_leaderboard(out_dir: Path, results: dict[str, dict[str, Path]]) -> list[Path]:
+    """Render the synthetic leaderboard with `leaderboards.render_results_table` when the installed
+    leaderboards package has it, else with the demo's own Markdown/CSV writer."""
+    try:
+        from leaderboards import render_results_table
+    except ImportError:
+        render_results_table = None
+    if render_results_table is None:
+        log.info("leaderboards.render_results_table not available: writing Markdown/CSV tables")
+        return _fallback_tables(out_dir, results)
+    files = [p for tasks in results.values() for p in tasks.values()]
+    rendered = render_results_table(files, out_dir, ["md", "csv", "png"], TITLE)
+    if isinstance(rendered, dict):
+        rendered = list(rendered.values())
+    return sorted(Path(p) for p in (rendered or sorted(Path(out_dir).iterdir())))
+
+
+def compare(
+    metrics: dict[str, dict[str, dict[str, float | None]]], model: str, text_blind: list[str]
+) -> dict:
+    """For each of `CHECKS`: the model's value, every text-blind baseline's, the best of them, the
+    margin (model minus best, in points) and whether the model is strictly better."""
+    out = {}
+    for task, key in CHECKS:
+        mine = metrics[model][task].get(key)
+        others = {b: metrics[b][task].get(key) for b in text_blind}
+        best_name = max(others, key=lambda b: -1.0 if others[b] is None else others[b])
+        best = others[best_name]
+        beats = mine is not None and all(v is None or mine > v for v in others.values())
+        margin = None if mine is None or best is None else round(mine - best, 4)
+        out[f"{task}/{key}"] = {
+            "model": mine,
+            "baselines": others,
+            "best_baseline": best_name,
+            "best_baseline_value": best,
+            "margin": margin,
+            "beats_all": beats,
+        }
+    return out
+
+
+def build_summary(
+    *,
+    out: Path,
+    settings: dict[str, Any],
+    source: Path,
+    data: Path,
+    loaded: dict[str, int],
+    training: dict[str, Any],
+    results: dict[str, dict[str, Path]],
+    tables: list[Path],
+    figures: list[Path],
+    timings: dict[str, float],
+) -> dict[str, Any]:
+    """The content of ``OUT/summary.json``."""
+    from baselines import TEXT_BLIND
+    from vgbench.demo.pipeline import EVALS, MODEL_NAME
+
+    metrics = _metrics(results)
+    comparison = compare(metrics, MODEL_NAME, list(TEXT_BLIND))
+    return {
+        "benchmark": "vgbench-synthetic",
+        "settings": settings,
+        "evaluated_on": [{"task": t, "config": c, "split": s} for t, c, s in EVALS],
+        "model": MODEL_NAME,
+        "text_blind_baselines": list(TEXT_BLIND),
+        "comparison": comparison,
+        "model_beats_text_blind": all(v["beats_all"] for v in comparison.values()),
+        "metrics": metrics,
+        "training": {k: v for k, v in training.items() if k != "metrics"}
+        | {"last_eval": training.get("metrics")},
+        "load_dataset_rows": loaded,
+        "timings_s": timings,
+        "paths": {
+            "out": str(out),
+            "source": str(source),
+            "data": str(data),
+            "run": str(out / "run"),
+            "predictions": str(out / "predictions"),
+            "results": {m: {t: str(p) for t, p in tasks.items()} for m, tasks in results.items()},
+            "leaderboard": [str(p) for p in tables],
+            "plots": [str(p) for p in figures],
+            "summary": str(out / "summary.json"),
+        },
+    }
+
+
+def format_summary(summary: dict[str, Any]) -> str:
+    """The text ``vgbench demo`` prints: where things are, the key numbers, the verdict."""
+    paths, metrics, model = summary["paths"], summary["metrics"], summary["model"]
+    lines = [f"vgbench demo: done in {summary['timings_s']['total']:.0f}s", ""]
+    lines += [
+        f"  data        {paths['data']}  (load_dataset checked: "
+        + ", ".join(f"{k} {v} rows" for k, v in summary["load_dataset_rows"].items())
+        + ")",
+        f"  training    {paths['run']}  ({summary['training'].get('stopped')}, "
+        f"{summary['training'].get('global_step')} steps, {summary['training'].get('elapsed_s', 0):.0f}s)",
+        f"  predictions {paths['predictions']}",
+        f"  results     {Path(paths['out']) / 'results'}",
+        "  leaderboard " + ", ".join(paths["leaderboard"]),
+        "  plots       " + ", ".join(paths["plots"]),
+        f"  summary     {paths['summary']}",
+        "",
+    ]
+    header = ["task (config/split)", "metric", *metrics]
+    rows = [header]
+    for e in summary["evaluated_on"]:
+        task = e["task"]
+        key = HEADLINE.get(task) or next(iter(metrics[model][task]))
+        rows.append(
+            [f"{task} ({e['config']}/{e['split']})", DISPLAY.get(key, key)]
+            + [_fmt(metrics[m][task].get(key)) for m in metrics]
+        )
+    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
+    lines += [
+        "  " + "  ".join(v.rjust(w) if i > 1 else v.ljust(w) for i, (v, w) in enumerate(zip(r, widths)))
+        for r in rows
+    ]
+    lines.append("")
+    for name, c in summary["comparison"].items():
+        verdict = "beats" if c["beats_all"] else "does NOT beat"
+        margin = "n/a" if c["margin"] is None else f"{c['margin']:+.2f} points"
+        lines.append(
+            f"  {model} {verdict} every text-blind baseline on {name}: {_fmt(c['model'])} vs best "
+            f"{c['best_baseline']} {_fmt(c['best_baseline_value'])} ({margin})"
+        )
+    return "\n".join(lines)
