@@ -106,7 +106,7 @@ def render_table(
 
 
 def render_results_table(
-    results_files: Iterable[str | Path | ComputedResult],
+    results_files: Iterable[str | Path | tuple[str, str | Path] | ComputedResult],
     out_dir: str | Path,
     formats: Iterable[str] = ("md", "csv"),
     title: str = "Computed results",
@@ -116,10 +116,19 @@ def render_results_table(
     """Render a table of computed results only (rows: model and protocol; columns: dataset / split /
     task metric), e.g. the demo's synthetic leaderboard, kept apart from published numbers.
 
-    ``results_files`` are paths of `vgbench eval` results JSON (each naming its model as described in
-    `leaderboards.computed`) or loaded `ComputedResult`. The PNG plots the first column.
+    ``results_files`` items are ``(model, path)`` pairs, paths of `vgbench eval` results JSON (the
+    model from the file's ``model`` key, else the name of its folder, see `leaderboards.computed`), or
+    loaded `ComputedResult`. The PNG plots the first column.
     """
-    loaded = [r if isinstance(r, ComputedResult) else load_results(r) for r in results_files]
+    loaded = []
+    for item in results_files:
+        if isinstance(item, ComputedResult):
+            loaded.append(item)
+        elif isinstance(item, tuple):
+            model, path = item
+            loaded.append(load_results(path, model=model))
+        else:
+            loaded.append(load_results(item, root=Path(item).parent.parent))
     if not loaded:
         raise InputError("render_results_table: no results files given")
     table = build_results_table(loaded, title=title, caption=caption, id=name)

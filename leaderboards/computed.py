@@ -105,8 +105,13 @@ def _dataset_split(data: dict[str, Any], path: Path) -> tuple[str, str]:
     )
 
 
-def load_results(path: str | Path, root: str | Path | None = None) -> ComputedResult:
-    """Read one results JSON (see the module docstring for the model / dataset conventions)."""
+def load_results(
+    path: str | Path, root: str | Path | None = None, model: str | None = None
+) -> ComputedResult:
+    """Read one results JSON (see the module docstring for the model / dataset conventions).
+
+    ``model`` overrides whatever the file says; ``root`` is the folder whose subfolders name models.
+    """
     path = Path(path)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -125,7 +130,7 @@ def load_results(path: str | Path, root: str | Path | None = None) -> ComputedRe
     for key, value in metrics.items():
         if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
             raise InputError(f"{path}: metrics.{key}: expected a number or null, got {value!r}")
-    model = _field(data, "model")
+    model = model if model is not None else _field(data, "model")
     if model is None and root is not None:
         rel = path.resolve().relative_to(Path(root).resolve())
         if len(rel.parts) >= 2:

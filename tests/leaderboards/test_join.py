@@ -222,3 +222,13 @@ def test_render_results_table_computed_only(tmp_path):
     ]
     md = (tmp_path / "out" / "synthetic.md").read_text()
     assert "**30.00**" in md and "<u>10.00</u>" in md
+
+
+def test_render_results_table_takes_model_pairs_and_model_folders(tmp_path):
+    a = write(tmp_path / "anon.json", results_json(metrics={"giou": 1.0}))
+    b = write(tmp_path / "runs" / "baseline-x" / "r.json", results_json(metrics={"giou": 2.0}))
+    render_results_table([("named", a), b], tmp_path / "out", ("csv",), title="t", name="demo")
+    rows = (tmp_path / "out" / "demo.csv").read_text().splitlines()[1:]
+    assert rows == [",reproduced,named,gres/rela v1,1.00", ",reproduced,baseline-x,gres/rela v1,2.00"]
+    with pytest.raises(InputError, match="no results files"):
+        render_results_table([], tmp_path / "out", ("csv",))
