@@ -198,6 +198,8 @@ def _plan_refmix(
         _check_unique(REFMIX, refs_path, refs, keep, "train")
         plan.rows += sum(len(refs[i].sentences) for i in keep)
         parts += [(f"{REFMIX}/train/{c}", chunk) for chunk in _chunks(refs, keep, rows_per_shard) if chunk]
+    if not parts:
+        return "no train expressions left in its sources"
     plan.notes = {"dropped_images": len(dropped_images), "dropped_rows": dropped_rows}
     first = 0
     for c in REFMIX_SOURCES:
