@@ -3,6 +3,7 @@ validate the data.
 
     vgbench leaderboard --table NAME [--results DIR] --out DIR [--format md,tex,csv,png]
     vgbench leaderboard --table all --out DIR            (every table)
+    vgbench leaderboard --table computed --results DIR --out DIR   (computed results only)
     vgbench leaderboard --check [--data CSV] [--bibliography CSV]
     vgbench leaderboard --list
 """
@@ -61,6 +62,20 @@ def run(args: argparse.Namespace) -> int:
     if not args.out:
         raise InputError("--out: required with --table")
     formats = parse_formats(args.format)
+    if args.table == "computed":
+        from leaderboards.api import render_results_table
+        from leaderboards.computed import load_results_dir
+
+        if not args.results:
+            raise InputError("--results: required with --table computed")
+        results = load_results_dir(args.results)
+        if not results:
+            raise InputError(f"--results: no results files under {args.results}")
+        title = f"Computed results ({args.results})"
+        written = render_results_table(results, args.out, formats, title=title, name="computed")
+        for path in written:
+            print(path)
+        return 0
     written = render_table(args.table, args.out, formats, results_dir=args.results, published=args.data)
     for path in written:
         print(path, file=sys.stdout)

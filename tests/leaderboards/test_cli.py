@@ -92,3 +92,37 @@ def test_results_from_vgbench_eval_join_as_reproduced_rows(capsys, tmp_path):
     assert line.startswith(
         f"Reproduced (computed by vgbench eval),reproduced,my-model (reproduced; gres/rela v1),,{giou:.2f},"
     )
+
+
+def test_computed_only_table(capsys, tmp_path):
+    res = tmp_path / "res" / "m1" / "r.json"
+    res.parent.mkdir(parents=True)
+    res.write_text(
+        json.dumps(
+            {
+                "task": "grec",
+                "protocol": "grec/grefcoco",
+                "protocol_version": 1,
+                "protocol_params": {},
+                "metrics": {"f1_score": 50.0, "n_acc": None, "t_acc": 60.0},
+                "targets": "d:grefcoco_unc/val",
+            }
+        )
+    )
+    code, out, _ = run(
+        capsys,
+        "--table",
+        "computed",
+        "--results",
+        tmp_path / "res",
+        "--out",
+        tmp_path / "o",
+        "--format",
+        "csv",
+    )
+    assert code == 0 and out.split() == [str(tmp_path / "o" / "computed.csv")]
+    assert (tmp_path / "o" / "computed.csv").read_text().splitlines()[
+        1
+    ] == ",reproduced,m1,grec/grefcoco v1,50.00,n/a,60.00"
+    code, _, err = run(capsys, "--table", "computed", "--out", tmp_path / "o")
+    assert code == 2 and "--results: required" in err

@@ -176,3 +176,24 @@ def test_computed_second_marks_agree_with_the_underlines_printed_in_tables_1_to_
                         assert m.group(1) in best, (name, model, m.group(1))
                     checked += 1
     assert checked == 23  # every underline printed in Tables 1-6
+
+
+@pytest.mark.parametrize("path", sorted(GOLDEN.glob("*.tex")), ids=lambda p: p.name)
+def test_latex_is_well_formed(path):
+    """No LaTeX engine here: check braces balance and every body row has the tabular's column count."""
+    import re
+
+    text = path.read_text(encoding="utf-8")
+    depth = 0
+    for ch in re.sub(r"\\[{}]", "", text):
+        depth += (ch == "{") - (ch == "}")
+        assert depth >= 0
+    assert depth == 0
+    for block in text.split(r"\begin{tabular}")[1:]:
+        spec = re.match(r"\{([lc]+)\}", block).group(1)
+        body = block.split(r"\end{tabular}")[0]
+        for line in body.splitlines():
+            if line.endswith(r"\\"):
+                cols = sum(int(n) for n in re.findall(r"\\multicolumn\{(\d+)\}", line)) + line.count("&") + 1
+                cols -= len(re.findall(r"\\multicolumn", line))
+                assert cols == len(spec), line
