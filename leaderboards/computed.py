@@ -9,7 +9,8 @@ Which model, dataset and split a results file is about, in order of precedence:
   --split S`` writes), else a file name ``<config>_<split>_<task>.json`` (``grefcoco_unc_val_gres.json``);
   otherwise an error.
 - optional ``backbone`` (or ``meta.backbone``) picks among published rows of the same model, and
-  ``synthetic: true`` (or ``meta.synthetic``) marks results on synthetic data: they are rendered only in
+  ``synthetic: true`` (or ``meta.synthetic``, or a ``benchmark`` naming "synthetic", as the demo's
+  ``"benchmark": "vgbench-synthetic"``) marks results on synthetic data: they are rendered only in
   computed-only tables (`render_results_table`), never next to published numbers.
 
 A JSON file under the folder without ``task`` and ``metrics`` is not a results file: it is skipped
@@ -156,7 +157,7 @@ def load_results(
         protocol_version=int(version) if isinstance(version, int) else None,
         protocol_params=json.dumps(params, sort_keys=True, separators=(",", ":")),
         metrics={k: (None if v is None else float(v)) for k, v in metrics.items() if k in METRICS},
-        synthetic=bool(_field(data, "synthetic")),
+        synthetic=bool(_field(data, "synthetic")) or "synthetic" in str(_field(data, "benchmark") or ""),
     )
 
 

@@ -232,3 +232,13 @@ def test_render_results_table_takes_model_pairs_and_model_folders(tmp_path):
     assert rows == [",reproduced,named,gres/rela v1,1.00", ",reproduced,baseline-x,gres/rela v1,2.00"]
     with pytest.raises(InputError, match="no results files"):
         render_results_table([], tmp_path / "out", ("csv",))
+
+
+def test_demo_results_are_synthetic_by_their_benchmark_key(tmp_path):
+    """The demo writes {"model": ..., "benchmark": "vgbench-synthetic", **results}."""
+    res = load_results(
+        write(tmp_path / "gres.json", results_json(model="InstanceVG (Ours)", benchmark="vgbench-synthetic"))
+    )
+    assert res.synthetic
+    _, rows = gres_rows([res])
+    assert rows == {}
