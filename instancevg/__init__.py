@@ -1,1 +1,56 @@
-"""instancevg package."""
+"""InstanceVG, the reference model of vgbench (Dai et al., "Improving Generalized Visual Grounding with
+Instance-aware Joint Learning", TPAMI 2025), re-implemented in pure PyTorch from the official code's behaviour.
+
+Public API (model part): configs and presets, the tokenizer, input transforms, the model, its criterion, the
+post-processing to predictions records and the BEiT-3 checkpoint loader. Heavy modules (torch) are imported
+lazily so that ``import instancevg`` stays cheap.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__all__ = [
+    "PRESETS",
+    "InstanceVG",
+    "InstanceVGConfig",
+    "InstanceVGCriterion",
+    "Tokenizer",
+    "TrainConfig",
+    "boxes_xywh_to_cxcywh_norm",
+    "config_from_dict",
+    "config_to_dict",
+    "load_beit3_checkpoint",
+    "load_config",
+    "postprocess",
+    "preprocess_image",
+    "resize_mask",
+]
+
+_WHERE = {
+    "PRESETS": "instancevg.config",
+    "InstanceVGConfig": "instancevg.config",
+    "TrainConfig": "instancevg.config",
+    "config_from_dict": "instancevg.config",
+    "config_to_dict": "instancevg.config",
+    "load_config": "instancevg.config",
+    "InstanceVG": "instancevg.model",
+    "InstanceVGCriterion": "instancevg.losses",
+    "Tokenizer": "instancevg.tokenizer",
+    "boxes_xywh_to_cxcywh_norm": "instancevg.transforms",
+    "preprocess_image": "instancevg.transforms",
+    "resize_mask": "instancevg.transforms",
+    "load_beit3_checkpoint": "instancevg.checkpoint",
+    "postprocess": "instancevg.postprocess",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WHERE:
+        return getattr(importlib.import_module(_WHERE[name]), name)
+    raise AttributeError(f"module 'instancevg' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

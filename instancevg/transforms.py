@@ -1,0 +1,42 @@
+"""Input transforms: the official pipeline is ``Resize((S, S), keep_ratio=False)`` + ImageNet normalisation.
+
+Because the aspect ratio is not kept, a point ``(x, y)`` of an ``h x w`` image maps to ``(x * S / w, y * S / h)``
+and coordinates normalised by the image size are the same before and after resizing.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+__all__ = ["MEAN", "STD", "boxes_xywh_to_cxcywh_norm", "preprocess_image", "resize_mask"]
+
+MEAN = (123.675, 116.28, 103.53)  # RGB, on 0-255 values
+STD = (58.395, 57.12, 57.375)
+
+
+def preprocess_image(img: Image.Image, size: int) -> torch.Tensor:
+    """Bilinear resize to ``size x size`` (aspect ratio not kept), RGB, normalise: FloatTensor[3, S, S]."""
+    rgb = img.convert("RGB").resize((size, size), Image.BILINEAR)
+    arr = torch.from_numpy(np.asarray(rgb, dtype=np.float32).copy()).permute(2, 0, 1)
+    mean = torch.tensor(MEAN, dtype=torch.float32)[:, None, None]
+    std = torch.tensor(STD, dtype=torch.float32)[:, None, None]
+    return (arr - mean) / std
+
+
+def resize_mask(mask: np.ndarray, size: int) -> torch.Tensor:
+    """Nearest-neighbour resize of a boolean ``[h, w]`` mask to FloatTensor[S, S] with values in {0, 1}."""
+    t = torch.as_tensor(np.asarray(mask, dtype=np.float32))
+    if t.ndim != 2:
+        raise ValueError(f"resize_mask: expected a 2-D mask, got shape {tuple(t.shape)}")
+    return F.interpolate(t[None, None], size=(size, size), mode="nearest")[0, 0]
+
+
+def boxes_xywh_to_cxcywh_norm(boxes: np.ndarray | torch.Tensor | list, h: int, w: int) -> torch.Tensor:
+    """COCO ``[x, y, w, h]`` absolute pixel boxes ``[N, 4]`` -> normalised ``(cx, cy, w, h)`` in [0, 1]."""
+    b = torch.as_tensor(np.asarray(boxes, dtype=np.float32)).reshape(-1, 4)
+    scale = torch.tensor([w, h, w, h], dtype=torch.float32)
+    cxcywh = torch.stack([b[:, 0] + b[:, 2] / 2, b[:, 1] + b[:, 3] / 2, b[:, 2], b[:, 3]], dim=-1)
+    return (cxcywh / scale).clamp(0.0, 1.0)

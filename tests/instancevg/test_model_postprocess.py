@@ -1,0 +1,94 @@
+"""Post-processing: score product, thresholds, the no-target rule, mask merge, original-size mapping."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from evaluators import rle
+from instancevg.postprocess import postprocess
+from tests.instancevg.model_helpers import micro_config
+
+S = 8
+
+
+def _logit(p: float) -> float:
+    return math.log(p / (1 - p))
+
+
+def _outputs(obj_probs, exist_logit0=10.0):
+    q = len(obj_probs)
+    logits = torch.tensor([[[_logit(p), 0.0] for p in obj_probs]])  # softmax(.)[0] == p
+    masks = torch.full((1, q, S, S), -10.0)
+    masks[0, 0, :, :4] = 10.0  # query 0: left half
+    if q > 1:
+        masks[0, 1, :, 4:] = 10.0  # query 1: right half
+    glob = torch.full((1, S, S), -10.0)
+    glob[0, :, -1] = 10.0  # global mask: last column
+    return {
+        "pred_logits": logits,
+        "pred_boxes": torch.tensor([[[0.25, 0.25, 0.5, 0.5]] * q]),
+        "pred_masks": masks,
+        "global_mask": glob,
+        "exist_logits": torch.tensor([[exist_logit0, 0.0]]),
+        "points": torch.tensor([[[0.5, 0.25]] * q]),
+    }
+
+
+META = [{"expr_id": "e1", "orig_size": (16, 32)}]
+
+
+def test_threshold_on_class_times_existence_and_merge():
+    cfg = micro_config()
+    rec = postprocess(_outputs([0.9, 0.6]), META, cfg)[0]
+    assert rec["expr_id"] == "e1" and rec["no_target"] is False
+    assert len(rec["instances"]) == 1
+    inst = rec["instances"][0]
+    assert inst["score"] == pytest.approx(0.9 / (1 + math.exp(-10)), rel=1e-5)
+    assert inst["bbox"] == pytest.approx([0.0, 0.0, 16.0, 8.0])  # per-axis scale to 32 x 16
+    seg = rle.decode(inst["segmentation"])
+    assert seg.shape == (16, 32) and seg[:, :16].all() and seg.sum() == 16 * 16
+    mask = rle.decode(rec["mask"])
+    expected = np.zeros((16, 32), dtype=bool)
+    expected[:, :16] = True
+    expected[:, 28:] = True  # global last column (1/8 of the width) merged in
+    assert (mask.astype(bool) == expected).all()
+    assert rec["points"][0] == pytest.approx([16.0, 4.0])
+    assert rec["no_target_score"] == pytest.approx(1 - inst["score"])
+
+
+def test_existence_weight_can_reject_every_query():
+    cfg = micro_config()
+    rec = postprocess(_outputs([0.9, 0.8], exist_logit0=0.0), META, cfg)[0]  # 0.9 * 0.5 < 0.7
+    assert rec["no_target"] is True and rec["instances"] == []
+    assert rec["mask"] == rle.empty(16, 32)
+    unweighted = postprocess(_outputs([0.9, 0.8], 0.0), META, dataclasses.replace(cfg, score_weighted=False))[
+        0
+    ]
+    assert [i["score"] for i in unweighted["instances"]] == pytest.approx([0.9, 0.8])
+
+
+def test_score_exactly_at_threshold_is_dropped():
+    cfg = dataclasses.replace(micro_config(), score_weighted=False)
+    rec = postprocess(_outputs([0.7, 0.1]), META, dataclasses.replace(cfg, score_threshold=0.7 - 1e-6))[0]
+    assert len(rec["instances"]) == 1
+    rec = postprocess(_outputs([0.7, 0.1]), META, dataclasses.replace(cfg, score_threshold=0.7 + 1e-6))[0]
+    assert rec["no_target"] is True
+
+
+@pytest.mark.parametrize(("mode", "area"), [("global", 16 * 4), ("instance", 16 * 32), ("merge", 16 * 32)])
+def test_mask_output_modes(mode, area):
+    cfg = dataclasses.replace(micro_config(), mask_output=mode, score_weighted=False)
+    rec = postprocess(_outputs([0.9, 0.95]), META, cfg)[0]
+    assert [i["score"] for i in rec["instances"]] == pytest.approx([0.95, 0.9])  # sorted by score
+    assert rle.area(rec["mask"]) == area
+
+
+def test_exist_rule_uses_the_existence_head():
+    cfg = dataclasses.replace(micro_config(), no_target_rule="exist")
+    rec = postprocess(_outputs([0.9], exist_logit0=-5.0), META, cfg)[0]
+    assert rec["no_target"] is True and rec["no_target_score"] > 0.99
