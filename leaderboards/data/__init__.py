@@ -1,0 +1,1 @@
+"""Published numbers (published.csv) and the bibliography (bibliography.csv): package data."""

@@ -1,0 +1,1 @@
+"""Table specs (<name>.json): package data read by `leaderboards.specs`."""
