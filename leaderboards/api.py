@@ -96,6 +96,14 @@ def render_table(
     packaged published-numbers CSV. Returns the written paths.
     """
     loaded = list(results) + (load_results_dir(results_dir) if results_dir is not None else [])
+    synthetic = [r.path for r in loaded if r.synthetic]
+    if synthetic:
+        log.warning(
+            "%d synthetic results files are not joined with published numbers (e.g. %s); "
+            "use --table computed for them",
+            len(synthetic),
+            synthetic[0],
+        )
     rows = load_published(published)
     names = list_tables() if name == "all" else [name]
     written: list[Path] = []

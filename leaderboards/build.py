@@ -257,9 +257,6 @@ def build_part(
                 )
 
     joinable = [r for r in results if not r.synthetic and part.task is not None and r.task == part.task]
-    skipped = [r for r in results if r.synthetic]
-    if skipped:
-        log.warning("%d synthetic results not joined with published numbers (%s)", len(skipped), part.table)
     reproduced = _reproduced(columns, joinable)
     if reproduced:
         rows.append(Row("group", (REPRODUCED_GROUP, *blank), ()))

@@ -23,7 +23,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     from leaderboards.specs import list_tables
 
     mode = parser.add_mutually_exclusive_group(required=True)
-    mode.add_argument("--table", metavar="NAME", help=f"table to render: {', '.join(list_tables())}, or all")
+    mode.add_argument(
+        "--table",
+        metavar="NAME",
+        help=f"table to render: {', '.join(list_tables())}; all (every one); computed (the --results only)",
+    )
     mode.add_argument(
         "--check",
         action="store_true",
