@@ -81,12 +81,14 @@ def step_data(out: Path, images: int, seed: int, quiet: bool) -> tuple[Path, Pat
     return Path(source), Path(data)
 
 
-def step_load_dataset(out: Path, data: Path) -> dict[str, Any]:
+def step_load_dataset(out: Path, data: Path, quiet: bool = False) -> dict[str, Any]:
     """Load every evaluation split with ``datasets.load_dataset`` offline; check it against pyarrow."""
     os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import datasets
 
+    if quiet:
+        datasets.disable_progress_bars()
     from baselines.rows import count_rows, iter_rows
 
     checked = {}
@@ -177,7 +179,7 @@ def run_demo(
     t = _Timer()
     t0 = time.monotonic()
     source, data = t.run("synth + build", step_data, out, images, seed, quiet)
-    loaded = t.run("load_dataset check", step_load_dataset, out, data)
+    loaded = t.run("load_dataset check", step_load_dataset, out, data, quiet)
     predictions = t.run("baselines", step_baselines, out, data, seed, quiet)
     training = t.run("train", step_train, out, data, minutes, seed, overrides, quiet)
     checkpoint = Path(training["checkpoint"])
