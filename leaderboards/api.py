@@ -6,11 +6,13 @@
 
 Output files in ``out_dir``: ``<name>.md`` and ``<name>.tex`` hold every part of the table;
 ``<name>.csv`` / ``<name>.png`` are per part, named ``<name>-<part id>.*`` when a table has several
-parts (the ablations). A PNG is written for each part whose spec names a plot column.
+parts (the ablations). A PNG is written for each part whose spec names a plot column (published vs
+reproduced), plus ``<stem>-by-year.png`` (metric vs year) where at least three rows are dated.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -22,8 +24,9 @@ from leaderboards.io import write_text_atomic
 from leaderboards.render_csv import render_csv
 from leaderboards.render_md import render_markdown
 from leaderboards.render_tex import render_latex
-from leaderboards.schema import METRICS, PublishedRow, load_published
+from leaderboards.schema import METRICS, PublishedRow, load_bibliography, load_published
 from leaderboards.specs import TableSpec, list_tables, load_spec
+from leaderboards.years import year_plot
 
 __all__ = ["FORMATS", "build_table", "parse_formats", "render_results_table", "render_table", "write_outputs"]
 
@@ -49,14 +52,18 @@ def build_table(
     """Build every part of a table (by name, spec path or spec) with optional reproduced rows."""
     spec = table if isinstance(table, TableSpec) else load_spec(table)
     rows = load_published() if published is None else published
-    return spec, [build_part(part, rows, results) for part in spec.parts]
+    bib = load_bibliography()
+    return spec, [
+        dataclasses.replace(build_part(part, rows, results), year_plot=year_plot(part, rows, bib))
+        for part in spec.parts
+    ]
 
 
 def write_outputs(
     name: str, title: str, tables: Sequence[BuiltTable], out_dir: str | Path, formats: Iterable[str]
 ) -> list[Path]:
     """Render built tables in the given formats into ``out_dir``; returns the written paths."""
-    from leaderboards.plots import render_png
+    from leaderboards.plots import render_png, render_year_png
 
     out_dir = Path(out_dir)
     written: list[Path] = []
@@ -74,9 +81,13 @@ def write_outputs(
                 if fmt == "csv":
                     written.append(out_dir / f"{stem}.csv")
                     write_text_atomic(written[-1], render_csv(t))
-                elif t.plot is not None and t.plot.points:
-                    written.append(out_dir / f"{stem}.png")
-                    render_png(t.plot, written[-1])
+                else:
+                    if t.plot is not None and t.plot.points:
+                        written.append(out_dir / f"{stem}.png")
+                        render_png(t.plot, written[-1])
+                    if t.year_plot is not None:
+                        written.append(out_dir / f"{stem}-by-year.png")
+                        render_year_png(t.year_plot, written[-1])
     for path in written:
         log.info("wrote %s", path)
     return written

@@ -27,6 +27,7 @@ from evaluators.errors import InputError
 from leaderboards.computed import ComputedResult
 from leaderboards.schema import DATASETS, METRICS, PublishedRow, parse_value
 from leaderboards.specs import Column, PartSpec
+from leaderboards.years import YearPlotData
 
 __all__ = ["BuiltTable", "Cell", "Header", "PlotData", "Row", "build_part", "build_results_table"]
 
@@ -88,6 +89,7 @@ class BuiltTable:
     rows: tuple[Row, ...]
     notes: tuple[str, ...]
     plot: PlotData | None
+    year_plot: YearPlotData | None = None
 
 
 def _metric_label(col: Column) -> str:

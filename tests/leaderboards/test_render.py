@@ -76,11 +76,19 @@ def test_plot_data_matches_golden():
                     "xlabel": t.plot.xlabel,
                     "points": [list(p) for p in t.plot.points],
                 }
+            if t.year_plot is not None:
+                y = t.year_plot
+                data[f"{name}/{t.id}/by-year"] = {
+                    "title": y.title,
+                    "ylabel": y.ylabel,
+                    "categories": list(y.categories),
+                    "points": [list(p) for p in y.points],
+                }
     golden = GOLDEN / "plots.json"
     if UPDATE:
         golden.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     assert data == json.loads(golden.read_text(encoding="utf-8"))
-    assert len(data) == 11  # every table has a plot (the ablations: Table 7)
+    assert len(data) == 11 + 9  # a plot per table (ablations: Table 7); 9 have >= 3 dated rows
 
 
 def test_png_files_are_pngs_and_match_golden_hash_under_the_recorded_matplotlib(rendered):
@@ -88,7 +96,7 @@ def test_png_files_are_pngs_and_match_golden_hash_under_the_recorded_matplotlib(
 
     _, paths = rendered
     pngs = [p for p in paths if p.suffix == ".png"]
-    assert len(pngs) == 11
+    assert len(pngs) == 20
     hashes = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in pngs}
     for p in pngs:
         head = p.read_bytes()[:32]
@@ -197,3 +205,20 @@ def test_latex_is_well_formed(path):
                 cols = sum(int(n) for n in re.findall(r"\\multicolumn\{(\d+)\}", line)) + line.count("&") + 1
                 cols -= len(re.findall(r"\\multicolumn", line))
                 assert cols == len(spec), line
+
+
+def test_year_plot_categories():
+    from leaderboards.years import SOURCE_CATEGORY, UNKNOWN_CATEGORY
+
+    _, (t,) = build_table("gres")
+    y = t.year_plot
+    assert y.categories == ("2018", "2021", "2022", "2023", "2024", "2025", SOURCE_CATEGORY, UNKNOWN_CATEGORY)
+    by_label = {label: cat for cat, _, label in y.points}
+    assert by_label["MattNet"] == "2018"  # bibliography: Yu et al., CVPR 2018
+    assert by_label["InstanceVG (Ours)"] == SOURCE_CATEGORY  # the paper does not print its own year
+    assert by_label["PropVG"] == UNKNOWN_CATEGORY  # its reference entry is wrong in the source
+    assert len(y.points) == 12  # every published row of the column, none dropped
+    _, (p,) = build_table("pissi")
+    assert {label: cat for cat, _, label in p.year_plot.points}["Word2Pix"] == "2022"  # venue TNNLS’22
+    _, (m,) = build_table("mlcd-seg")
+    assert m.year_plot is None  # no dated rows
