@@ -262,12 +262,12 @@ def build_part(
     reproduced = _reproduced(columns, joinable)
     if reproduced:
         rows.append(Row("group", (REPRODUCED_GROUP, *blank), ()))
-    seen_labels: dict[str, int] = {}
+    seen_labels: set[tuple[str, ...]] = set()
     for first, values in reproduced.values():
         labels = _reproduced_labels(first, label_fields)
         if labels in seen_labels:
             labels = (f"{labels[0]} #{first.params_digest}", *labels[1:])
-        seen_labels[labels] = 1
+        seen_labels.add(labels)
         cells = tuple(
             Cell("-" if c not in values else ("n/a" if values[c] is None else _fmt(values[c], part.decimals)))
             for c in columns

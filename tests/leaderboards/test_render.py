@@ -222,3 +222,17 @@ def test_year_plot_categories():
     assert {label: cat for cat, _, label in p.year_plot.points}["Word2Pix"] == "2022"  # venue TNNLS’22
     _, (m,) = build_table("mlcd-seg")
     assert m.year_plot is None  # no dated rows
+
+
+def test_every_published_number_is_shown_in_some_table():
+    """No silent drops: each row of published.csv lands in a cell of a table spec's part."""
+    from leaderboards import load_published
+
+    shown = set()
+    for name in TABLES:
+        for part in build_table(name)[0].parts:
+            shown |= {(part.source, part.table, c.dataset, c.split, c.metric) for c in part.columns}
+    missing = [
+        r.line for r in load_published() if (r.source, r.table, r.dataset, r.split, r.metric) not in shown
+    ]
+    assert missing == []
