@@ -68,11 +68,22 @@ def test_compare_margins():
     assert c["gres/giou"]["best_baseline"] == "a"
 
 
+def test_demo_rerun_clears_only_its_own_outputs(tmp_path):
+    from vgbench.demo.pipeline import MARKER, _prepare_out
+
+    _prepare_out(tmp_path / "d")
+    (tmp_path / "d" / "results").mkdir()
+    (tmp_path / "d" / "summary.json").write_text("{}")
+    (tmp_path / "d" / "notes.txt").write_text("mine")
+    _prepare_out(tmp_path / "d")
+    assert sorted(p.name for p in (tmp_path / "d").iterdir()) == sorted([MARKER, "notes.txt"])
+
+
 def test_demo_refuses_a_used_folder(tmp_path):
     (tmp_path / "x").write_text("")
     from vgbench.demo import run_demo
 
-    with pytest.raises(InputError, match="empty or new folder"):
+    with pytest.raises(InputError, match="empty or new folder, or the folder of an earlier vgbench demo"):
         run_demo(tmp_path, minutes=0.1, images=4)
     with pytest.raises(InputError, match="--minutes"):
         run_demo(tmp_path / "new", minutes=0)

@@ -50,10 +50,42 @@ def _splits() -> list[tuple[str, str]]:
     return list(dict.fromkeys((c, s) for _, c, s in EVALS))
 
 
+MARKER = ".vgbench-demo"
+# what a demo writes under OUT; a re-run into a folder holding MARKER replaces exactly these
+_OWNED = (
+    "source",
+    "data",
+    "run",
+    "predictions",
+    "results",
+    "leaderboard",
+    "plots",
+    "hf_cache",
+    "summary.json",
+)
+
+
 def _prepare_out(out: Path) -> None:
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise InputError(f"{out}: --out must be an empty or new folder (the demo writes everything there)")
+    """Create ``out``; a folder of an earlier demo (it holds `MARKER`) is cleared of what the demo
+    wrote; any other non-empty folder is refused."""
+    import shutil
+
+    if out.exists() and not out.is_dir():
+        raise InputError(f"{out}: --out exists and is not a folder")
+    if out.is_dir() and any(out.iterdir()):
+        if not (out / MARKER).is_file():
+            raise InputError(
+                f"{out}: --out must be an empty or new folder, or the folder of an earlier vgbench demo"
+            )
+        log.info("demo: clearing the earlier demo in %s", out)
+        for name in _OWNED:
+            path = out / name
+            if path.is_dir():
+                shutil.rmtree(path)
+            elif path.exists():
+                path.unlink()
     out.mkdir(parents=True, exist_ok=True)
+    (out / MARKER).write_text("written by vgbench demo; a re-run replaces this folder's demo outputs\n")
 
 
 class _Timer:
