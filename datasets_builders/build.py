@@ -36,6 +36,10 @@ log = logging.getLogger(__name__)
 
 MANIFEST = "vgbench_build.json"
 
+# "fork" where the platform has it: workers never re-import the caller's __main__ (``python -m vgbench``
+# and scripts without a main guard stay safe); "spawn" elsewhere.
+_START_METHOD = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+
 
 def sha256_file(path: Path) -> str:
     h = hashlib.sha256()
@@ -58,7 +62,7 @@ def _run_jobs(plan: BuildPlan, workers: int, quiet: bool) -> list[ShardStats]:
     try:
         if workers <= 1 or len(jobs) <= 1:
             return [write_shard(j, bars[j.config].update) for j in jobs]
-        ctx = multiprocessing.get_context("spawn")
+        ctx = multiprocessing.get_context(_START_METHOD)
         out = []
         with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=ctx) as pool:
             futures = {pool.submit(write_shard, j): j for j in jobs}
@@ -117,7 +121,7 @@ def build_dataset(
     workers: int = 1,
     embed_images: bool = False,
     quiet: bool = False,
-    rows_per_shard: int = 20000,
+    rows_per_shard: int = 10000,
 ) -> Path:
     """Build every config of ``configs`` (default: all whose files are present) from ``source`` to ``out``.
 

@@ -108,7 +108,7 @@ def plan_build(
     configs: list[str] | None,
     schema: pa.Schema,
     images_dir: Path | None,
-    rows_per_shard: int = 20000,
+    rows_per_shard: int = 10000,
 ) -> BuildPlan:
     """Plan the shards of ``configs`` (default: every config whose files are present)."""
     wanted = configs or config_names()

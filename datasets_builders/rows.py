@@ -9,6 +9,7 @@ and an all-zero mask of the image size.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from typing import Any
 
@@ -25,6 +26,16 @@ def target_type(targets: list[dict[str, Any]]) -> str:
     """``none``, ``single`` or ``multi`` from the count of non-crowd targets."""
     n = sum(1 for t in targets if not t["iscrowd"])
     return "none" if n == 0 else "single" if n == 1 else "multi"
+
+
+@functools.lru_cache(maxsize=256)
+def _empty_counts(height: int, width: int) -> str:
+    return rle.empty(height, width)["counts"]
+
+
+def _empty(height: int, width: int) -> rle.RLE:
+    """An all-zero RLE of the image size (its counts cached: images share a few sizes)."""
+    return {"size": [height, width], "counts": _empty_counts(height, width)}
 
 
 def _target(coco: CocoIndex, ann_id: int, image_id: int, height: int, width: int, where: str) -> dict:
@@ -63,8 +74,8 @@ def ref_rows(
     h, w = image.height, image.width
     targets = [_target(coco, a, ref.image_id, h, w, f"{where}: ann_id {a}") for a in ref.ann_ids]
     names = [coco.categories.get(t["category_id"], str(t["category_id"])) for t in targets]
-    merged = rle.union([t["mask"] for t in targets if not t["iscrowd"]], h, w)
-    empty = rle.empty(h, w)
+    solid = [t["mask"] for t in targets if not t["iscrowd"]]
+    merged = rle.union(solid, h, w) if solid else _empty(h, w)
     prefix = expr_prefix or f"{spec.name}/{ref.split}"
     for s in ref.sentences:
         no_target = ref.no_target or not s.exists
@@ -85,7 +96,7 @@ def ref_rows(
             "no_target": no_target,
             "target_type": target_type(row_targets),
             "targets": row_targets,
-            "mask": empty if no_target else merged,
+            "mask": _empty(h, w) if no_target else merged,
             "tokens": list(s.tokens),
             "category_names": [] if no_target else names,
         }
