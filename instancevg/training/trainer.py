@@ -22,7 +22,6 @@ One call trains ``cfg.train.epochs`` epochs of the official recipe (INSTANCEVG.m
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import math
 import os
@@ -119,7 +118,12 @@ def _tokenizer(cfg, options: RunOptions, rows, out_dir: Path, info: D.DistInfo, 
     else:
         path = out_dir / "tokenizer.model"
         if info.is_main:
-            Tokenizer.train((r["sentence"] for r in rows), out_dir / "tokenizer", cfg.vocab_size)
+            try:
+                Tokenizer.train((r["sentence"] for r in rows), out_dir / "tokenizer", cfg.vocab_size)
+            except RuntimeError as exc:  # sentencepiece: e.g. fewer pieces allowed than characters seen
+                raise InputError(
+                    f"field 'vocab_size': cannot train a tokenizer of {cfg.vocab_size} ids: {exc}"
+                ) from None
         D.barrier(info)
         tok = Tokenizer.from_file(path)
     if tok.vocab_size > cfg.vocab_size:
@@ -545,8 +549,3 @@ def _evaluate(model, val_set, cfg, options, split, data_dir, out_dir, epoch, inf
             shown = ", ".join(f"{k} {v:.2f}" for k, v in m.items() if isinstance(v, (int, float)))
             logger.info("epoch %d %s/%s: %s", epoch, split, task, shown)
     return D.broadcast_object(metrics, info)
-
-
-def replace_train(cfg, **changes):
-    """A copy of ``cfg`` with ``cfg.train`` fields replaced (``epochs=...``)."""
-    return dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, **changes))

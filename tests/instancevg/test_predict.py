@@ -1,0 +1,134 @@
+"""`vgbench predict` on the synthetic benchmark: files valid per PREDICTIONS.md for every task family."""
+
+import dataclasses
+import gzip
+import json
+
+import pytest
+
+from datasets_builders.build import build_dataset
+from datasets_builders.reading import iter_rows
+from datasets_builders.synth import write_synth
+from evaluators.api import score_files, validate_files
+from instancevg.config import load_config
+from instancevg.training import RunOptions, predict, train
+from vgbench.cli import main
+
+
+@pytest.fixture(scope="module")
+def synth(tmp_path_factory):
+    root = tmp_path_factory.mktemp("synth")
+    source = write_synth(root / "src", images=12, seed=1)
+    data = build_dataset(source, root / "data", quiet=True)
+    embedded = build_dataset(
+        source, root / "embedded", configs=["grefcoco_unc"], embed_images=True, quiet=True
+    )
+    return root, data, embedded
+
+
+@pytest.fixture(scope="module")
+def checkpoint(synth):
+    root, data, _ = synth
+    cfg = load_config("tiny-cpu", ["img_size=64", "max_tokens=12", "num_queries=4"])
+    cfg = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, epochs=0))
+    train(cfg, data, root / "run", quiet=True, options=RunOptions(evaluate=False))
+    return root / "run" / "last.pt"
+
+
+def _cli(capsys, *argv):
+    code = main([*map(str, argv)])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.mark.parametrize(
+    "config, split, tasks",
+    [
+        ("grefcoco_unc", "val", ("grec", "gres")),
+        ("refcoco_unc", "testA", ("rec", "res")),
+        ("refzom_final", "test", ("refzom",)),
+        ("rrefcoco_unc", "val", ("rrefcoco",)),
+    ],
+)
+def test_predictions_validate_for_every_task(synth, checkpoint, tmp_path, capsys, config, split, tasks):
+    _, data, _ = synth
+    out = tmp_path / f"{config}.jsonl"
+    code, stdout, err = _cli(
+        capsys,
+        "predict",
+        "--quiet",
+        "--checkpoint",
+        checkpoint,
+        "--data",
+        data,
+        "--config",
+        config,
+        "--split",
+        split,
+        "--out",
+        out,
+        "--batch-size",
+        "5",
+    )
+    assert code == 0, err
+    assert stdout.strip() == str(out)
+    rows = list(iter_rows(data, config, split, columns=["expr_id", "height", "width"]))
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r["expr_id"] for r in records] == [r["expr_id"] for r in rows]
+    for rec, row in zip(records, rows):
+        assert rec["mask"]["size"] == [row["height"], row["width"]]
+        assert isinstance(rec["no_target"], bool) and 0.0 <= rec["no_target_score"] <= 1.0
+        for inst in rec["instances"]:
+            x, y, w, h = inst["bbox"]
+            assert 0 <= x <= x + w <= row["width"] and 0 <= y <= y + h <= row["height"]
+            assert 0.0 <= inst["score"] <= 1.0
+    for task in tasks:
+        code, _, err = _cli(
+            capsys,
+            "eval",
+            "--quiet",
+            "--task",
+            task,
+            "--predictions",
+            out,
+            "--targets",
+            data,
+            "--config",
+            config,
+            "--split",
+            split,
+            "--validate-only",
+        )
+        assert code == 0, err
+        assert validate_files(task, out, data, config, split)["missing"] == 0
+        metrics = score_files(task, out, data, config=config, split=split).results["metrics"]
+        assert metrics  # scored without error; values depend on the untrained weights
+
+
+def test_api_gzip_output_and_embedded_images(synth, checkpoint, tmp_path):
+    root, data, embedded = synth
+    a = predict(checkpoint, data, "grefcoco_unc", "testA", tmp_path / "a.jsonl", batch_size=3, quiet=True)
+    b = predict(
+        checkpoint, embedded, "grefcoco_unc", "val", tmp_path / "b.jsonl.gz", batch_size=7, quiet=True
+    )
+    with gzip.open(b, "rt") as f:
+        assert f.read() == a.read_text()  # same images whether embedded or on disk, any batch size
+
+
+def test_bad_inputs_exit_2_with_one_error_line(synth, checkpoint, tmp_path, capsys):
+    _, data, _ = synth
+    base = ["predict", "--quiet", "--data", data, "--split", "val", "--out", tmp_path / "p.jsonl"]
+    (tmp_path / "junk.pt").write_bytes(b"junk")
+    cases = [
+        ([*base, "--checkpoint", tmp_path / "junk.pt", "--config", "grefcoco_unc"], "cannot read checkpoint"),
+        ([*base, "--checkpoint", checkpoint, "--config", "nope_unc"], "nope_unc"),
+        (
+            [*base, "--checkpoint", checkpoint, "--config", "grefcoco_unc", "--images", tmp_path],
+            "image not found",
+        ),
+    ]
+    for argv, message in cases:
+        code, _, err = _cli(capsys, *argv)
+        assert code == 2 and err.startswith("error:") and message in err and "Traceback" not in err
+        assert len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "p.jsonl").exists()

@@ -1,0 +1,115 @@
+"""The trainer end to end on a tiny model: checkpoints, exact resume, time budget, log, errors."""
+
+import dataclasses
+import json
+
+import pytest
+import torch
+
+from evaluators.errors import InputError
+from instancevg.config import load_config
+from instancevg.training import RunOptions, load_checkpoint, read_log, train
+from tests.instancevg.test_train_data import write_tiny_build
+
+NO_EVAL = RunOptions(evaluate=False, log_every=1)
+
+
+def tiny_cfg(epochs=2, **train_kw):
+    cfg = load_config("tiny-cpu", ["img_size=64", "vocab_size=64", "max_tokens=8", "num_queries=3"])
+    return dataclasses.replace(
+        cfg, train=dataclasses.replace(cfg.train, epochs=epochs, batch_size=4, num_workers=0, **train_kw)
+    )
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    return write_tiny_build(tmp_path_factory.mktemp("loop"), n_train=10, n_val=4)
+
+
+def _weights(run):
+    return load_checkpoint(run / "last.pt")["model"]
+
+
+def _same(a, b):
+    assert a.keys() == b.keys()
+    return all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_two_epochs_equal_one_epoch_then_resume(data, tmp_path):
+    full = train(tiny_cfg(2), data, tmp_path / "full", quiet=True, options=NO_EVAL)
+    assert full["epochs_completed"] == 2 and full["global_step"] == 6 and full["stopped"] == "done"
+    assert {p.name for p in (tmp_path / "full").glob("*.pt")} == {"last.pt", "epoch_1.pt", "epoch_2.pt"}
+
+    first = train(tiny_cfg(1), data, tmp_path / "split", quiet=True, options=NO_EVAL)
+    assert first["epochs_completed"] == 1
+    assert _same(_weights(tmp_path / "split"), load_checkpoint(tmp_path / "full" / "epoch_1.pt")["model"])
+    second = train(tiny_cfg(2), data, tmp_path / "split", resume=True, quiet=True, options=NO_EVAL)
+    assert second["epochs_completed"] == 2 and second["global_step"] == 6
+    assert _same(_weights(tmp_path / "full"), _weights(tmp_path / "split"))
+    a, b = load_checkpoint(tmp_path / "full" / "last.pt"), load_checkpoint(tmp_path / "split" / "last.pt")
+    assert a["scheduler"]["last_epoch"] == b["scheduler"]["last_epoch"] == 2
+    events = [r["event"] for r in read_log(tmp_path / "split" / "log.jsonl")]
+    assert events.count("start") == 1 and events.count("resume") == 1 and events.count("epoch") == 2
+
+
+def test_mid_epoch_stop_then_resume_equals_uninterrupted(data, tmp_path):
+    # a different seed and a dropout so that the restored RNG state matters
+    cfg = dataclasses.replace(tiny_cfg(2, seed=3), decoder_dropout=0.2)
+    train(cfg, data, tmp_path / "full", quiet=True, options=NO_EVAL)
+    stopped = train(cfg, data, tmp_path / "cut", quiet=True, options=NO_EVAL, max_steps=4)
+    assert stopped["stopped"] == "max_steps" and stopped["epochs_completed"] == 1
+    assert (
+        stopped["step_in_epoch"] == 1 and load_checkpoint(tmp_path / "cut" / "last.pt")["step_in_epoch"] == 1
+    )
+    assert not (tmp_path / "cut" / "epoch_2.pt").exists()
+    done = train(cfg, data, tmp_path / "cut", resume=True, quiet=True, options=NO_EVAL)
+    assert done["global_step"] == 6 and done["stopped"] == "done"
+    assert _same(_weights(tmp_path / "full"), _weights(tmp_path / "cut"))
+
+
+def test_time_budget_stops_at_a_step_and_checkpoints(data, tmp_path):
+    out = train(tiny_cfg(50), data, tmp_path / "run", time_budget_s=0.0, quiet=True, options=NO_EVAL)
+    assert out["stopped"] == "time_budget" and out["global_step"] == 1
+    assert load_checkpoint(tmp_path / "run" / "last.pt")["global_step"] == 1
+    assert read_log(tmp_path / "run" / "log.jsonl")[-1]["reason"] == "time_budget"
+
+
+def test_log_records_losses_and_learning_rates(data, tmp_path):
+    train(tiny_cfg(1), data, tmp_path / "run", quiet=True, options=NO_EVAL)
+    log = read_log(tmp_path / "run" / "log.jsonl")
+    start, steps = log[0], [r for r in log if r["event"] == "step"]
+    assert start["event"] == "start" and start["train_samples"] == 10 and start["config"]["img_size"] == 64
+    assert len(steps) == 3 and all(r["loss"] > 0 for r in steps)
+    cfg = tiny_cfg(1)
+    # warm-up epoch: half of each group's learning rate (encoder group first)
+    assert steps[0]["lr"] == pytest.approx([cfg.train.lr_encoder / 2, cfg.train.lr / 2])
+    epoch = next(r for r in log if r["event"] == "epoch")
+    assert epoch["mean_loss"] == pytest.approx(sum(r["loss"] for r in steps) / 3)
+
+
+def test_refuses_to_overwrite_and_to_resume_a_different_config(data, tmp_path):
+    train(tiny_cfg(1), data, tmp_path / "run", quiet=True, options=NO_EVAL)
+    with pytest.raises(InputError, match="--resume"):
+        train(tiny_cfg(1), data, tmp_path / "run", quiet=True, options=NO_EVAL)
+    with pytest.raises(InputError, match="train.lr"):
+        train(tiny_cfg(2, lr=1.0), data, tmp_path / "run", resume=True, quiet=True, options=NO_EVAL)
+    with pytest.raises(InputError, match="checkpoint not found"):
+        train(tiny_cfg(1), data, tmp_path / "new", resume=True, quiet=True, options=NO_EVAL)
+
+
+def test_vocab_too_small_for_the_tokenizer_is_an_input_error(data, tmp_path):
+    cfg = dataclasses.replace(tiny_cfg(1), vocab_size=8)
+    with pytest.raises(InputError, match="vocab_size"):
+        train(cfg, data, tmp_path / "run", quiet=True, options=NO_EVAL)
+
+
+def test_each_epoch_is_scored_with_the_default_protocols(data, tmp_path):
+    out = train(tiny_cfg(1), data, tmp_path / "run", quiet=True, options=RunOptions(log_every=1))
+    assert set(out["metrics"]) == {"grec", "gres"}
+    results = json.loads((tmp_path / "run" / "eval" / "epoch_1_val.json").read_text())
+    assert results["grec"]["protocol"] == "grec/grefcoco" and results["gres"]["protocol"] == "gres/rela"
+    assert results["gres"]["counts"]["expressions"] == 4
+    assert out["metrics"]["gres"] == results["gres"]["metrics"]
+    assert load_checkpoint(tmp_path / "run" / "last.pt")["metrics"] == out["metrics"]
+    evals = [r for r in read_log(tmp_path / "run" / "log.jsonl") if r["event"] == "eval"]
+    assert len(evals) == 1 and evals[0]["split"] == "val"
