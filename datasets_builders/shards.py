@@ -66,9 +66,10 @@ def load_refs(source: str, source_config: str) -> tuple[Path, list[Ref]]:
     return path, read_refs(path, spec.kind)
 
 
-@functools.lru_cache(maxsize=2)
+@functools.lru_cache(maxsize=1)
 def load_source(source: str, folder: str) -> CocoIndex:
-    """The ``instances.json`` of one source folder (cached per process)."""
+    """The ``instances.json`` of one source folder (cached per process; jobs come grouped by config,
+    so one index at a time is enough and bounds memory on the real files)."""
     return load_instances(Path(source) / folder / "instances.json")
 
 

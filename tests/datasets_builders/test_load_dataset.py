@@ -29,3 +29,13 @@ def test_streaming_and_slicing(built, hf_cache):
     part = datasets.load_dataset(str(built), "refzom_final", split="test[:3]", cache_dir=hf_cache)
     assert len(part) == 3
     assert isinstance(part.features["targets"], datasets.List)
+
+
+def test_embedded_images_load_as_pil(synth_src, tmp_path):
+    from datasets_builders.build import build_dataset
+
+    out = build_dataset(synth_src, tmp_path / "d", configs=["refzom_final"], embed_images=True, quiet=True)
+    ds = datasets.load_dataset(str(out), "refzom_final", split="test", cache_dir=str(tmp_path / "cache"))
+    assert ds.features == features(embed_images=True)
+    row = ds[0]
+    assert row["image"].size == (row["width"], row["height"])
