@@ -19,6 +19,6 @@ def run(args: argparse.Namespace) -> int:
 
     if args.images < 10:
         raise InputError(f"--images must be >= 10 (every split needs images), got {args.images}")
-    out = write_synth(args.out, images=args.images, seed=args.seed)
+    out = write_synth(args.out, images=args.images, seed=args.seed, quiet=args.quiet)
     print(f"wrote synthetic sources to {out}")
     return 0

@@ -243,13 +243,15 @@ def generate_scenes(images: int, seed: int) -> list[tuple[int, str, Scene]]:
     return scenes
 
 
-def _write_tree(root: Path, images: int, seed: int) -> None:
+def _write_tree(root: Path, images: int, seed: int, quiet: bool) -> None:
+    from tqdm import tqdm
+
     rng = random.Random(seed)
     rng.sample(range(1, 581930), images + max(2, images // 10))  # the ids drawn by generate_scenes
     scenes = generate_scenes(images, seed)
     train_ids = [i for i, folder, _ in scenes if folder == "train2014"]
     val_ids = [i for i, folder, _ in scenes if folder == "val2014"]
-    for image_id, folder, scene in scenes:
+    for image_id, folder, scene in tqdm(scenes, desc="synth images", disable=True if quiet else None):
         path = root / "images" / folder / _file_name(folder, image_id)
         path.parent.mkdir(parents=True, exist_ok=True)
         render(scene).save(path, format="JPEG", quality=92)
@@ -294,12 +296,12 @@ def _write_tree(root: Path, images: int, seed: int) -> None:
     )
 
 
-def write_synth(out_dir: str | Path, images: int = 40, seed: int = 0) -> Path:
+def write_synth(out_dir: str | Path, images: int = 40, seed: int = 0, quiet: bool = False) -> Path:
     """Write synthetic sources for all ten configs into ``out_dir`` (replaced atomically); return it.
 
     ``images`` train2014 scenes (at least 10, so that every split has an image) plus
     ``max(2, images // 10)`` val2014 scenes for Ref-ZOM. Raises `InputError` if ``out_dir`` exists and
-    is a non-empty folder that `write_synth` did not write.
+    is a non-empty folder that `write_synth` did not write. ``quiet`` hides the progress bar (stderr).
     """
     from evaluators.errors import InputError
     from vgbench import __version__
@@ -314,7 +316,7 @@ def write_synth(out_dir: str | Path, images: int = 40, seed: int = 0) -> Path:
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
     try:
-        _write_tree(tmp, images, seed)
+        _write_tree(tmp, images, seed, quiet)
         _dump_json(
             tmp / MARKER,
             {"generator": "vgbench synth", "vgbench_version": __version__, "images": images, "seed": seed},

@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from PIL import Image, ImageDraw
 
+from evaluators import rle
+
 __all__ = [
     "BACKGROUND",
     "CATEGORIES",
@@ -265,8 +267,6 @@ def render(scene: Scene) -> Image.Image:
         if obj.kind == "bar":
             continue
         if obj.rle is not None:
-            from evaluators import rle
-
             dense = rle.decode(rle.normalize(obj.rle)).astype(bool)
             arr = np.asarray(img).copy()
             arr[dense] = COLOURS[obj.colour]
