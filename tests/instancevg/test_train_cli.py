@@ -1,0 +1,64 @@
+"""`vgbench train` through the entry point: summary on stdout, `--set run.*`, exit 2 on bad input."""
+
+import json
+
+import pytest
+
+from tests.instancevg.test_train_data import write_tiny_build
+from vgbench.cli import main
+
+TINY = ["img_size=64", "vocab_size=64", "max_tokens=8", "num_queries=3", "train.batch_size=4"]
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    return write_tiny_build(tmp_path_factory.mktemp("cli"), n_train=6, n_val=3)
+
+
+def test_train_then_resume_from_the_command_line(data, tmp_path, capsys):
+    run = tmp_path / "run"
+    argv = [
+        "train",
+        "--quiet",
+        "--config",
+        "tiny-cpu",
+        "--data",
+        str(data),
+        "--out",
+        str(run),
+        "--set",
+        *TINY,
+    ]
+    assert main([*argv, "train.epochs=1", "run.evaluate=false"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["epochs_completed"] == 1 and summary["metrics"] == {}
+    assert main([*argv, "train.epochs=2", "run.log_every=1", "--resume"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["epochs_completed"] == 2 and set(summary["metrics"]) == {"grec", "gres"}
+    assert (run / "epoch_2.pt").is_file() and (run / "tokenizer.model").is_file()
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--set", "train.lrr=1"], "did you mean train.lr"),
+        (["--set", "run.data_config=refcoco_unc"], "refcoco_unc"),
+        (["--set", "run.evaluate=maybe"], "not a boolean"),
+        (["--config", "tiny"], "did you mean tiny-cpu"),
+    ],
+)
+def test_bad_input_exits_2_with_one_error_line(data, tmp_path, capsys, extra, message):
+    argv = [
+        "train",
+        "--quiet",
+        "--config",
+        "tiny-cpu",
+        "--data",
+        str(data),
+        "--out",
+        str(tmp_path / "r"),
+        *extra,
+    ]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error:") and message in err and len(err.strip().splitlines()) == 1
