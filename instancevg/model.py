@@ -148,8 +148,8 @@ class InstanceVG(nn.Module):
         cfg = self.cfg
         b, s = images.shape[0], images.shape[-1]
         text_pad_mask = text_pad_mask.to(torch.bool)
-        tokens = self.encoder(images, text_ids, text_pad_mask)
-        _, img, txt = self.encoder.split_features(tokens, text_ids.shape[1])
+        vis, txt = self.encoder.encode(images, text_ids, text_pad_mask)
+        img = vis[:, 1:]  # drop CLS (unused by the official head)
         g = self.encoder.grid_size
         img_map = self.img_proj(img.transpose(1, 2).reshape(b, -1, g, g))  # [B, C, g, g]
         txt = self.text_proj(txt)  # [B, L, C]

@@ -94,18 +94,24 @@ class MultiwayAttention(nn.Module):
         self.out_proj = Multiway(nn.Linear(dim, dim))
         self.inner_attn_ln = Multiway(nn.LayerNorm(dim, eps=eps))
 
-    def forward(self, x: torch.Tensor, split: int, attn_mask: torch.Tensor | None) -> torch.Tensor:
-        """``x [B, N, D]``; ``attn_mask`` bool ``[B, 1, 1, N]`` True = may attend (None: all)."""
-        b, n, d = x.shape
+    def forward(
+        self, vis: torch.Tensor, txt: torch.Tensor, attn_mask: torch.Tensor | None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Vision ``[B, Nv, D]`` and text ``[B, Nt, D]`` parts; ``attn_mask`` bool ``[B, 1, 1, Nv + Nt]``,
+        True = may attend (None: all). Attention is joint over the concatenation ``[vision, text]``."""
+        b, nv, d = vis.shape
+        n = nv + txt.shape[1]
         h = self.num_heads
 
-        def heads(t: torch.Tensor) -> torch.Tensor:
+        def heads(proj: Multiway) -> torch.Tensor:
+            t = torch.cat(proj.pair(vis, txt), dim=1)
             return t.view(b, n, h, d // h).transpose(1, 2)
 
-        q, k, v = heads(self.q_proj(x, split)), heads(self.k_proj(x, split)), heads(self.v_proj(x, split))
+        q, k, v = heads(self.q_proj), heads(self.k_proj), heads(self.v_proj)
         out = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask)
         out = out.transpose(1, 2).reshape(b, n, d)
-        return self.out_proj(self.inner_attn_ln(out, split), split)
+        ov, ot = self.inner_attn_ln.pair(out[:, :nv], out[:, nv:])
+        return self.out_proj.pair(ov, ot)
 
 
 class EncoderLayer(nn.Module):
@@ -119,11 +125,14 @@ class EncoderLayer(nn.Module):
         self.final_layer_norm = Multiway(nn.LayerNorm(dim, eps=eps))
         self.drop_path = drop_path
 
-    def forward(self, x: torch.Tensor, split: int, attn_mask: torch.Tensor | None) -> torch.Tensor:
-        y = self.self_attn(self.self_attn_layer_norm(x, split), split, attn_mask)
-        x = x + _drop_path(y, self.drop_path, self.training)
-        y = self.ffn(self.final_layer_norm(x, split), split)
-        return x + _drop_path(y, self.drop_path, self.training)
+    def forward(
+        self, vis: torch.Tensor, txt: torch.Tensor, attn_mask: torch.Tensor | None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        p, training = self.drop_path, self.training
+        yv, yt = self.self_attn(*self.self_attn_layer_norm.pair(vis, txt), attn_mask)
+        vis, txt = vis + _drop_path(yv, p, training), txt + _drop_path(yt, p, training)
+        yv, yt = self.ffn.pair(*self.final_layer_norm.pair(vis, txt))
+        return vis + _drop_path(yv, p, training), txt + _drop_path(yt, p, training)
 
 
 class Encoder(nn.Module):
@@ -208,19 +217,23 @@ class BEiT3Encoder(nn.Module):
     def forward(
         self, images: torch.Tensor, text_ids: torch.Tensor, text_pad_mask: torch.Tensor
     ) -> torch.Tensor:
+        return torch.cat(self.encode(images, text_ids, text_pad_mask), dim=1)
+
+    def encode(
+        self, images: torch.Tensor, text_ids: torch.Tensor, text_pad_mask: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """As ``forward`` with the two parts kept apart: ``(vision [B, 1 + N, D], text [B, L, D])``."""
         vis = self.vision_embed(images)
-        split = vis.shape[1]
-        vis = vis + self.encoder.embed_positions.A(split)
+        vis = vis + self.encoder.embed_positions.A(vis.shape[1])
         txt = self.text_embed(text_ids) + self.encoder.embed_positions.B(text_ids.shape[1])
         txt = txt * (~text_pad_mask).unsqueeze(-1).to(txt.dtype)
-        x = torch.cat([vis, txt], dim=1)
         attn_mask = None
         if bool(text_pad_mask.any()):
             keep = torch.cat([text_pad_mask.new_ones(vis.shape[:2]), ~text_pad_mask], dim=1)
             attn_mask = keep[:, None, None, :]
         for layer in self.encoder.layers:
-            x = layer(x, split, attn_mask)
-        return self.encoder.layer_norm(x, split)
+            vis, txt = layer(vis, txt, attn_mask)
+        return self.encoder.layer_norm.pair(vis, txt)
 
     def split_features(
         self, x: torch.Tensor, num_text: int

@@ -32,3 +32,7 @@ class Multiway(nn.Module):
         if split <= 0:
             return self.B(x)
         return torch.cat([self.A(x[:, :split]), self.B(x[:, split:])], dim=1)
+
+    def pair(self, vision: torch.Tensor, text: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Apply the experts to the two parts kept apart: ``(A(vision), B(text))`` (no concatenation)."""
+        return self.A(vision), self.B(text)

@@ -50,4 +50,6 @@ class ExistenceHead(nn.Module):
         self.mlp = MLP(channels, channels, 2, 3)
 
     def forward(self, pixel_map: torch.Tensor) -> torch.Tensor:
-        return self.mlp(pixel_map.flatten(2).transpose(1, 2)).mean(1)
+        b, c = pixel_map.shape[:2]
+        pixels = pixel_map.permute(0, 2, 3, 1).reshape(b, -1, c)
+        return self.mlp(pixels).mean(1)
