@@ -65,11 +65,15 @@ def _run_jobs(plan: BuildPlan, workers: int, quiet: bool) -> list[ShardStats]:
         ctx = multiprocessing.get_context(_START_METHOD)
         out = []
         with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=ctx) as pool:
-            futures = {pool.submit(write_shard, j): j for j in jobs}
-            for fut in as_completed(futures):
-                stats = fut.result()
-                bars[stats.config].update(stats.rows)
-                out.append(stats)
+            futures = [pool.submit(write_shard, j) for j in jobs]
+            try:
+                for fut in as_completed(futures):
+                    stats = fut.result()
+                    bars[stats.config].update(stats.rows)
+                    out.append(stats)
+            except BaseException:
+                pool.shutdown(wait=True, cancel_futures=True)  # first error wins; pending shards never start
+                raise
         return out
     finally:
         for bar in bars.values():

@@ -151,8 +151,10 @@ def plan_build(
             plan.jobs += _jobs(tmp, name, split, source, name, prefixed, schema, images_dir, 0, len(chunks))
         plans.append(plan)
     if REFMIX in wanted:
-        refmix = _plan_refmix(source, tmp, schema, images_dir, rows_per_shard, explicit=bool(configs))
+        refmix = _plan_refmix(source, tmp, schema, images_dir, rows_per_shard)
         if isinstance(refmix, str):
+            if configs:
+                raise InputError(f"{REFMIX}: {refmix}")
             skipped[REFMIX] = refmix
         else:
             plans.append(refmix)
@@ -162,8 +164,9 @@ def plan_build(
 
 
 def _plan_refmix(
-    source: Path, tmp: Path, schema: pa.Schema, images_dir: Path | None, rows_per_shard: int, explicit: bool
+    source: Path, tmp: Path, schema: pa.Schema, images_dir: Path | None, rows_per_shard: int
 ) -> ConfigPlan | str:
+    """The ``refmix_train`` plan, or the reason it cannot be built."""
     missing = [
         c
         for c in REFMIX_SOURCES
@@ -171,15 +174,11 @@ def _plan_refmix(
         or not (source / CONFIGS[c].folder / "instances.json").is_file()
     ]
     if missing:
-        reason = f"needs the sources of {', '.join(missing)}"
-        if explicit:
-            raise InputError(f"{REFMIX}: {reason}")
-        return reason
+        return f"needs the sources of {', '.join(missing)}"
     loaded = {c: load_refs(str(source), c) for c in REFMIX_SOURCES}
     held_out = {r.image_id for _, refs in loaded.values() for r in refs if r.split != "train"}
     plan = ConfigPlan(REFMIX, ["train"])
     parts: list[tuple[str, list[int]]] = []
-    train_images: set[int] = set()
     dropped_images: set[int] = set()
     dropped_rows = 0
     for c in REFMIX_SOURCES:
@@ -194,7 +193,6 @@ def _plan_refmix(
                 dropped_rows += len(r.sentences)
             else:
                 keep.append(i)
-                train_images.add(r.image_id)
         _check_unique(REFMIX, refs_path, refs, keep, "train")
         plan.rows += sum(len(refs[i].sentences) for i in keep)
         parts += [(f"{REFMIX}/train/{c}", chunk) for chunk in _chunks(refs, keep, rows_per_shard) if chunk]

@@ -72,7 +72,7 @@ def ref_rows(
     """
     image = coco.image(ref.image_id, where)
     h, w = image.height, image.width
-    targets = [_target(coco, a, ref.image_id, h, w, f"{where}: ann_id {a}") for a in ref.ann_ids]
+    targets = [_target(coco, a, ref.image_id, h, w, where) for a in ref.ann_ids]
     names = [coco.categories.get(t["category_id"], str(t["category_id"])) for t in targets]
     solid = [t["mask"] for t in targets if not t["iscrowd"]]
     merged = rle.union(solid, h, w) if solid else _empty(h, w)

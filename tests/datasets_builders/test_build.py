@@ -153,3 +153,21 @@ def test_cli_build_and_errors(synth_src, tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.startswith("error:") and "source folder not found" in err
     assert main(["synth", "--out", str(tmp_path / "s"), "--images", "3"]) == 2
+
+
+def test_worker_errors_propagate_and_write_nothing(synth_src, tmp_path):
+    src = tmp_path / "src"
+    shutil.copytree(synth_src, src, ignore=shutil.ignore_patterns("images"))
+    inst = json.loads((src / "grefcoco" / "instances.json").read_text())
+    inst["annotations"] = inst["annotations"][: len(inst["annotations"]) // 2]
+    (src / "grefcoco" / "instances.json").write_text(json.dumps(inst))
+    with pytest.raises(InputError, match=r"grefs\(unc\)\.json:\[\d+\] ref_id=\d+: ann_id: \d+ is not in"):
+        build_dataset(
+            src,
+            tmp_path / "d",
+            configs=["grefcoco_unc", "refcoco_unc"],
+            workers=2,
+            quiet=True,
+            rows_per_shard=50,
+        )
+    assert not (tmp_path / "d").exists() and not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
