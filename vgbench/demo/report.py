@@ -76,8 +76,9 @@ def _fallback_tables(out_dir: Path, results: dict[str, dict[str, Path]]) -> list
 
 
 def write_leaderboard(out_dir: Path, results: dict[str, dict[str, Path]]) -> list[Path]:
-    """Render the synthetic leaderboard with `leaderboards.render_results_table` when the installed
-    leaderboards package has it, else with the demo's own Markdown/CSV writer."""
+    """Render the synthetic leaderboard, one table per task (rows: models), with
+    `leaderboards.render_results_table` (Markdown, CSV, PNG of the first column), or with the demo's
+    own Markdown/CSV writer when the leaderboards package cannot be imported."""
     try:
         from leaderboards import render_results_table
     except ImportError:
@@ -85,11 +86,14 @@ def write_leaderboard(out_dir: Path, results: dict[str, dict[str, Path]]) -> lis
     if render_results_table is None:
         log.info("leaderboards.render_results_table not available: writing Markdown/CSV tables")
         return _fallback_tables(out_dir, results)
-    files = [p for tasks in results.values() for p in tasks.values()]
-    rendered = render_results_table(files, out_dir, ["md", "csv", "png"], TITLE)
-    if isinstance(rendered, dict):
-        rendered = list(rendered.values())
-    return sorted(Path(p) for p in (rendered or sorted(Path(out_dir).iterdir())))
+    written: list[Path] = []
+    tasks = list(dict.fromkeys(t for per_model in results.values() for t in per_model))
+    for task in tasks:
+        files = [(model, per_task[task]) for model, per_task in results.items() if task in per_task]
+        written += render_results_table(
+            files, out_dir, ["md", "csv", "png"], f"{TITLE}: {task}", name=f"synthetic_{task}"
+        )
+    return written
 
 
 def compare(
