@@ -42,7 +42,9 @@ class VisionEmbedding(nn.Module):
         self.grid = img_size // patch_size
         self.proj = nn.Conv2d(3, dim, kernel_size=patch_size, stride=patch_size)
         self.cls_token = nn.Parameter(torch.zeros(1, 1, dim))
-        self.mask_token = nn.Parameter(torch.zeros(1, 1, dim))  # unused (BEiT-3 pre-training only)
+        # used only by BEiT-3 pre-training: a buffer (not a parameter) keeps the checkpoint key without leaving
+        # an unused parameter for DistributedDataParallel
+        self.register_buffer("mask_token", torch.zeros(1, 1, dim))
 
     @property
     def num_position_embeddings(self) -> int:
@@ -194,7 +196,7 @@ class BEiT3Encoder(nn.Module):
             max_text_positions,
         )
         self.apply(self._init_weights)
-        for p in (self.text_embed.weight, self.vision_embed.cls_token, self.vision_embed.mask_token):
+        for p in (self.text_embed.weight, self.vision_embed.cls_token):
             nn.init.trunc_normal_(p, std=0.02)
         for table in (self.encoder.embed_positions.A, self.encoder.embed_positions.B):
             nn.init.trunc_normal_(table.weight, std=0.02)
