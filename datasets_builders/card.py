@@ -22,6 +22,9 @@ import datasets
 import yaml
 
 from datasets_builders.configs import PUBLISHED, REFMIX, REFMIX_SOURCES
+from datasets_builders.plan import BuildPlan
+
+Counts = dict[str, dict[str, dict[str, Any]]]  # config -> split -> {rows, refs, images, ...}
 
 __all__ = ["published_check", "render_card", "write_card"]
 
@@ -36,7 +39,7 @@ _CITATIONS = """\
 - COCO: Lin et al., "Microsoft COCO: Common Objects in Context", ECCV 2014."""
 
 
-def published_check(counts: dict[str, dict[str, dict[str, Any]]]) -> dict[str, Any]:
+def published_check(counts: Counts) -> dict[str, Any]:
     """Compare built counts with `PUBLISHED`: ``{"table": [...], "applied": [...], "mismatches": [...]}``."""
     table, applied, mismatches = [], [], []
     for config, splits in PUBLISHED.items():
@@ -58,7 +61,7 @@ def published_check(counts: dict[str, dict[str, dict[str, Any]]]) -> dict[str, A
     return {"table": table, "applied": applied, "mismatches": mismatches}
 
 
-def _yaml_header(plan, counts, feats: datasets.Features) -> str:
+def _yaml_header(plan: BuildPlan, counts: Counts, feats: datasets.Features) -> str:
     configs = []
     infos = []
     feature_list = feats._to_yaml_list()
@@ -94,7 +97,7 @@ def _yaml_header(plan, counts, feats: datasets.Features) -> str:
     return yaml.safe_dump(header, sort_keys=False, allow_unicode=True, width=1000)
 
 
-def render_card(plan, counts, manifest: dict[str, Any], feats: datasets.Features) -> str:
+def render_card(plan: BuildPlan, counts: Counts, manifest: dict[str, Any], feats: datasets.Features) -> str:
     """The card text (YAML front matter + Markdown)."""
     first = plan.configs[0]
     lines = [
@@ -208,7 +211,9 @@ def render_card(plan, counts, manifest: dict[str, Any], feats: datasets.Features
     return "\n".join(lines)
 
 
-def write_card(path: Path, plan, counts, manifest: dict[str, Any], feats: datasets.Features) -> None:
+def write_card(
+    path: Path, plan: BuildPlan, counts: Counts, manifest: dict[str, Any], feats: datasets.Features
+) -> None:
     """Write the card atomically (temp file, then rename)."""
     text = render_card(plan, counts, manifest, feats)
     fd, tmp = tempfile.mkstemp(prefix=".README.", suffix=".tmp", dir=path.parent)

@@ -124,7 +124,13 @@ def _single_sentences(o: SceneObject, scene: Scene, rng: random.Random, style: s
     return _pick(rng, options, rng.randint(1, 3))
 
 
-def _refer_refs(scenes, splits: dict[int, str], rng: random.Random, style: str, negatives: str | None = None):
+def _refer_refs(
+    scenes: list[tuple[int, str, Scene]],
+    splits: dict[int, str],
+    rng: random.Random,
+    style: str,
+    negatives: str | None = None,
+) -> list[dict[str, Any]]:
     """RefCOCO-shaped refs: one ref per describable object; R-RefCOCO adds ``exist: false`` sentences."""
     w = _RefWriter(rng)
     for image_id, _, scene in scenes:
@@ -163,7 +169,9 @@ def _grouped_multi(scene: Scene) -> list[tuple[list[SceneObject], list[str]]]:
     return list(groups.values())
 
 
-def _grefcoco_refs(scenes, splits: dict[int, str], rng: random.Random) -> list[dict[str, Any]]:
+def _grefcoco_refs(
+    scenes: list[tuple[int, str, Scene]], splits: dict[int, str], rng: random.Random
+) -> list[dict[str, Any]]:
     w = _RefWriter(rng)
     for image_id, _, scene in scenes:
         if image_id not in splits:
@@ -182,7 +190,9 @@ def _grefcoco_refs(scenes, splits: dict[int, str], rng: random.Random) -> list[d
     return w.refs
 
 
-def _refzom_refs(scenes, splits: dict[int, str], rng: random.Random) -> list[dict[str, Any]]:
+def _refzom_refs(
+    scenes: list[tuple[int, str, Scene]], splits: dict[int, str], rng: random.Random
+) -> list[dict[str, Any]]:
     w = _RefWriter(rng)
     for image_id, folder, scene in scenes:
         split = splits[image_id]

@@ -171,3 +171,13 @@ def test_worker_errors_propagate_and_write_nothing(synth_src, tmp_path):
             rows_per_shard=50,
         )
     assert not (tmp_path / "d").exists() and not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_embed_images_with_a_missing_image_is_a_clear_error(synth_src, tmp_path):
+    src = tmp_path / "src"
+    shutil.copytree(synth_src, src)
+    victim = sorted((src / "images" / "train2014").iterdir())[0]
+    victim.unlink()
+    with pytest.raises(InputError, match=f"file_name: cannot read image .*{victim.name}"):
+        build_dataset(src, tmp_path / "d", configs=["grefcoco_unc"], embed_images=True, quiet=True)
+    assert not (tmp_path / "d").exists()

@@ -99,3 +99,27 @@ def test_refuses_to_overwrite_a_foreign_folder(tmp_path):
     assert (tmp_path / "mine" / "notes.txt").read_text() == "keep me"
     with pytest.raises(InputError, match="at least 10"):
         write_synth(tmp_path / "tiny", images=3)
+
+
+def test_default_sizes_are_pinned(tmp_path):
+    """`vgbench synth` defaults (40 images, seed 0): the split sizes documented in docs/datasets_builders.md."""
+    from datasets_builders.build import build_dataset
+
+    src = write_synth(tmp_path / "src", quiet=True)
+    out = build_dataset(src, tmp_path / "data", quiet=True)
+    manifest = json.loads((out / "vgbench_build.json").read_text())
+    sizes = {c: [v["rows"] for v in info["splits"].values()] for c, info in manifest["configs"].items()}
+    assert sizes == {
+        "refcoco_unc": [263, 42, 25, 38],
+        "refcoco_google": [275, 56, 47],
+        "refcocoplus_unc": [230, 38, 23, 28],
+        "refcocog_umd": [202, 47, 39],
+        "refcocog_google": [209, 84],
+        "grefcoco_unc": [394, 63, 43, 54],
+        "refzom_final": [254, 71],
+        "rrefcoco_unc": [477, 189],
+        "rrefcocoplus_unc": [427, 162],
+        "rrefcocog_umd": [397, 172],
+        "refmix_train": [623],
+    }
+    assert manifest["notes"]["refmix_train"] == {"dropped_images": 6, "dropped_rows": 72}
