@@ -43,7 +43,7 @@ META = [{"expr_id": "e1", "orig_size": (16, 32)}]
 
 
 def test_threshold_on_class_times_existence_and_merge():
-    cfg = micro_config()
+    cfg = micro_config("no_target_rule=queries")
     rec = postprocess(_outputs([0.9, 0.6]), META, cfg)[0]
     assert rec["expr_id"] == "e1" and rec["no_target"] is False
     assert len(rec["instances"]) == 1
@@ -62,7 +62,7 @@ def test_threshold_on_class_times_existence_and_merge():
 
 
 def test_existence_weight_can_reject_every_query():
-    cfg = micro_config()
+    cfg = micro_config("no_target_rule=queries")
     rec = postprocess(_outputs([0.9, 0.8], exist_logit0=0.0), META, cfg)[0]  # 0.9 * 0.5 < 0.7
     assert rec["no_target"] is True and rec["instances"] == []
     assert rec["mask"] == rle.empty(16, 32)
@@ -73,7 +73,7 @@ def test_existence_weight_can_reject_every_query():
 
 
 def test_score_exactly_at_threshold_is_dropped():
-    cfg = dataclasses.replace(micro_config(), score_weighted=False)
+    cfg = dataclasses.replace(micro_config("no_target_rule=queries"), score_weighted=False)
     rec = postprocess(_outputs([0.7, 0.1]), META, dataclasses.replace(cfg, score_threshold=0.7 - 1e-6))[0]
     assert len(rec["instances"]) == 1
     rec = postprocess(_outputs([0.7, 0.1]), META, dataclasses.replace(cfg, score_threshold=0.7 + 1e-6))[0]
@@ -82,13 +82,13 @@ def test_score_exactly_at_threshold_is_dropped():
 
 @pytest.mark.parametrize(("mode", "area"), [("global", 16 * 4), ("instance", 16 * 32), ("merge", 16 * 32)])
 def test_mask_output_modes(mode, area):
-    cfg = dataclasses.replace(micro_config(), mask_output=mode, score_weighted=False)
+    cfg = dataclasses.replace(micro_config("no_target_rule=queries"), mask_output=mode, score_weighted=False)
     rec = postprocess(_outputs([0.9, 0.95]), META, cfg)[0]
     assert [i["score"] for i in rec["instances"]] == pytest.approx([0.95, 0.9])  # sorted by score
     assert rle.area(rec["mask"]) == area
 
 
 def test_exist_rule_uses_the_existence_head():
-    cfg = dataclasses.replace(micro_config(), no_target_rule="exist")
+    cfg = micro_config("no_target_rule=exist")
     rec = postprocess(_outputs([0.9], exist_logit0=-5.0), META, cfg)[0]
     assert rec["no_target"] is True and rec["no_target_score"] > 0.99
