@@ -2,7 +2,10 @@
 
 - `write_synth`: synthetic sources for all ten configs (``vgbench synth``)
 - `build_dataset`: Parquet shards + dataset card + manifest (``vgbench build``)
-- `iter_rows`, `list_configs`: read a built dataset with pyarrow; `open_image`: a row's image
+- `iter_rows`, `list_configs`, `shard_paths`, `read_manifest`: read a built dataset with pyarrow;
+  `open_image`: a row's image
+- `synth_grammar.VOCAB` / `synth_grammar.resolve` and `synth.generate_scenes`: the synthetic grammar's
+  words and an oracle that interprets a sentence in its scene
 - `export_targets`: the evaluator's targets file (``vgbench export-targets``)
 - `CONFIGS`, `REFMIX`: the configs of DATA.md section 2 (+ ``refmix_train``)
 - `load_pickle`: the restricted unpickler for untrusted refs files
@@ -11,7 +14,7 @@
 
 from datasets_builders.coco import CocoIndex, annotation_mask, load_instances
 from datasets_builders.configs import CONFIGS, PUBLISHED, REFMIX, REFMIX_SOURCES, config_names
-from datasets_builders.reading import iter_rows, list_configs, read_manifest
+from datasets_builders.reading import iter_rows, list_configs, read_manifest, shard_paths
 from datasets_builders.sources import Ref, Sentence, read_refs
 from datasets_builders.unpickle import load_pickle, loads_restricted
 
@@ -35,6 +38,7 @@ __all__ = [
     "open_image",
     "read_manifest",
     "read_refs",
+    "shard_paths",
     "write_synth",
 ]
 
