@@ -95,9 +95,10 @@ class InstanceVG(nn.Module):
             self.query_pos = nn.Linear(2, c)
         else:
             self.query_pos_embed = nn.Embedding(cfg.num_queries, c)
-        self.reference_points = nn.Linear(c, 2)
-        nn.init.xavier_normal_(self.reference_points.weight)
-        nn.init.zeros_(self.reference_points.bias)
+        if not self.point_prior or cfg.reference_point == "offset":
+            self.reference_points = nn.Linear(c, 2)
+            nn.init.xavier_normal_(self.reference_points.weight)
+            nn.init.zeros_(self.reference_points.bias)
         levels = {"point_ms_deformable": cfg.msda_levels, "ms_deformable": cfg.msda_levels}.get(
             cfg.decoder_type, 1
         )
