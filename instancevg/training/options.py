@@ -29,7 +29,9 @@ class RunOptions:
         data_config: the built dataset's config to train on (``grefcoco_unc``, ``refcoco_unc``,
             ``refzom_final``, ``rrefcoco_unc``...).
         train_split: split trained on.
-        val_split: split evaluated after every epoch; ``""`` picks ``val`` when the config has it,
+        val_config: config evaluated after every epoch; ``""`` is ``data_config`` (set it to e.g.
+            ``refcoco_unc`` when training on ``refmix_train``, which has no val split).
+        val_split: split evaluated after every epoch; ``""`` picks ``val`` when the val config has it,
             else ``test`` (Ref-ZOM), else nothing.
         evaluate: evaluate after every epoch (predict the val split, score it with `evaluators`).
         spm: a SentencePiece model (e.g. BEiT-3's ``beit3.spm``); ``""`` trains one on the train
@@ -44,6 +46,7 @@ class RunOptions:
 
     data_config: str = "grefcoco_unc"
     train_split: str = "train"
+    val_config: str = ""
     val_split: str = ""
     evaluate: bool = True
     spm: str = ""
@@ -52,6 +55,11 @@ class RunOptions:
     keep_epoch_checkpoints: bool = True
     eval_batch_size: int = 0
     device: str = ""
+
+    @property
+    def eval_config(self) -> str:
+        """The config evaluated after each epoch (``val_config`` or ``data_config``)."""
+        return self.val_config or self.data_config
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -67,12 +67,13 @@ def check_resumable(ckpt: dict[str, Any], cfg_dict: dict[str, Any], options: Run
 
 
 def resolve_val_split(data_dir: Path, options: RunOptions) -> str | None:
-    """The split to evaluate after each epoch: the option, else ``val``, else ``test``, else None."""
+    """The split of ``options.eval_config`` to evaluate after each epoch: the option, else ``val``, else
+    ``test``, else None."""
     if not options.evaluate:
         return None
     if options.val_split:
         return options.val_split
-    splits = list_splits(data_dir, options.data_config)
+    splits = list_splits(data_dir, options.eval_config)
     return next((s for s in ("val", "test") if s in splits), None)
 
 

@@ -10,8 +10,9 @@ One call trains ``cfg.train.epochs`` epochs of the official recipe (INSTANCEVG.m
 - fp16 autocast + gradient scaling when ``train.amp`` and the device is CUDA; fp32 elsewhere.
 - DistributedDataParallel when launched by ``torchrun`` (gloo on CPU, NCCL on CUDA), with a
   `DistributedSampler`; ``batch_size`` is per process.
-- After each epoch: predict ``options.val_split`` and score it with `evaluators` (default protocol
-  of each task of the data config), then write ``RUN/last.pt`` and ``RUN/epoch_{k}.pt``.
+- After each epoch: predict ``options.val_split`` of ``options.eval_config`` and score it with
+  `evaluators` (default protocol of each task of that config), then write ``RUN/last.pt`` and
+  ``RUN/epoch_{k}.pt``.
 - ``RUN/log.jsonl``: losses and metrics (see `instancevg.training.logs`); tqdm progress on stderr.
 - ``resume=True`` continues from ``RUN/last.pt``: model, optimizer, scheduler, scaler and every
   rank's RNG states are restored and the sampler skips the batches already done, so a run killed
@@ -110,7 +111,7 @@ class Trainer:
                 f"{data_dir}: {options.data_config}/{options.train_split} has no rows to train on"
             )
         self.val_split = resolve_val_split(data_dir, options)
-        val_rows = load_rows(data_dir, options.data_config, self.val_split) if self.val_split else []
+        val_rows = load_rows(data_dir, options.eval_config, self.val_split) if self.val_split else []
         tok, self.tokenizer_bytes = prepare_tokenizer(
             cfg, options, (r["sentence"] for r in rows), out_dir, info, ckpt
         )
@@ -135,7 +136,7 @@ class Trainer:
         if ckpt is not None:
             self._restore(ckpt)
         else:
-            tasks = tasks_for_config(options.data_config) if self.val_set is not None else ()
+            tasks = tasks_for_config(options.eval_config) if self.val_set is not None else ()
             log.write(
                 "start",
                 config=self.cfg_dict,
@@ -295,12 +296,19 @@ class Trainer:
         )
         metrics: dict[str, Any] = {}
         if info.is_main:
-            stem = self.out_dir / "eval" / f"epoch_{self.epoch}_{split}"
+            stem = self.out_dir / "eval" / f"epoch_{self.epoch}_{self.options.eval_config}_{split}"
             preds = write_predictions(records, stem.with_suffix(".jsonl"))
-            results = score_predictions(preds, self.data_dir, self.options.data_config, split)
+            results = score_predictions(preds, self.data_dir, self.options.eval_config, split)
             write_json_atomic(stem.with_suffix(".json"), results)
             metrics = {task: r["metrics"] for task, r in results.items()}
-            self.log.write("eval", epoch=self.epoch, split=split, metrics=metrics, predictions=str(preds))
+            self.log.write(
+                "eval",
+                epoch=self.epoch,
+                config=self.options.eval_config,
+                split=split,
+                metrics=metrics,
+                predictions=str(preds),
+            )
             for task, m in metrics.items():
                 shown = ", ".join(f"{k} {v:.2f}" for k, v in m.items() if isinstance(v, (int, float)))
                 logger.info("epoch %d %s/%s: %s", self.epoch, split, task, shown)

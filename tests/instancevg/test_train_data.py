@@ -62,13 +62,16 @@ def _row(config, split, sent_id, file_name, h, w, sentence, boxes, crowd=()):
     }
 
 
-def write_tiny_build(root: Path, config: str = "grefcoco_unc", n_train: int = 12, n_val: int = 6) -> Path:
-    """A built dataset under ``root/data`` with images under ``root/images``; returns ``root/data``."""
+def write_tiny_build(
+    root: Path, configs: tuple[str, ...] = ("grefcoco_unc",), n_train: int = 12, n_val: int = 6
+) -> Path:
+    """A built dataset under ``root/data`` (the same rows under each config) with images under
+    ``root/images``; returns ``root/data``."""
     rng = np.random.default_rng(0)
     out, images = root / "data", root / "images"
     (images / "train2014").mkdir(parents=True)
     for split, n in (("train", n_train), ("val", n_val)):
-        rows = []
+        scenes = []
         for i in range(n):
             sid = 1000 * (split == "val") + i
             h, w = int(rng.integers(40, 64)), int(rng.integers(48, 80))
@@ -81,12 +84,19 @@ def write_tiny_build(root: Path, config: str = "grefcoco_unc", n_train: int = 12
                 placed[c] = (x, y, 14, 12)
             name = f"train2014/COCO_train2014_{sid:012d}.png"
             Image.fromarray(img).save(images / name)
-            asked = colours[i % 3]
-            boxes = [placed[asked]] if asked in placed else []
-            rows.append(_row(config, split, sid, name, h, w, f"the {asked} box", boxes))
-        (out / "data" / config).mkdir(parents=True, exist_ok=True)
-        pq.write_table(pa.Table.from_pylist(rows), out / "data" / config / f"{split}-00000-of-00001.parquet")
-    manifest = {"configs": {config: {"splits": ["train", "val"]}}, "images_root": str(images)}
+            scenes.append((sid, name, h, w, colours[i % 3], placed))
+        for config in configs:
+            rows = []
+            for sid, name, h, w, asked, placed in scenes:
+                if config.startswith("refcoco"):  # REC / RES rows always have exactly one target
+                    asked = next(iter(placed))
+                boxes = [placed[asked]] if asked in placed else []
+                rows.append(_row(config, split, sid, name, h, w, f"the {asked} box", boxes))
+            (out / "data" / config).mkdir(parents=True, exist_ok=True)
+            pq.write_table(
+                pa.Table.from_pylist(rows), out / "data" / config / f"{split}-00000-of-00001.parquet"
+            )
+    manifest = {"configs": {c: {"splits": ["train", "val"]} for c in configs}, "images_root": str(images)}
     (out / "vgbench_build.json").write_text(json.dumps(manifest))
     return out
 

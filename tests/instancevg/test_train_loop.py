@@ -23,7 +23,9 @@ def tiny_cfg(epochs=2, **train_kw):
 
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):
-    return write_tiny_build(tmp_path_factory.mktemp("loop"), n_train=10, n_val=4)
+    return write_tiny_build(
+        tmp_path_factory.mktemp("loop"), ("grefcoco_unc", "refcoco_unc"), n_train=10, n_val=4
+    )
 
 
 def _weights(run):
@@ -106,10 +108,19 @@ def test_vocab_too_small_for_the_tokenizer_is_an_input_error(data, tmp_path):
 def test_each_epoch_is_scored_with_the_default_protocols(data, tmp_path):
     out = train(tiny_cfg(1), data, tmp_path / "run", quiet=True, options=RunOptions(log_every=1))
     assert set(out["metrics"]) == {"grec", "gres"}
-    results = json.loads((tmp_path / "run" / "eval" / "epoch_1_val.json").read_text())
+    results = json.loads((tmp_path / "run" / "eval" / "epoch_1_grefcoco_unc_val.json").read_text())
     assert results["grec"]["protocol"] == "grec/grefcoco" and results["gres"]["protocol"] == "gres/rela"
     assert results["gres"]["counts"]["expressions"] == 4
     assert out["metrics"]["gres"] == results["gres"]["metrics"]
     assert load_checkpoint(tmp_path / "run" / "last.pt")["metrics"] == out["metrics"]
     evals = [r for r in read_log(tmp_path / "run" / "log.jsonl") if r["event"] == "eval"]
     assert len(evals) == 1 and evals[0]["split"] == "val"
+
+
+def test_val_config_picks_the_tasks_of_the_evaluated_config(data, tmp_path):
+    options = RunOptions(val_config="refcoco_unc", log_every=0)
+    out = train(tiny_cfg(1), data, tmp_path / "run", quiet=True, options=options)
+    assert set(out["metrics"]) == {"rec", "res"}
+    results = json.loads((tmp_path / "run" / "eval" / "epoch_1_refcoco_unc_val.json").read_text())
+    assert results["rec"]["protocol"] == "rec/iou" and results["res"]["protocol"] == "res/lavt"
+    assert not any(r["event"] == "step" for r in read_log(tmp_path / "run" / "log.jsonl"))  # log_every=0
