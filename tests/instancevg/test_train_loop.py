@@ -16,9 +16,8 @@ NO_EVAL = RunOptions(evaluate=False, log_every=1)
 
 def tiny_cfg(epochs=2, **train_kw):
     cfg = load_config("tiny-cpu", ["img_size=64", "vocab_size=64", "max_tokens=8", "num_queries=3"])
-    return dataclasses.replace(
-        cfg, train=dataclasses.replace(cfg.train, epochs=epochs, batch_size=4, num_workers=0, **train_kw)
-    )
+    train_kw = {"epochs": epochs, "batch_size": 4, "num_workers": 0, **train_kw}
+    return dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, **train_kw))
 
 
 @pytest.fixture(scope="module")
@@ -124,3 +123,9 @@ def test_val_config_picks_the_tasks_of_the_evaluated_config(data, tmp_path):
     results = json.loads((tmp_path / "run" / "eval" / "epoch_1_refcoco_unc_val.json").read_text())
     assert results["rec"]["protocol"] == "rec/iou" and results["res"]["protocol"] == "res/lavt"
     assert not any(r["event"] == "step" for r in read_log(tmp_path / "run" / "log.jsonl"))  # log_every=0
+
+
+def test_loader_workers_do_not_change_the_result(data, tmp_path):
+    train(tiny_cfg(1, num_workers=0), data, tmp_path / "w0", quiet=True, options=NO_EVAL)
+    train(tiny_cfg(1, num_workers=2), data, tmp_path / "w2", quiet=True, options=NO_EVAL)
+    assert _same(_weights(tmp_path / "w0"), _weights(tmp_path / "w2"))
