@@ -115,6 +115,9 @@ class InstanceVGConfig:
     mask_threshold: float = 0.5  # thr_m
     score_weighted: bool = True  # multiply query scores by the existence score (Table 15)
     mask_output: str = "merge"  # "merge" | "global" | "instance" (Table 14)
+    mask_resize: str = (
+        "nearest"  # to the original size: "nearest" (official: binarise, then resize) | "bilinear"
+    )
     # ---- quirk flags (INSTANCEVG.md section 5); default = official code, alternative = paper ----
     text_filter_score: str = "mean"  # quirk 1: "mean" (code, channel mean) | "l2" (paper, L2 norm)
     attn_map_pool: str = "max"  # global attention map over queries: "max" (code) | "mean" (paper, M_s = Mean)
@@ -147,6 +150,7 @@ class InstanceVGConfig:
 
 _CHOICES: dict[str, tuple[str, ...]] = {
     "mask_output": ("merge", "global", "instance"),
+    "mask_resize": ("nearest", "bilinear"),
     "text_filter_score": ("mean", "l2"),
     "attn_map_pool": ("max", "mean"),
     "reference_point": ("offset", "prior"),

@@ -9,7 +9,8 @@ Data flow for a batch of B images ``[B, 3, S, S]`` and texts ``[B, L]`` (g = S /
 4. query generator on the projected tokens -> N_q queries, prior points, attention map;
 5. 3-layer deformable decoder over the flattened c1..c4 with ``query_pos = Linear(2, C)(points)`` and one shared
    reference ``sigmoid(Linear(C, 2)(query_pos)) + points`` (official) or ``points`` (paper);
-6. shared class/box heads per layer; instance masks = last-layer queries . P.
+6. shared class/box heads per layer; instance masks = last-layer queries . P; the instance and global mask
+   logits are upsampled to S x S bilinearly with ``align_corners=True`` (as the official head).
 
 Everything runs on the device of the inputs; no ``.cuda()`` anywhere.
 """
@@ -156,9 +157,7 @@ class InstanceVG(nn.Module):
         txt = self.text_proj(txt)  # [B, L, C]
         feats = self.simfpn(img_map)
         pixel = self.unet(feats)  # [B, C, S/4, S/4]
-        global_mask = F.interpolate(
-            self.global_head(pixel), size=(s, s), mode="bilinear", align_corners=False
-        )
+        global_mask = F.interpolate(self.global_head(pixel), size=(s, s), mode="bilinear", align_corners=True)
         exist_logits = self.exist_head(pixel)
 
         iqg: dict[str, torch.Tensor] = {}
@@ -186,7 +185,7 @@ class InstanceVG(nn.Module):
         pred_masks = None
         if cfg.use_piph:
             masks = query_masks(hs[-1], pixel)
-            pred_masks = F.interpolate(masks, size=(s, s), mode="bilinear", align_corners=False)
+            pred_masks = F.interpolate(masks, size=(s, s), mode="bilinear", align_corners=True)
         return {
             "pred_logits": per_layer[-1]["pred_logits"],
             "pred_boxes": per_layer[-1]["pred_boxes"],

@@ -10,9 +10,10 @@ Per expression:
 - boxes: normalised cxcywh -> xyxy x (W, H) of the ORIGINAL image (the input was resized without keeping the
   aspect ratio, so the mapping is a per-axis scale), clipped, written as COCO ``[x, y, w, h]``; unlike the
   official ``detector_postprocess`` empty boxes are kept, so scores, boxes and masks stay aligned;
-- masks: logits bilinearly resized to the original ``h x w``, then sigmoid >= ``mask_threshold``; the expression
-  mask is the union of the global mask and the kept instance masks (``mask_output="merge"``), or one of them;
-  it is emptied when ``no_target`` is true;
+- masks: sigmoid >= ``mask_threshold`` at the S x S input size, then nearest-neighbour resize to the original
+  ``h x w`` (``mask_resize="nearest"``, the official ``BitmapMasks.resize``), or logits resized bilinearly first
+  and binarised after (``"bilinear"``); the expression mask is the union of the global mask and the kept instance
+  masks (``mask_output="merge"``), or one of them; it is emptied when ``no_target`` is true;
 - ``points``: the prior points in original pixels.
 """
 
@@ -42,11 +43,18 @@ def query_scores(outputs: dict, cfg: InstanceVGConfig) -> torch.Tensor:
     return prob * weight[:, None]
 
 
-def _resize_logits(logits: torch.Tensor, h: int, w: int) -> torch.Tensor:
-    """``[N, S, S]`` logits -> ``[N, h, w]`` bilinear."""
-    if logits.numel() == 0:
-        return logits.new_zeros((logits.shape[0], h, w))
-    return F.interpolate(logits[:, None].float(), size=(h, w), mode="bilinear", align_corners=False)[:, 0]
+def _binary_masks(logits: torch.Tensor, h: int, w: int, cfg: InstanceVGConfig) -> np.ndarray:
+    """``[N, S, S]`` mask logits -> bool ``[N, h, w]`` at the original size (see ``mask_resize``)."""
+    if logits.shape[0] == 0:
+        return np.zeros((0, h, w), dtype=bool)
+    logits = logits[:, None].float()
+    if cfg.mask_resize == "nearest":
+        binary = (logits.sigmoid() >= cfg.mask_threshold).float()
+        out = F.interpolate(binary, size=(h, w), mode="nearest") > 0.5
+    else:
+        resized = F.interpolate(logits, size=(h, w), mode="bilinear", align_corners=False)
+        out = resized.sigmoid() >= cfg.mask_threshold
+    return out[:, 0].cpu().numpy()
 
 
 @torch.no_grad()
@@ -76,11 +84,7 @@ def postprocess(outputs: dict, metas: Sequence[dict], cfg: InstanceVGConfig) -> 
         xyxy[:, 1::2] = xyxy[:, 1::2].clamp(0, h)
         inst_masks = None
         if pred_masks is not None:
-            inst_masks = (
-                _resize_logits(pred_masks[b, keep.to(pred_masks.device)], h, w).sigmoid()
-                >= cfg.mask_threshold
-            )
-            inst_masks = inst_masks.cpu().numpy()
+            inst_masks = _binary_masks(pred_masks[b, keep.to(pred_masks.device)], h, w, cfg)
         instances = []
         for k in range(len(keep)):
             x0, y0, x1, y1 = (float(v) for v in xyxy[k])
@@ -91,8 +95,7 @@ def postprocess(outputs: dict, metas: Sequence[dict], cfg: InstanceVGConfig) -> 
         merged = np.zeros((h, w), dtype=bool)
         if not no_target:
             if cfg.mask_output in ("merge", "global") or inst_masks is None:
-                glob = _resize_logits(global_mask[b : b + 1], h, w)[0].sigmoid() >= cfg.mask_threshold
-                merged |= glob.cpu().numpy()
+                merged |= _binary_masks(global_mask[b : b + 1], h, w, cfg)[0]
             if cfg.mask_output in ("merge", "instance") and inst_masks is not None and len(inst_masks):
                 merged |= inst_masks.any(0)
         pts = points[b] * torch.tensor([w, h], dtype=torch.float32)

@@ -31,8 +31,11 @@ _SPM_UNK, _SPM_BOS, _SPM_EOS = 0, 1, 2
 
 
 def clean_text(text: str) -> str:
-    """Lower-case, collapse whitespace and strip (RefCOCO-style expressions are lower case)."""
-    return re.sub(r"\s+", " ", text).strip().lower()
+    """The expression cleaning of the official loaders (``clean_string`` in SimVG/InstanceVG
+    ``datasets/pipelines/loading.py``): lower-case, drop ``.,'!?"()*#:;``, turn ``-`` and ``/`` into spaces;
+    whitespace is collapsed here (SentencePiece's normaliser does the same)."""
+    text = re.sub(r"[.,'!?\"()*#:;]", "", text.lower()).replace("-", " ").replace("/", " ")
+    return re.sub(r"\s+", " ", text).strip()
 
 
 class Tokenizer:

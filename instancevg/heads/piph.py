@@ -22,11 +22,8 @@ class BoxClassHead(nn.Module):
         super().__init__()
         self.class_embed = nn.Linear(dim, 2)
         self.bbox_embed = MLP(dim, dim, 4, 3)
-        last = self.bbox_embed.layers[-1]
-        nn.init.zeros_(last.weight)
-        with torch.no_grad():
-            last.bias.zero_()
-            last.bias[2:] = -2.0
+        with torch.no_grad():  # as the official head: only the (w, h) bias is set, nothing is zeroed
+            self.bbox_embed.layers[-1].bias[2:] = -2.0
 
     def forward(self, h: torch.Tensor, ref: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         delta = self.bbox_embed(h)

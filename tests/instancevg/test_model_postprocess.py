@@ -92,3 +92,15 @@ def test_exist_rule_uses_the_existence_head():
     cfg = micro_config("no_target_rule=exist")
     rec = postprocess(_outputs([0.9], exist_logit0=-5.0), META, cfg)[0]
     assert rec["no_target"] is True and rec["no_target_score"] > 0.99
+
+
+def test_mask_resize_nearest_binarises_first_and_bilinear_smooths():
+    cfg = micro_config("no_target_rule=queries")
+    out = _outputs([0.9])
+    out["global_mask"][0] = -10.0
+    out["global_mask"][0, 3, 3] = 10.0  # one input pixel
+    meta = [{"expr_id": "e", "orig_size": (16, 16)}]
+    nearest = rle.decode(postprocess(out, meta, dataclasses.replace(cfg, mask_output="global"))[0]["mask"])
+    assert nearest.sum() == 4 and nearest[6:8, 6:8].all()  # exactly the 2 x 2 block it maps to
+    smooth = postprocess(out, meta, dataclasses.replace(cfg, mask_output="global", mask_resize="bilinear"))[0]
+    assert rle.area(smooth["mask"]) > 0
