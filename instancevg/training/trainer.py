@@ -322,8 +322,10 @@ class Trainer:
         """
         info, last = self.info, self.out_dir / "last.pt"
 
-        def out_of_time() -> bool:
-            late = deadline is not None and time.monotonic() >= deadline
+        def out_of_time() -> bool:  # rank 0's clock decides, so that every rank stops at the same step
+            if deadline is None:
+                return False
+            late = time.monotonic() >= deadline
             return bool(D.broadcast_object(late, info)) if info.distributed else late
 
         def should_stop(last_batch: bool) -> str | None:

@@ -85,3 +85,11 @@ def test_distributed_resume_equals_uninterrupted(data, tmp_path):
     a, b = load_checkpoint(tmp_path / "full" / "last.pt"), load_checkpoint(tmp_path / "cut" / "last.pt")
     assert a["global_step"] == b["global_step"] == 6
     assert all(torch.equal(a["model"][k], b["model"][k]) for k in a["model"])
+
+
+@pytest.mark.slow
+def test_distributed_time_budget_stops_every_rank_at_the_same_step(data, tmp_path):
+    proc = torchrun(data, tmp_path / "run", "train.epochs=5", "--time-budget", "0")
+    summary = json.loads(proc.stdout[proc.stdout.index("{") :])
+    assert summary["stopped"] == "time_budget" and summary["global_step"] == 1
+    assert load_checkpoint(tmp_path / "run" / "last.pt")["step_in_epoch"] == 1
