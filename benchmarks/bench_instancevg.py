@@ -4,7 +4,7 @@ Measures, with ``torch.set_num_threads(2)`` (override with --threads):
 
 1. inference latency at batch 1 (``torch.inference_mode``, median of --repeats after 2 warm-ups) of the
    ``instancevg-b-grefcoco`` preset at 320 px (full model, encoder only, head = full - encoder) and of ``tiny-cpu``;
-   optionally (--bf16) the B preset under CPU bf16 autocast, reported separately;
+   and the B preset under CPU bf16 autocast (reported separately; skip with --no-bf16), with the FLOP count;
 2. multi-scale deformable attention forward + backward at the official shapes (B=8, N_q=10, 8 heads, 4 levels of
    a 320-px input = 8500 tokens, 4 points, C=256): the ``grid_sample`` core against a naive reference that gathers
    the four bilinear corners by index, and the whole ``MSDeformAttn`` module;
@@ -12,7 +12,7 @@ Measures, with ``torch.set_num_threads(2)`` (override with --threads):
 
 The load average is printed with the numbers: on a shared 2-core machine other processes inflate them.
 
-    python benchmarks/bench_instancevg.py [--repeats 10] [--threads 2] [--skip-b] [--bf16] [--out bench.json]
+    python benchmarks/bench_instancevg.py [--repeats 10] [--threads 2] [--skip-b] [--no-bf16] [--out bench.json]
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ import time
 from pathlib import Path
 
 import torch
+from torch.utils.flop_counter import FlopCounterMode
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from instancevg.config import load_config  # noqa: E402
@@ -72,10 +73,16 @@ def bench_inference(name: str, repeats: int, bf16: bool = False) -> dict:
     med, best = _median_time(full, repeats)
     enc, _ = _median_time(encoder, repeats)
     params = sum(p.numel() for p in model.parameters())
+    counter = FlopCounterMode(display=False)  # needs autograd: one forward with gradients, outside the timing
+    with counter:
+        model(images, ids, pad)
+    gflop = counter.get_total_flops() / 1e9
     return {
         "model": name + (" (bf16 autocast)" if bf16 else ""),
         "img_size": cfg.img_size,
         "params_M": round(params / 1e6, 1),
+        "gflop": round(gflop, 1),
+        "achieved_gflops": round(gflop / med, 1),
         "forward_s": round(med, 4),
         "forward_min_s": round(best, 4),
         "encoder_s": round(enc, 4),
@@ -186,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=10)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--skip-b", action="store_true", help="skip the 221 M-parameter B preset")
-    parser.add_argument("--bf16", action="store_true", help="also time the B preset under bf16 autocast")
+    parser.add_argument("--no-bf16", action="store_true", help="skip timing the B preset under bf16 autocast")
     parser.add_argument("--out", type=Path, help="write the results as JSON")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -194,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
     inference = []
     if not args.skip_b:
         inference.append(bench_inference("instancevg-b-grefcoco", args.repeats))
-        if args.bf16:
+        if not args.no_bf16:
             inference.append(bench_inference("instancevg-b-grefcoco", args.repeats, bf16=True))
     inference.append(bench_inference("tiny-cpu", args.repeats))
     results["inference_batch1"] = inference

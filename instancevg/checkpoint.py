@@ -57,17 +57,23 @@ def load_beit3_checkpoint(
 ) -> tuple[list[str], list[str]]:
     """Load BEiT-3 weights into ``encoder``; returns ``(missing_keys, unexpected_keys)``.
 
+    The file is read with ``weights_only=True`` and, if that fails, as a full pickle (only load trusted files).
+
     Keys that are not encoder keys (heads of fine-tuned models) are reported as unexpected and skipped. With
     ``strict`` a missing encoder key or a shape mismatch (other than the interpolated position table) raises
     InputError; otherwise those parameters keep their initialisation and are listed as missing.
     """
     path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: checkpoint: file not found")
     try:
-        obj = torch.load(path, map_location="cpu", weights_only=False)
-    except FileNotFoundError:
-        raise InputError(f"{path}: checkpoint: file not found") from None
-    except Exception as exc:
-        raise InputError(f"{path}: checkpoint: cannot read: {exc}") from None
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception:  # e.g. an argparse.Namespace stored beside the weights: trusted files only
+        logger.warning("%s: not loadable with weights_only=True; loading it as a full pickle", path)
+        try:
+            obj = torch.load(path, map_location="cpu", weights_only=False)
+        except Exception as exc:
+            raise InputError(f"{path}: checkpoint: cannot read: {exc}") from None
     raw = _state_dict(obj, path)
     state = {}
     for key, value in raw.items():

@@ -117,3 +117,21 @@ def test_bad_checkpoints_raise_input_error(tmp_path):
         load_beit3_checkpoint(enc, path)
     missing, _ = load_beit3_checkpoint(enc, path, strict=False)
     assert missing == ["text_embed.weight"]
+
+
+def test_checkpoint_with_extra_python_objects_still_loads(tmp_path):
+    import argparse
+
+    src = _encoder()
+    path = tmp_path / "with_args.pth"
+    torch.save({"model": src.state_dict(), "args": argparse.Namespace(lr=1.0)}, path)
+    dst = _encoder()
+    assert load_beit3_checkpoint(dst, path) == ([], [])
+    torch.testing.assert_close(dst.state_dict()["text_embed.weight"], src.state_dict()["text_embed.weight"])
+
+
+def test_not_a_checkpoint(tmp_path):
+    path = tmp_path / "junk.pth"
+    path.write_bytes(b"not a torch file")
+    with pytest.raises(InputError, match="cannot read"):
+        load_beit3_checkpoint(_encoder(), path)
