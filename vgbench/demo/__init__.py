@@ -15,7 +15,11 @@ __all__ = ["EVALS", "MODEL_NAME", "add_arguments", "run", "run_demo"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--out", required=True, help="demo folder (created; must be empty or absent)")
+    parser.add_argument(
+        "--out",
+        required=True,
+        help="demo folder: new, empty, or an earlier demo's folder (its outputs are replaced)",
+    )
     parser.add_argument(
         "--minutes", type=float, default=4.0, help="training time budget in minutes (default 4)"
     )
