@@ -100,10 +100,9 @@ class InstanceVG(nn.Module):
             self.reference_points = nn.Linear(c, 2)
             nn.init.xavier_normal_(self.reference_points.weight)
             nn.init.zeros_(self.reference_points.bias)
-        levels = {"point_ms_deformable": cfg.msda_levels, "ms_deformable": cfg.msda_levels}.get(
-            cfg.decoder_type, 1
-        )
-        self.levels = levels
+        # multi-scale decoders read the msda_levels coarsest SimFPN levels; the single-scale ones stride 16 only
+        multi_scale = cfg.decoder_type in ("point_ms_deformable", "ms_deformable")
+        self.levels = levels = cfg.msda_levels if multi_scale else 1
         self.decoder = QueryDecoder(
             c,
             cfg.decoder_heads,
