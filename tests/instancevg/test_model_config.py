@@ -85,3 +85,12 @@ def test_file_with_unknown_key(tmp_path):
     path.write_text(json.dumps({"img_sise": 64}))
     with pytest.raises(InputError, match="img_sise.*did you mean img_size"):
         load_config(str(path))
+
+
+def test_public_api_resolves():
+    import instancevg
+
+    for name in instancevg.__all__:
+        assert getattr(instancevg, name) is not None, name
+    with pytest.raises(AttributeError):
+        instancevg.not_a_name  # noqa: B018
