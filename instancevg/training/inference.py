@@ -11,6 +11,7 @@ import contextlib
 import gzip
 import json
 import os
+import sys
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
@@ -37,7 +38,10 @@ def _progress(iterable: Iterable, total: int, desc: str, quiet: bool):
         return iterable
     from tqdm import tqdm
 
-    return tqdm(iterable, total=total, desc=desc, leave=False, dynamic_ncols=True)
+    # disable=None: tqdm hides the bar when stderr is not a terminal (CLI.md)
+    return tqdm(
+        iterable, total=total, desc=desc, leave=False, dynamic_ncols=True, file=sys.stderr, disable=None
+    )
 
 
 @torch.no_grad()

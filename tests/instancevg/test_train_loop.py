@@ -125,6 +125,7 @@ def test_val_config_picks_the_tasks_of_the_evaluated_config(data, tmp_path):
     assert not any(r["event"] == "step" for r in read_log(tmp_path / "run" / "log.jsonl"))  # log_every=0
 
 
+@pytest.mark.slow
 def test_loader_workers_do_not_change_the_result(data, tmp_path):
     train(tiny_cfg(1, num_workers=0), data, tmp_path / "w0", quiet=True, options=NO_EVAL)
     train(tiny_cfg(1, num_workers=2), data, tmp_path / "w2", quiet=True, options=NO_EVAL)
