@@ -115,15 +115,15 @@ class InstanceVGConfig:
     mask_threshold: float = 0.5  # thr_m
     score_weighted: bool = True  # multiply query scores by the existence score (Table 15)
     mask_output: str = "merge"  # "merge" | "global" | "instance" (Table 14)
-    mask_resize: str = (
-        "nearest"  # to the original size: "nearest" (official: binarise, then resize) | "bilinear"
-    )
+    # masks to the original size: "nearest" (official: binarise at S x S, then resize) | "bilinear"
+    mask_resize: str = "nearest"
+    # greedy NMS IoU over the kept queries; 0 = off (official with_nms=False; paper Table 15)
+    nms_threshold: float = 0.0
     # ---- quirk flags (INSTANCEVG.md section 5); default = official code, alternative = paper ----
     text_filter_score: str = "mean"  # quirk 1: "mean" (code, channel mean) | "l2" (paper, L2 norm)
     attn_map_pool: str = "max"  # global attention map over queries: "max" (code) | "mean" (paper, M_s = Mean)
-    reference_point: str = (
-        "offset"  # quirk 2: "offset" (code: sigmoid(Linear(Linear(p))) + p) | "prior" (paper: p)
-    )
+    # quirk 2: "offset" (code: sigmoid(Linear(Linear(p))) + p) | "prior" (paper: p)
+    reference_point: str = "offset"
     aux_loss_weighting: str = "unweighted"  # quirk 3: "unweighted" (code: aux 1/1/1) | "weighted" (aux 1/5/2)
     share_heads: bool = True  # quirk 3: class/box heads shared across decoder layers (code)
     exist_score: str = "sigmoid"  # quirk 5: "sigmoid" (code: sigmoid(logit[0])) | "softmax" (softmax prob[0])

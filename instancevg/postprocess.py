@@ -4,7 +4,8 @@ Per expression:
 
 - query score = softmax(class)[object] x existence score, where the existence score is sigmoid(logit[0])
   (official, quirk 5) or softmax(logits)[0]; ``score_weighted=False`` uses the class probability alone;
-- kept queries: score > ``score_threshold`` (0.7); ``no_target`` = no query kept (``no_target_rule="queries"``)
+- kept queries: score > ``score_threshold`` (0.7), then optionally greedy NMS at IoU ``nms_threshold``
+  (the official ``with_nms`` switch, off by default; paper Table 15); ``no_target`` = no query kept (``no_target_rule="queries"``)
   or softmax(existence)[empty] > 0.5 (``"exist"``); ``no_target_score`` = 1 - max query score, or the existence
   head's empty probability under ``"exist"``;
 - boxes: normalised cxcywh -> xyxy x (W, H) of the ORIGINAL image (the input was resized without keeping the
@@ -28,9 +29,20 @@ import torch.nn.functional as F
 
 from evaluators import rle
 from instancevg.config import InstanceVGConfig
-from instancevg.ops.box_ops import box_cxcywh_to_xyxy
+from instancevg.ops.box_ops import box_cxcywh_to_xyxy, box_iou
 
-__all__ = ["postprocess", "query_scores"]
+__all__ = ["nms_order", "postprocess", "query_scores"]
+
+
+def nms_order(boxes_xyxy: torch.Tensor, iou_threshold: float) -> torch.Tensor:
+    """Greedy NMS over boxes already sorted by decreasing score: indices (into ``boxes_xyxy``) of the boxes
+    kept, in order; a box is dropped when its IoU with a kept one is above ``iou_threshold``."""
+    iou = box_iou(boxes_xyxy, boxes_xyxy)[0]
+    kept: list[int] = []
+    for i in range(len(boxes_xyxy)):
+        if all(float(iou[i, j]) <= iou_threshold for j in kept):
+            kept.append(i)
+    return torch.tensor(kept, dtype=torch.long)
 
 
 def query_scores(outputs: dict, cfg: InstanceVGConfig) -> torch.Tensor:
@@ -72,6 +84,8 @@ def postprocess(outputs: dict, metas: Sequence[dict], cfg: InstanceVGConfig) -> 
         h, w = (int(v) for v in meta["orig_size"])
         keep = torch.nonzero(scores[b] > cfg.score_threshold).flatten()
         keep = keep[scores[b, keep].argsort(descending=True)]
+        if cfg.nms_threshold > 0 and len(keep) > 1:
+            keep = keep[nms_order(boxes[b, keep], cfg.nms_threshold)]
         if cfg.no_target_rule == "queries":
             no_target = len(keep) == 0
             nt_score = 1.0 - float(scores[b].max()) if scores.shape[1] else 1.0

@@ -104,3 +104,17 @@ def test_mask_resize_nearest_binarises_first_and_bilinear_smooths():
     assert nearest.sum() == 4 and nearest[6:8, 6:8].all()  # exactly the 2 x 2 block it maps to
     smooth = postprocess(out, meta, dataclasses.replace(cfg, mask_output="global", mask_resize="bilinear"))[0]
     assert rle.area(smooth["mask"]) > 0
+
+
+def test_nms_drops_overlapping_lower_scored_boxes():
+    from instancevg.postprocess import nms_order
+
+    boxes = torch.tensor(
+        [[0, 0, 10, 10], [1, 1, 10, 10], [20, 20, 30, 30], [0, 0, 10, 9]], dtype=torch.float32
+    )
+    assert nms_order(boxes, 0.5).tolist() == [0, 2]
+    assert nms_order(boxes, 0.95).tolist() == [0, 1, 2, 3]
+    cfg = micro_config("no_target_rule=queries", "score_weighted=false")
+    assert len(postprocess(_outputs([0.9, 0.8]), META, cfg)[0]["instances"]) == 2  # identical boxes
+    cfg = micro_config("no_target_rule=queries", "score_weighted=false", "nms_threshold=0.7")
+    assert len(postprocess(_outputs([0.9, 0.8]), META, cfg)[0]["instances"]) == 1
