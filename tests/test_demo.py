@@ -87,3 +87,18 @@ def test_demo_refuses_a_used_folder(tmp_path):
         run_demo(tmp_path, minutes=0.1, images=4)
     with pytest.raises(InputError, match="--minutes"):
         run_demo(tmp_path / "new", minutes=0)
+
+
+def test_fallback_tables_hold_every_value(tmp_path):
+    from vgbench.demo.report import _fallback_tables
+
+    results = {}
+    for model, value in (("a", 12.5), ("b", None)):
+        path = tmp_path / model / "gres.json"
+        path.parent.mkdir()
+        path.write_text(json.dumps({"metrics": {"giou": value, "ciou": 3.0}}))
+        results[model] = {"gres": path}
+    md, csv = _fallback_tables(tmp_path / "lb", results)
+    assert "| a | 12.50 | 3.00 |" in md.read_text() and "| b | - | 3.00 |" in md.read_text()
+    assert "not comparable with published numbers" in md.read_text()
+    assert csv.read_text().splitlines()[1:3] == ["gres,a,giou,12.5", "gres,a,ciou,3.0"]
