@@ -17,7 +17,7 @@ from evaluators.errors import InputError
 from instancevg.training.checkpoint_io import load_checkpoint
 from instancevg.training.data import GroundingDataset
 from instancevg.training.inference import predict_dataset, write_predictions
-from instancevg.training.rows import load_rows
+from instancevg.training.rows import PREDICT_COLUMNS, load_rows
 
 __all__ = ["load_trained", "predict"]
 
@@ -62,7 +62,7 @@ def predict(
     """
     dev = torch.device(device) if device else torch.device("cuda" if torch.cuda.is_available() else "cpu")
     model, cfg, tokenizer = load_trained(checkpoint, dev)
-    rows = load_rows(data_dir, config, split)
+    rows = load_rows(data_dir, config, split, PREDICT_COLUMNS)
     dataset = GroundingDataset(
         rows, data_dir, tokenizer, cfg.img_size, cfg.max_tokens, images_dir, with_targets=False
     )

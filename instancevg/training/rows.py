@@ -14,7 +14,7 @@ from typing import Any
 from datasets_builders.images import open_image, resolve_images_dir
 from datasets_builders.reading import iter_rows, list_configs, shard_paths
 
-__all__ = ["TRAIN_COLUMNS", "list_splits", "load_rows", "open_image", "resolve_images_dir"]
+__all__ = ["PREDICT_COLUMNS", "TRAIN_COLUMNS", "list_splits", "load_rows", "open_image", "resolve_images_dir"]
 
 # What training and prediction read; `image` is added when the build embedded the images.
 TRAIN_COLUMNS = (
@@ -27,6 +27,8 @@ TRAIN_COLUMNS = (
     "targets",
     "mask",
 )
+# What prediction (and the per-epoch evaluation) reads: no targets, no masks.
+PREDICT_COLUMNS = ("expr_id", "file_name", "height", "width", "sentence")
 
 
 def list_splits(data_dir: str | Path, config: str) -> list[str]:

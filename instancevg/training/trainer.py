@@ -45,7 +45,7 @@ from instancevg.training.inference import predict_dataset, write_predictions
 from instancevg.training.logs import JsonlLog
 from instancevg.training.optim import MultiStepLRWarmUp, build_optimizer
 from instancevg.training.options import RunOptions
-from instancevg.training.rows import load_rows
+from instancevg.training.rows import PREDICT_COLUMNS, load_rows
 from instancevg.training.run_setup import (
     check_resumable,
     prepare_tokenizer,
@@ -112,7 +112,11 @@ class Trainer:
                 f"{data_dir}: {options.data_config}/{options.train_split} has no rows to train on"
             )
         self.val_split = resolve_val_split(data_dir, options)
-        val_rows = load_rows(data_dir, options.eval_config, self.val_split) if self.val_split else []
+        val_rows = (
+            load_rows(data_dir, options.eval_config, self.val_split, PREDICT_COLUMNS)
+            if self.val_split
+            else []
+        )
         tok, self.tokenizer_bytes = prepare_tokenizer(
             cfg, options, (r["sentence"] for r in rows), out_dir, info, ckpt
         )
