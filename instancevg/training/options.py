@@ -42,6 +42,8 @@ class RunOptions:
         keep_epoch_checkpoints: keep ``RUN/epoch_{k}.pt`` besides ``RUN/last.pt``.
         eval_batch_size: batch size of the per-epoch prediction (0: the training batch size).
         device: ``cpu``, ``cuda``, ``cuda:1``; ``""`` picks CUDA when available.
+        ddp_find_unused: DistributedDataParallel's ``find_unused_parameters``; the default model uses
+            every parameter, some ablations (``use_apd=false``, ``tasks=det``) need it true.
     """
 
     data_config: str = "grefcoco_unc"
@@ -55,6 +57,7 @@ class RunOptions:
     keep_epoch_checkpoints: bool = True
     eval_batch_size: int = 0
     device: str = ""
+    ddp_find_unused: bool = False
 
     @property
     def eval_config(self) -> str:

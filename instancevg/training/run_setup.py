@@ -26,7 +26,15 @@ __all__ = [
 RESUMABLE_CHANGES = frozenset({"train.epochs", "train.num_workers"})
 # Run options that may differ on resume (they change no result).
 RESUMABLE_OPTIONS = frozenset(
-    {"evaluate", "log_every", "keep_epoch_checkpoints", "eval_batch_size", "device", "images_dir"}
+    {
+        "evaluate",
+        "log_every",
+        "keep_epoch_checkpoints",
+        "eval_batch_size",
+        "device",
+        "images_dir",
+        "ddp_find_unused",
+    }
 )
 
 

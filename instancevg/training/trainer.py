@@ -156,7 +156,7 @@ class Trainer:
             self.net = torch.nn.parallel.DistributedDataParallel(
                 self.model,
                 device_ids=[dev.index] if dev.type == "cuda" else None,
-                find_unused_parameters=True,
+                find_unused_parameters=options.ddp_find_unused,
             )
         params = [p for p in self.model.parameters() if p.requires_grad]
         self.step = TrainStep(
