@@ -245,6 +245,9 @@ def _tiny_cpu() -> InstanceVGConfig:
         # a few CPU minutes of training rarely lift query scores over 0.7, which under the official rule makes
         # every expression "no target" and empties its mask; the existence head learns within a few hundred steps
         no_target_rule="exist",
+        # the official reference sigmoid(.) + p starts about half an image away from the prior point (often
+        # outside the image); the paper's reference = p learns boxes about twice as fast on a handful of scenes
+        reference_point="prior",
         train=train,
     )
 

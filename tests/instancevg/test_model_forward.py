@@ -37,8 +37,9 @@ def test_output_shapes_and_keys():
     assert out["query_attn"].shape == (2, q, g, g)
 
 
-def test_tiny_preset_loss_is_finite_and_every_parameter_gets_a_gradient():
-    cfg = micro_config()
+@pytest.mark.parametrize("reference", ["prior", "offset"])
+def test_tiny_preset_loss_is_finite_and_every_parameter_gets_a_gradient(reference):
+    cfg = micro_config(f"reference_point={reference}")
     model, _, losses = _run(cfg, batch=4)
     for key, value in losses.items():
         assert torch.isfinite(value), key
@@ -93,7 +94,7 @@ def test_padding_content_is_ignored():
         ["decoder_type=detr"],
         ["decoder_type=deformable"],
         ["decoder_type=ms_deformable"],
-        ["reference_point=prior", "text_filter_score=l2", "attn_map_pool=mean", "share_heads=false"],
+        ["reference_point=offset", "text_filter_score=l2", "attn_map_pool=mean", "share_heads=false"],
         ["aux_loss_weighting=weighted"],
         ["tasks=det"],
         ["tasks=seg"],
