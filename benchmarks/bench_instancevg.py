@@ -10,7 +10,9 @@ Measures, with ``torch.set_num_threads(2)`` (override with --threads):
    the four bilinear corners by index, and the whole ``MSDeformAttn`` module;
 3. one training step (forward + loss + backward + grad clip + Adam) of ``tiny-cpu`` at batch 8.
 
-The load average is printed with the numbers: on a shared 2-core machine other processes inflate them.
+The load average is printed with the numbers: on a shared 2-core machine other processes inflate the wall times
+(badly with 2 OpenMP threads, which spin at every parallel region). ``*_cpu_s`` is the process CPU time; with
+``--threads 1`` it is a load-robust measure of the work itself (2 threads can at best halve it).
 
     python benchmarks/bench_instancevg.py [--repeats 10] [--threads 2] [--skip-b] [--no-bf16] [--out bench.json]
 """
@@ -36,14 +38,21 @@ from instancevg.ops.msda import MSDeformAttn, ms_deform_attn  # noqa: E402
 
 
 def _median_time(fn, repeats: int, warmup: int = 2) -> tuple[float, float]:
+    """(median, min) wall seconds of ``fn()``; the median process CPU seconds go to ``_LAST_CPU``."""
     for _ in range(warmup):
         fn()
-    times = []
+    times, cpu = [], []
     for _ in range(repeats):
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         fn()
         times.append(time.perf_counter() - t)
+        cpu.append(time.process_time() - c)
+    _LAST_CPU[0] = statistics.median(cpu)
     return statistics.median(times), min(times)
+
+
+# CPU seconds of the last timing: with --threads 1 it barely depends on other processes sharing the machine
+_LAST_CPU = [0.0]
 
 
 def _inputs(cfg, batch: int, seed: int = 0):
@@ -71,6 +80,7 @@ def bench_inference(name: str, repeats: int, bf16: bool = False) -> dict:
             model.encoder.encode(images, ids, pad)
 
     med, best = _median_time(full, repeats)
+    full_cpu = _LAST_CPU[0]
     enc, _ = _median_time(encoder, repeats)
     params = sum(p.numel() for p in model.parameters())
     counter = FlopCounterMode(display=False)  # needs autograd: one forward with gradients, outside the timing
@@ -85,6 +95,7 @@ def bench_inference(name: str, repeats: int, bf16: bool = False) -> dict:
         "achieved_gflops": round(gflop / med, 1),
         "forward_s": round(med, 4),
         "forward_min_s": round(best, 4),
+        "forward_cpu_s": round(full_cpu, 4),
         "encoder_s": round(enc, 4),
         "head_s": round(med - enc, 4),
     }
@@ -183,7 +194,13 @@ def bench_train_step(repeats: int) -> dict:
         opt.step()
 
     med, best = _median_time(step, repeats)
-    return {"model": "tiny-cpu", "batch": batch, "step_s": round(med, 4), "step_min_s": round(best, 4)}
+    return {
+        "model": "tiny-cpu",
+        "batch": batch,
+        "step_s": round(med, 4),
+        "step_min_s": round(best, 4),
+        "step_cpu_s": round(_LAST_CPU[0], 4),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
