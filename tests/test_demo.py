@@ -102,3 +102,17 @@ def test_fallback_tables_hold_every_value(tmp_path):
     assert "| a | 12.50 | 3.00 |" in md.read_text() and "| b | - | 3.00 |" in md.read_text()
     assert "not comparable with published numbers" in md.read_text()
     assert csv.read_text().splitlines()[1:3] == ["gres,a,giou,12.5", "gres,a,ciou,3.0"]
+
+
+def test_demo_names_missing_extras(tmp_path, monkeypatch):
+    import importlib.util
+
+    from vgbench.demo import run_demo
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "datasets" else real(name, *a)
+    )
+    with pytest.raises(InputError, match=r"needs datasets: .*vgbench\[all\]"):
+        run_demo(tmp_path / "new", minutes=1)
+    assert not (tmp_path / "new").exists()

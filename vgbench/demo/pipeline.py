@@ -88,6 +88,17 @@ def _prepare_out(out: Path) -> None:
     (out / MARKER).write_text("written by vgbench demo; a re-run replaces this folder's demo outputs\n")
 
 
+def _check_extras() -> None:
+    """The demo needs every extra; say which install is missing before doing any work."""
+    import importlib.util
+
+    missing = [m for m in ("torch", "datasets", "PIL", "matplotlib") if importlib.util.find_spec(m) is None]
+    if missing:
+        raise InputError(
+            f"vgbench demo needs {', '.join(missing)}: install vgbench with its extras (pip install 'vgbench[all]')"
+        )
+
+
 class _Timer:
     """Seconds spent per step, for the summary."""
 
@@ -202,6 +213,7 @@ def run_demo(
     """Run the whole demo into ``out``; write and return the summary (see `report.build_summary`)."""
     from vgbench.demo import plots, report
 
+    _check_extras()
     if minutes <= 0:
         raise InputError(f"--minutes must be > 0, got {minutes}")
     if images < 1:
