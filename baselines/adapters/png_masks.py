@@ -51,8 +51,8 @@ def read_png_mask(path: str | Path, size: tuple[int, int]) -> np.ndarray:
             arr = np.asarray(im)
     except OSError as exc:
         raise InputError(f"{path}: cannot read PNG: {exc}") from None
-    if arr.ndim == 3:
-        arr = arr[..., :3].any(axis=2)
+    if arr.ndim == 3:  # LA keeps L; RGB(A) keeps R, G, B: alpha never counts
+        arr = arr[..., : 1 if arr.shape[2] == 2 else 3].any(axis=2)
     if arr.shape != tuple(size):
         raise InputError(f"{path}: mask is {arr.shape[0]}x{arr.shape[1]} (HxW), expected {size[0]}x{size[1]}")
     return (arr != 0).astype(np.uint8)

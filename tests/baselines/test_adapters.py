@@ -47,7 +47,10 @@ def test_png_name():
     assert png_name("grefcoco_unc/val/1234") == "grefcoco_unc__val__1234.png"
 
 
-@pytest.mark.parametrize(("nested", "mode"), [(False, "L"), (True, "L"), (False, "RGB"), (False, "1")])
+@pytest.mark.parametrize(
+    ("nested", "mode"),
+    [(False, "L"), (True, "L"), (False, "RGB"), (False, "1"), (False, "LA"), (False, "RGBA")],
+)
 def test_png_ground_truth_scores_perfect(data, tmp_path, rows, nested, mode):
     write_pngs(tmp_path / "pngs", rows, nested=nested, mode=mode)
     out = tmp_path / "p.jsonl"
