@@ -29,7 +29,7 @@ def synth(tmp_path_factory):
 @pytest.fixture(scope="module")
 def checkpoint(synth):
     root, data, _ = synth
-    cfg = load_config("tiny-cpu", ["img_size=64", "max_tokens=12", "num_queries=4"])
+    cfg = load_config("tiny-cpu", ["img_size=32", "max_tokens=12", "num_queries=4"])
     cfg = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, epochs=0))
     train(cfg, data, root / "run", quiet=True, options=RunOptions(evaluate=False))
     return root / "run" / "last.pt"

@@ -7,7 +7,7 @@ import pytest
 from tests.instancevg.test_train_data import write_tiny_build
 from vgbench.cli import main
 
-TINY = ["img_size=64", "vocab_size=64", "max_tokens=8", "num_queries=3", "train.batch_size=4"]
+TINY = ["img_size=32", "vocab_size=64", "max_tokens=8", "num_queries=3", "train.batch_size=4"]
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ from tests.instancevg.test_train_data import write_tiny_build
 
 REPO = Path(__file__).resolve().parents[2]
 TINY = [
-    "img_size=64",
+    "img_size=32",
     "vocab_size=64",
     "max_tokens=8",
     "num_queries=3",

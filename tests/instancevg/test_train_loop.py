@@ -15,7 +15,7 @@ NO_EVAL = RunOptions(evaluate=False, log_every=1)
 
 
 def tiny_cfg(epochs=2, **train_kw):
-    cfg = load_config("tiny-cpu", ["img_size=64", "vocab_size=64", "max_tokens=8", "num_queries=3"])
+    cfg = load_config("tiny-cpu", ["img_size=32", "vocab_size=64", "max_tokens=8", "num_queries=3"])
     train_kw = {"epochs": epochs, "batch_size": 4, "num_workers": 0, **train_kw}
     return dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, **train_kw))
 
@@ -79,7 +79,7 @@ def test_log_records_losses_and_learning_rates(data, tmp_path):
     train(tiny_cfg(1), data, tmp_path / "run", quiet=True, options=NO_EVAL)
     log = read_log(tmp_path / "run" / "log.jsonl")
     start, steps = log[0], [r for r in log if r["event"] == "step"]
-    assert start["event"] == "start" and start["train_samples"] == 10 and start["config"]["img_size"] == 64
+    assert start["event"] == "start" and start["train_samples"] == 10 and start["config"]["img_size"] == 32
     assert len(steps) == 3 and all(r["loss"] > 0 for r in steps)
     cfg = tiny_cfg(1)
     # warm-up epoch: half of each group's learning rate (encoder group first)
