@@ -63,8 +63,8 @@ def test_loss_falls_within_a_few_steps():
 @pytest.mark.slow
 def test_tiny_preset_overfits_and_follows_the_text():
     cfg = load_config("tiny-cpu", ["img_size=64", "max_tokens=4", "num_queries=4"])
-    model, losses, (images, ids, pad, targets) = _train(cfg, 40)
-    assert sum(losses[-3:]) / 3 < 0.4 * sum(losses[:3]) / 3, losses  # measured: 6.1 -> 1.8
+    model, losses, (images, ids, pad, targets) = _train(cfg, 60)
+    assert sum(losses[-3:]) / 3 < 0.4 * sum(losses[:3]) / 3, losses  # measured: 6.0 -> 1.3, IoUs 0.73-0.87
     model.eval()
     with torch.no_grad():
         pred = model(images, ids, pad)["global_mask"].sigmoid() > 0.5
