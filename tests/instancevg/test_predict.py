@@ -12,7 +12,13 @@ from datasets_builders.synth import write_synth
 from evaluators.api import score_files, validate_files
 from instancevg.config import load_config
 from instancevg.training import RunOptions, predict, train
+from tests.instancevg.test_train_data import one_torch_thread
 from vgbench.cli import main
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    yield from one_torch_thread()
 
 
 @pytest.fixture(scope="module")

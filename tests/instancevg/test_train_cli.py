@@ -4,8 +4,14 @@ import json
 
 import pytest
 
-from tests.instancevg.test_train_data import write_tiny_build
+from tests.instancevg.test_train_data import one_torch_thread, write_tiny_build
 from vgbench.cli import main
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    yield from one_torch_thread()
+
 
 TINY = ["img_size=32", "vocab_size=64", "max_tokens=8", "num_queries=3", "train.batch_size=4"]
 

@@ -23,6 +23,23 @@ from instancevg.training.rows import list_splits, load_rows
 COLOURS = {"red": (220, 30, 30), "blue": (30, 30, 220), "green": (30, 200, 30)}
 
 
+def one_torch_thread():
+    """Generator for a module fixture: torch on one thread, restored afterwards.
+
+    The tiny models gain nothing from two threads, and on a busy 2-core machine OpenMP's spinning
+    threads made these tests 3-5x slower.
+    """
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    yield from one_torch_thread()
+
+
 def _row(config, split, sent_id, file_name, h, w, sentence, boxes, crowd=()):
     targets, masks = [], []
     for k, (x, y, bw, bh) in enumerate(boxes):

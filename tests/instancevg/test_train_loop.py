@@ -9,7 +9,13 @@ import torch
 from evaluators.errors import InputError
 from instancevg.config import load_config
 from instancevg.training import RunOptions, load_checkpoint, read_log, train
-from tests.instancevg.test_train_data import write_tiny_build
+from tests.instancevg.test_train_data import one_torch_thread, write_tiny_build
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    yield from one_torch_thread()
+
 
 NO_EVAL = RunOptions(evaluate=False, log_every=1)
 

@@ -5,6 +5,12 @@ import torch
 from torch import nn
 
 from instancevg.training.steps import TrainStep
+from tests.instancevg.test_train_data import one_torch_thread
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    yield from one_torch_thread()
 
 
 class Toy(nn.Module):
