@@ -23,6 +23,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--device", help="cpu, cuda, cuda:1 (default: CUDA when available)")
     parser.add_argument("--workers", type=int, default=0, help="DataLoader worker processes")
+    parser.add_argument("--threads", type=int, default=0, help="torch threads (default: torch's choice)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -42,6 +43,7 @@ def run(args: argparse.Namespace) -> int:
         device=args.device,
         num_workers=args.workers,
         quiet=args.quiet,
+        threads=args.threads,
     )
     print(path)
     return 0

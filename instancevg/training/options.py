@@ -42,6 +42,8 @@ class RunOptions:
         keep_epoch_checkpoints: keep ``RUN/epoch_{k}.pt`` besides ``RUN/last.pt``.
         eval_batch_size: batch size of the per-epoch prediction (0: the training batch size).
         device: ``cpu``, ``cuda``, ``cuda:1``; ``""`` picks CUDA when available.
+        threads: torch intra-op threads of this process during the run (0: leave torch's default).
+            On a busy machine 1 is often several times faster than oversubscribed OpenMP threads.
         ddp_find_unused: DistributedDataParallel's ``find_unused_parameters``; the default model uses
             every parameter, some ablations (``use_apd=false``, ``tasks=det``) need it true.
     """
@@ -57,6 +59,7 @@ class RunOptions:
     keep_epoch_checkpoints: bool = True
     eval_batch_size: int = 0
     device: str = ""
+    threads: int = 0
     ddp_find_unused: bool = False
 
     @property

@@ -18,6 +18,7 @@ from instancevg.training.checkpoint_io import load_checkpoint
 from instancevg.training.data import GroundingDataset
 from instancevg.training.inference import predict_dataset, write_predictions
 from instancevg.training.rows import PREDICT_COLUMNS, load_rows
+from instancevg.training.run_setup import torch_threads
 
 __all__ = ["load_trained", "predict"]
 
@@ -54,12 +55,23 @@ def predict(
     device: str | None = None,
     num_workers: int = 0,
     quiet: bool = False,
+    threads: int = 0,
 ) -> Path:
     """Predict every row of ``config``/``split`` of the built dataset ``data_dir``; return ``out_path``.
 
     ``device`` defaults to CUDA when available; inference runs in fp32 (fp16 autocast on CUDA when
-    the checkpoint's config has ``train.amp``).
+    the checkpoint's config has ``train.amp``). ``threads`` > 0 sets torch's intra-op threads for
+    the call (restored afterwards).
     """
+    with torch_threads(threads):
+        return _predict(
+            checkpoint, data_dir, config, split, out_path, batch_size, images_dir, device, num_workers, quiet
+        )
+
+
+def _predict(
+    checkpoint, data_dir, config, split, out_path, batch_size, images_dir, device, num_workers, quiet
+):
     dev = torch.device(device) if device else torch.device("cuda" if torch.cuda.is_available() else "cpu")
     model, cfg, tokenizer = load_trained(checkpoint, dev)
     rows = load_rows(data_dir, config, split, PREDICT_COLUMNS)

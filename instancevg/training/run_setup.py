@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import random
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ __all__ = [
     "prepare_tokenizer",
     "resolve_val_split",
     "seed_everything",
+    "torch_threads",
 ]
 
 # Config fields that may differ between a checkpoint and the config given to a resumed run.
@@ -33,9 +35,23 @@ RESUMABLE_OPTIONS = frozenset(
         "eval_batch_size",
         "device",
         "images_dir",
+        "threads",
         "ddp_find_unused",
     }
 )
+
+
+@contextlib.contextmanager
+def torch_threads(n: int):
+    """Run the block with ``n`` torch intra-op threads (``n`` <= 0: unchanged), then restore."""
+    before = torch.get_num_threads()
+    if n > 0:
+        torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        if n > 0:
+            torch.set_num_threads(before)
 
 
 def seed_everything(seed: int) -> None:

@@ -51,6 +51,7 @@ from instancevg.training.run_setup import (
     prepare_tokenizer,
     resolve_val_split,
     seed_everything,
+    torch_threads,
 )
 from instancevg.training.steps import TrainStep
 
@@ -436,7 +437,7 @@ def train(
         if info.is_main:
             out_dir.mkdir(parents=True, exist_ok=True)
         D.barrier(info)
-        with JsonlLog(out_dir / "log.jsonl", enabled=info.is_main) as log:
+        with torch_threads(options.threads), JsonlLog(out_dir / "log.jsonl", enabled=info.is_main) as log:
             trainer = Trainer(cfg, data_dir, out_dir, options, info, log, ckpt, quiet)
             deadline = t0 + time_budget_s if time_budget_s is not None else None
             stopped = trainer.fit(deadline, max_steps)

@@ -10,6 +10,7 @@ from evaluators.errors import InputError
 from instancevg.training.checkpoint_io import get_rng_state, load_checkpoint, save_checkpoint, set_rng_state
 from instancevg.training.evaluation import tasks_for_config
 from instancevg.training.options import RunOptions, split_overrides
+from instancevg.training.run_setup import torch_threads
 
 
 def test_overrides_are_typed_and_prefix_optional():
@@ -81,3 +82,12 @@ def test_foreign_or_missing_checkpoint_is_an_input_error(tmp_path):
     (tmp_path / "junk.pt").write_bytes(b"not a zip")
     with pytest.raises(InputError, match="cannot read checkpoint"):
         load_checkpoint(tmp_path / "junk.pt")
+
+
+def test_torch_threads_is_scoped():
+    before = torch.get_num_threads()
+    with torch_threads(1):
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before
+    with torch_threads(0):  # 0 leaves the setting alone
+        assert torch.get_num_threads() == before
