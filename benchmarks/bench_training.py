@@ -5,7 +5,7 @@ Synthesises and builds the default synthetic benchmark (``--images`` scenes), tr
 `instancevg.training.predict`. Prints seconds per epoch, samples per second, the evaluation and prediction
 times and the metrics after each epoch (GREC F1score, GRES gIoU), read from ``RUN/log.jsonl``.
 
-    python benchmarks/bench_training.py [--images 40] [--epochs 3] [--set train.batch_size=8 ...] [--out b.json]
+    python benchmarks/bench_training.py [--images 40] [--epochs 3] [--threads 1] [--set train.batch_size=8 ...]
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ def main() -> int:
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--config", default="tiny-cpu")
     parser.add_argument("--set", dest="overrides", nargs="*", default=[])
+    parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     parser.add_argument("--out", help="also write the figures as JSON here")
     args = parser.parse_args()
 
@@ -39,11 +40,21 @@ def main() -> int:
         data = build_dataset(source, tmp / "data", quiet=True)
         cfg = load_config(args.config, [f"train.epochs={args.epochs}", *args.overrides])
         t0 = time.perf_counter()
-        summary = train(cfg, data, tmp / "run", quiet=True, options=RunOptions(log_every=0))
+        summary = train(
+            cfg, data, tmp / "run", quiet=True, options=RunOptions(log_every=0, threads=args.threads)
+        )
         train_s = time.perf_counter() - t0
         log = read_log(tmp / "run" / "log.jsonl")
         t0 = time.perf_counter()
-        preds = predict(tmp / "run" / "last.pt", data, "grefcoco_unc", "val", tmp / "p.jsonl", quiet=True)
+        preds = predict(
+            tmp / "run" / "last.pt",
+            data,
+            "grefcoco_unc",
+            "val",
+            tmp / "p.jsonl",
+            quiet=True,
+            threads=args.threads,
+        )
         predict_s = time.perf_counter() - t0
         n_val = sum(1 for _ in preds.open())
 
@@ -51,7 +62,8 @@ def main() -> int:
     evals = [r for r in log if r["event"] == "eval"]
     n = summary["train_samples"]
     print(
-        f"{cfg.name}: img {cfg.img_size}, batch {cfg.train.batch_size}, {n} train / {n_val} val expressions"
+        f"{cfg.name}: img {cfg.img_size}, batch {cfg.train.batch_size}, {n} train / {n_val} val expressions, "
+        f"threads {args.threads or 'default'}"
     )
     print("epoch  train_s  samples/s  loss    eval_s  grec_f1  gres_giou")
     figures = []
