@@ -1,8 +1,9 @@
 """InstanceVG, the reference model of vgbench (Dai et al., "Improving Generalized Visual Grounding with
 Instance-aware Joint Learning", TPAMI 2025), re-implemented in pure PyTorch from the official code's behaviour.
 
-Public API (model part): configs and presets, the tokenizer, input transforms, the model, its criterion, the
-post-processing to predictions records and the BEiT-3 checkpoint loader. Heavy modules (torch) are imported
+Public API: configs and presets, the tokenizer, input transforms, the model, its criterion, the
+post-processing to predictions records, the BEiT-3 checkpoint loader, and the trainer / predictor
+(`train`, `predict`, `RunOptions`, `load_trained` from `instancevg.training`). Heavy modules (torch) are imported
 lazily so that ``import instancevg`` stays cheap.
 """
 
@@ -17,15 +18,19 @@ __all__ = [
     "InstanceVGConfig",
     "InstanceVGCriterion",
     "Tokenizer",
+    "RunOptions",
     "TrainConfig",
     "boxes_xywh_to_cxcywh_norm",
     "config_from_dict",
     "config_to_dict",
     "load_beit3_checkpoint",
     "load_config",
+    "load_trained",
     "postprocess",
+    "predict",
     "preprocess_image",
     "resize_mask",
+    "train",
 ]
 
 _WHERE = {
@@ -43,6 +48,10 @@ _WHERE = {
     "resize_mask": "instancevg.transforms",
     "load_beit3_checkpoint": "instancevg.checkpoint",
     "postprocess": "instancevg.postprocess",
+    "train": "instancevg.training",
+    "predict": "instancevg.training",
+    "RunOptions": "instancevg.training",
+    "load_trained": "instancevg.training",
 }
 
 
