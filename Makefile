@@ -21,7 +21,7 @@ demo: venv
 	$(BIN)/vgbench demo --out $(OUT)
 
 test: venv
-	$(BIN)/ruff check .
+	$(BIN)/ruff check . && $(BIN)/ruff format --check .
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests
 
 lint: venv
