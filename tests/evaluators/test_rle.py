@@ -14,6 +14,8 @@ from pycocotools import mask as coco_mask
 from evaluators import rle
 
 REALDATA = Path(__file__).resolve().parents[3] / "shared" / "realdata" / "coco"
+if not REALDATA.exists():  # a clone elsewhere than beside shared/
+    REALDATA = Path("/work/shared/realdata/coco")
 masks = st.tuples(st.integers(1, 24), st.integers(1, 24)).flatmap(
     lambda s: arrays(np.uint8, s, elements=st.integers(0, 1))
 )
