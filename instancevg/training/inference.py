@@ -23,14 +23,33 @@ from torch.utils.data import DataLoader
 from instancevg.training.data import GroundingDataset, collate
 from instancevg.training.distributed import DistInfo, all_gather_objects
 
-__all__ = ["autocast", "predict_dataset", "write_predictions"]
+__all__ = ["autocast", "predict_dataset", "to_float32", "write_predictions"]
 
 
-def autocast(device: torch.device, enabled: bool):
-    """fp16 autocast on CUDA when ``enabled``; a no-op context on the CPU (training there is fp32)."""
+def autocast(device: torch.device, enabled: bool, bf16: bool = False):
+    """The inference precision context.
+
+    ``bf16``: bfloat16 autocast on any device (opt-in; on a CPU with bf16 instructions it about halves
+    the B preset's latency, with slightly different numerics). Else fp16 autocast on CUDA when
+    ``enabled``, and fp32 otherwise (a no-op context; training on the CPU is fp32).
+    """
+    if bf16:
+        return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
     if enabled and device.type == "cuda":
         return torch.autocast(device_type="cuda", dtype=torch.float16)
     return contextlib.nullcontext()
+
+
+def to_float32(outputs: Any) -> Any:
+    """``outputs`` with every floating tensor (nested in dicts / lists / tuples) cast to float32, so that
+    post-processing (numpy, RLE) sees the same dtype whatever precision the forward ran in."""
+    if isinstance(outputs, torch.Tensor):
+        return outputs.float() if outputs.is_floating_point() else outputs
+    if isinstance(outputs, dict):
+        return {key: to_float32(value) for key, value in outputs.items()}
+    if isinstance(outputs, (list, tuple)):
+        return type(outputs)(to_float32(value) for value in outputs)
+    return outputs
 
 
 def _progress(iterable: Iterable, total: int, desc: str, quiet: bool):
@@ -56,6 +75,7 @@ def predict_dataset(
     amp: bool = False,
     quiet: bool = True,
     desc: str = "predict",
+    bf16: bool = False,
 ) -> list[dict[str, Any]]:
     """Predictions records of every row of ``dataset``, in its order (on every rank).
 
@@ -81,12 +101,13 @@ def predict_dataset(
     try:
         steps = _progress(loader, len(loader), desc, quiet or not info.is_main)
         for batch in steps:
-            with autocast(device, amp):
+            with autocast(device, amp, bf16):
                 outputs = model(
                     batch["images"].to(device),
                     batch["text_ids"].to(device),
                     batch["text_pad_mask"].to(device),
                 )
+            outputs = to_float32(outputs)
             records = postprocess(outputs, batch["metas"], cfg)
             if len(records) != len(batch["metas"]):
                 raise RuntimeError(f"postprocess returned {len(records)} records for {len(batch['metas'])}")

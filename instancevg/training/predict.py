@@ -56,21 +56,33 @@ def predict(
     num_workers: int = 0,
     quiet: bool = False,
     threads: int = 0,
+    bf16: bool = False,
 ) -> Path:
     """Predict every row of ``config``/``split`` of the built dataset ``data_dir``; return ``out_path``.
 
     ``device`` defaults to CUDA when available; inference runs in fp32 (fp16 autocast on CUDA when
-    the checkpoint's config has ``train.amp``). ``threads`` > 0 sets torch's intra-op threads for
-    the call (restored afterwards).
+    the checkpoint's config has ``train.amp``); ``bf16`` opts into bfloat16 autocast on any device
+    (faster on CPUs with bf16 instructions; numerics differ slightly). ``threads`` > 0 sets torch's
+    intra-op threads for the call (restored afterwards).
     """
     with torch_threads(threads):
         return _predict(
-            checkpoint, data_dir, config, split, out_path, batch_size, images_dir, device, num_workers, quiet
+            checkpoint,
+            data_dir,
+            config,
+            split,
+            out_path,
+            batch_size,
+            images_dir,
+            device,
+            num_workers,
+            quiet,
+            bf16,
         )
 
 
 def _predict(
-    checkpoint, data_dir, config, split, out_path, batch_size, images_dir, device, num_workers, quiet
+    checkpoint, data_dir, config, split, out_path, batch_size, images_dir, device, num_workers, quiet, bf16
 ):
     dev = torch.device(device) if device else torch.device("cuda" if torch.cuda.is_available() else "cpu")
     model, cfg, tokenizer = load_trained(checkpoint, dev)
@@ -88,6 +100,7 @@ def _predict(
         amp=bool(cfg.train.amp),
         quiet=quiet,
         desc=f"predict {config}/{split}",
+        bf16=bf16,
     )
     path = write_predictions(records, out_path)
     logger.info("wrote %d predictions to %s", len(records), path)

@@ -131,6 +131,32 @@ def test_api_gzip_output_and_embedded_images(synth, checkpoint, tmp_path):
     )
 
 
+def test_bf16_opt_in_validates_and_stays_close_to_fp32(synth, checkpoint, tmp_path, capsys):
+    import torch
+
+    from instancevg.training.inference import to_float32
+
+    nested = to_float32({"a": torch.ones(2, dtype=torch.bfloat16), "b": [torch.ones(1, dtype=torch.float16)]})
+    assert nested["a"].dtype == torch.float32 and nested["b"][0].dtype == torch.float32
+    _, data, _ = synth
+    fp32 = predict(checkpoint, data, "grefcoco_unc", "val", tmp_path / "fp32.jsonl", quiet=True)
+    out = tmp_path / "bf16.jsonl"
+    code, _, err = _cli(
+        capsys, "predict", "--checkpoint", checkpoint, "--data", data, "--config", "grefcoco_unc",
+        "--split", "val", "--out", out, "--bf16", "--quiet",
+    )  # fmt: skip
+    assert code == 0, err
+    validate_files("gres", out, data, config="grefcoco_unc", split="val")
+    rec_32 = [json.loads(x) for x in fp32.read_text().splitlines()]
+    rec_16 = [json.loads(x) for x in out.read_text().splitlines()]
+    assert [r["expr_id"] for r in rec_32] == [r["expr_id"] for r in rec_16]
+    # bfloat16 keeps 8 bits of mantissa: scores agree to about 1e-2, not exactly (so bf16 really ran)
+    assert [r["no_target_score"] for r in rec_16] != [r["no_target_score"] for r in rec_32]
+    assert [r["no_target_score"] for r in rec_16] == pytest.approx(
+        [r["no_target_score"] for r in rec_32], abs=5e-2
+    )
+
+
 def test_bad_inputs_exit_2_with_one_error_line(synth, checkpoint, tmp_path, capsys):
     _, data, _ = synth
     base = ["predict", "--quiet", "--data", data, "--split", "val", "--out", tmp_path / "p.jsonl"]
