@@ -26,6 +26,7 @@ mask is the union of the shifted non-crowd masks.
 from __future__ import annotations
 
 import zlib
+from abc import ABC, abstractmethod
 from functools import lru_cache
 from typing import Any
 
@@ -76,15 +77,16 @@ def _record(expr_id: str, instances: list[Record], mask: rle.RLE, no_target: boo
     }
 
 
-class Baseline:
+class Baseline(ABC):
     """A reference predictor: ``predict(row) -> record``; ``columns`` are the row fields it reads."""
 
     name = "baseline"
     text_blind = True
     columns: tuple[str, ...] = ("expr_id", "height", "width")
 
-    def predict(self, row: dict[str, Any]) -> Record:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abstractmethod
+    def predict(self, row: dict[str, Any]) -> Record:
+        """One unified row -> one predictions record (PREDICTIONS.md section 1)."""
 
 
 class Empty(Baseline):
