@@ -23,6 +23,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
+from datasets_builders.atomic_dir import check_replaceable, swap_in
 from datasets_builders.card import published_check, write_card
 from datasets_builders.plan import BuildPlan, plan_build
 from datasets_builders.schema import arrow_schema, features
@@ -106,18 +107,6 @@ def _counts(plan: BuildPlan, stats: list[ShardStats]) -> dict[str, dict[str, dic
     return counts
 
 
-def _replace_dir(tmp: Path, out: Path) -> None:
-    if out.exists():
-        if not out.is_dir() or (any(out.iterdir()) and not (out / MANIFEST).is_file()):
-            raise InputError(f"{out}: exists and is not a vgbench build; refusing to replace it")
-        old = out.with_name(f".{out.name}.old-{os.getpid()}")
-        os.replace(out, old)
-        os.replace(tmp, out)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(tmp, out)
-
-
 def build_dataset(
     source: str | Path,
     out: str | Path,
@@ -139,6 +128,7 @@ def build_dataset(
     images_root = source / "images"
     if embed_images and not images_root.is_dir():
         raise InputError(f"{images_root}: --embed-images needs the images folder")
+    check_replaceable(out, MANIFEST, "vgbench build")  # fail before the work, checked again at the swap
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.building-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
@@ -165,7 +155,7 @@ def build_dataset(
         }
         write_card(tmp / "README.md", plan, counts, manifest, features(embed_images))
         write_json_atomic(tmp / MANIFEST, manifest)
-        _replace_dir(tmp, out)
+        swap_in(tmp, out, MANIFEST, "vgbench build")
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

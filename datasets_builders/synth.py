@@ -24,6 +24,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from datasets_builders.atomic_dir import check_replaceable, swap_in
 from datasets_builders.synth_grammar import LOCATION_WORDS, absent_expressions, describe, multi_expressions
 from datasets_builders.synth_scene import CATEGORIES, CATEGORY_ID, Scene, SceneObject, make_scene, render
 
@@ -319,8 +320,7 @@ def write_synth(out_dir: str | Path, images: int = 40, seed: int = 0, quiet: boo
     if images < 10:
         raise InputError(f"images: need at least 10 scenes so that every split is non-empty, got {images}")
     out = Path(out_dir).resolve()
-    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / MARKER).is_file())):
-        raise InputError(f"{out}: exists and was not written by vgbench synth; refusing to replace it")
+    check_replaceable(out, MARKER, "vgbench synth")
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.synth-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
@@ -331,13 +331,7 @@ def write_synth(out_dir: str | Path, images: int = 40, seed: int = 0, quiet: boo
             tmp / MARKER,
             {"generator": "vgbench synth", "vgbench_version": __version__, "images": images, "seed": seed},
         )
-        if out.exists():
-            old = out.with_name(f".{out.name}.old-{os.getpid()}")
-            os.replace(out, old)
-            os.replace(tmp, out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, out)
+        swap_in(tmp, out, MARKER, "vgbench synth")
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -121,7 +121,7 @@ def test_missing_or_corrupt_sources_write_nothing(synth_src, tmp_path):
 def test_refuses_to_replace_a_foreign_folder(synth_src, tmp_path):
     (tmp_path / "home").mkdir()
     (tmp_path / "home" / "thesis.tex").write_text("x")
-    with pytest.raises(InputError, match="not a vgbench build"):
+    with pytest.raises(InputError, match="not written by vgbench build"):
         build_dataset(synth_src, tmp_path / "home", configs=["refcoco_unc"], quiet=True)
     assert (tmp_path / "home" / "thesis.tex").exists()
 
