@@ -3,8 +3,10 @@
 Measures, with ``torch.set_num_threads(2)`` (override with --threads):
 
 1. inference latency at batch 1 (``torch.inference_mode``, median of --repeats after 2 warm-ups) of the
-   ``instancevg-b-grefcoco`` preset at 320 px (full model, encoder only, head = full - encoder) and of ``tiny-cpu``;
-   and the B preset under CPU bf16 autocast (reported separately; skip with --no-bf16), with the FLOP count;
+   ``instancevg-b-grefcoco`` preset at 320 px (full model, encoder only, head = full - encoder) and of ``tiny-cpu``,
+   with the FLOP count. The B preset is timed three ways in the same run: fp32 with the default oneDNN linear
+   layers (``instancevg.ops.onednn_linear``), fp32 with PyTorch's default BLAS (MKL; ``onednn_linear=false``, the
+   baseline: ``onednn_speedup`` is its time over the oneDNN time) and under CPU bf16 autocast (skip with --no-bf16);
 2. multi-scale deformable attention forward + backward at the official shapes (B=8, N_q=10, 8 heads, 4 levels of
    a 320-px input = 8500 tokens, 4 points, C=256): the ``grid_sample`` core against a naive reference that gathers
    the four bilinear corners by index, and the whole ``MSDeformAttn`` module;
@@ -65,8 +67,8 @@ def _inputs(cfg, batch: int, seed: int = 0):
     return images, ids, pad
 
 
-def bench_inference(name: str, repeats: int, bf16: bool = False) -> dict:
-    cfg = load_config(name)
+def bench_inference(name: str, repeats: int, bf16: bool = False, onednn: bool = True) -> dict:
+    cfg = load_config(name, [f"onednn_linear={str(onednn).lower()}"])
     torch.manual_seed(0)
     model = InstanceVG(cfg).eval()
     images, ids, pad = _inputs(cfg, 1)
@@ -88,7 +90,7 @@ def bench_inference(name: str, repeats: int, bf16: bool = False) -> dict:
         model(images, ids, pad)
     gflop = counter.get_total_flops() / 1e9
     return {
-        "model": name + (" (bf16 autocast)" if bf16 else ""),
+        "model": name + (" (bf16 autocast)" if bf16 else "") + ("" if onednn else " (MKL linear)"),
         "img_size": cfg.img_size,
         "params_M": round(params / 1e6, 1),
         "gflop": round(gflop, 1),
@@ -217,7 +219,10 @@ def main(argv: list[str] | None = None) -> int:
     results: dict = {"threads": args.threads, "torch": torch.__version__, "load_before": os.getloadavg()[0]}
     inference = []
     if not args.skip_b:
-        inference.append(bench_inference("instancevg-b-grefcoco", args.repeats))
+        fast = bench_inference("instancevg-b-grefcoco", args.repeats)
+        mkl = bench_inference("instancevg-b-grefcoco", args.repeats, onednn=False)
+        fast["onednn_speedup"] = round(mkl["forward_s"] / fast["forward_s"], 2)
+        inference += [fast, mkl]
         if not args.no_bf16:
             inference.append(bench_inference("instancevg-b-grefcoco", args.repeats, bf16=True))
     inference.append(bench_inference("tiny-cpu", args.repeats))

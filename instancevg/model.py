@@ -30,6 +30,7 @@ from instancevg.heads.piph import BoxClassHead, query_masks
 from instancevg.heads.query_generator import QueryGenerator
 from instancevg.heads.simfpn import SimFPN
 from instancevg.heads.unet import ExistenceHead, UNetDecoder
+from instancevg.ops.onednn_linear import use_onednn_linear
 from instancevg.ops.position import sine_position_2d
 
 __all__ = ["InstanceVG"]
@@ -115,6 +116,8 @@ class InstanceVG(nn.Module):
         )
         n_heads = 1 if cfg.share_heads else cfg.decoder_layers
         self.heads = nn.ModuleList(BoxClassHead(c) for _ in range(n_heads))
+        if cfg.onednn_linear:
+            use_onednn_linear(self)
 
     # ------------------------------------------------------------------ parameter groups
     def encoder_parameters(self) -> Iterator[nn.Parameter]:
