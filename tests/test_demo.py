@@ -54,6 +54,33 @@ def test_demo_verdict_is_computed_from_the_results(demo):
         assert c["best_baseline_value"] == max(v for v in blind.values() if v is not None)
     assert summary["model_beats_text_blind"] == all(c["beats_all"] for c in summary["comparison"].values())
     assert "oracle-jitter" not in summary["text_blind_baselines"]
+    rows = summary["load_dataset_rows"]
+    for task, key in CHECKS:
+        c = summary["comparison"][f"{task}/{key}"]
+        config, split = next((cfg, s) for t, cfg, s in EVALS if t == task)
+        assert c["n_expressions"] == rows[f"{config}/{split}"] and c["ci_level"] == 0.95
+        lo, hi = c["margin_ci"]
+        assert -100.0 <= lo <= hi <= 100.0 and 0.0 <= c["p_model_not_better"] <= 1.0
+
+
+def test_margin_interval_separates_oracle_from_empty(demo):
+    """The paired bootstrap sees a sure margin where there is one: oracle-jitter against empty."""
+    from vgbench.demo.report import margin_intervals
+
+    data = demo / "data"
+    predictions = {
+        m: {f"{c}/{s}": demo / "predictions" / m / f"{c}-{s}.jsonl" for _, c, s in EVALS}
+        for m in ("oracle-jitter", "empty")
+    }
+    comparison = {"gres/giou": {"best_baseline": "empty"}, "grec/f1_score": {"best_baseline": "empty"}}
+    got = margin_intervals(comparison, predictions, data, "oracle-jitter", resamples=200)
+    for name, c in got.items():
+        lo, hi = c["margin_ci"]
+        assert 0.0 < lo <= hi and c["p_model_not_better"] == 0.0, name
+    same = margin_intervals(
+        {"gres/giou": {"best_baseline": "empty"}}, predictions, data, "empty", resamples=50
+    )
+    assert same["gres/giou"]["margin_ci"] == [0.0, 0.0] and same["gres/giou"]["p_model_not_better"] == 1.0
 
 
 def test_compare_margins():

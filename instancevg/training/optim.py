@@ -22,7 +22,7 @@ from collections.abc import Iterable, Sequence
 import torch
 from torch import nn
 
-__all__ = ["MultiStepLRWarmUp", "build_optimizer", "lr_factor", "param_groups"]
+__all__ = ["MultiStepLRWarmUp", "build_optimizer", "fit_schedule", "lr_factor", "param_groups"]
 
 
 def lr_factor(epoch: int, warmup_epochs: int, decay_epochs: Sequence[int], decay_factor: float) -> float:
@@ -30,6 +30,34 @@ def lr_factor(epoch: int, warmup_epochs: int, decay_epochs: Sequence[int], decay
     if epoch < warmup_epochs:
         return (epoch + 1) / (warmup_epochs + 1)
     return decay_factor ** bisect.bisect_right(sorted(decay_epochs), epoch + 1)
+
+
+def fit_schedule(
+    epochs: int,
+    decay_epochs: Sequence[int],
+    warmup_epochs: int,
+    done: int,
+    seconds_per_epoch: float,
+    seconds_left: float,
+) -> tuple[int, list[int]]:
+    """Shrink a schedule to a time budget: ``(epochs, decay_epochs)`` to use from now on.
+
+    ``done`` epochs are complete, each took ``seconds_per_epoch`` on average and ``seconds_left`` remain.
+    The planned length is ``done + floor(seconds_left / seconds_per_epoch)``, at least ``done`` and at
+    most ``epochs`` (a schedule is never lengthened). Each decay epoch ``s`` (1-based, as in
+    `lr_factor`) becomes ``round(s * planned / epochs)``, kept after the warm-up and after ``done`` (a
+    decay never applies to an epoch already trained); the decays that would fall past the planned end
+    are dropped. With the budget enough for the whole schedule, nothing changes.
+    """
+    if epochs <= 0 or seconds_per_epoch <= 0:
+        return epochs, sorted(decay_epochs)
+    planned = done + int(max(seconds_left, 0.0) // seconds_per_epoch)
+    planned = min(epochs, max(done, planned))
+    if planned == epochs:
+        return epochs, sorted(decay_epochs)
+    floor = max(warmup_epochs, done) + 1
+    moved = sorted({max(floor, round(s * planned / epochs)) for s in decay_epochs})
+    return planned, [s for s in moved if s <= planned]
 
 
 class MultiStepLRWarmUp(torch.optim.lr_scheduler.LRScheduler):

@@ -46,6 +46,11 @@ class RunOptions:
             On a busy machine 1 is often several times faster than oversubscribed OpenMP threads.
         ddp_find_unused: DistributedDataParallel's ``find_unused_parameters``; the default model uses
             every parameter, some ablations (``use_apd=false``, ``tasks=det``) need it true.
+        fit_schedule: with a time budget, after each epoch (until the first decay) shorten the schedule
+            to the epochs the budget allows at the pace measured so far, moving the decay epochs in
+            proportion (`instancevg.training.optim.fit_schedule`), so that a budgeted run still decays
+            its learning rate. The plan depends on the machine's speed, so such a run is not
+            reproducible across machines; off by default.
     """
 
     data_config: str = "grefcoco_unc"
@@ -61,6 +66,7 @@ class RunOptions:
     device: str = ""
     threads: int = 0
     ddp_find_unused: bool = False
+    fit_schedule: bool = False
 
     @property
     def eval_config(self) -> str:

@@ -19,6 +19,8 @@ One call trains ``cfg.train.epochs`` epochs of the official recipe (INSTANCEVG.m
   and resumed ends with the same weights as an uninterrupted one (bit-identical on the CPU).
 - ``time_budget_s`` stops at the first step boundary past the budget (seconds since the call) and
   saves ``RUN/last.pt`` (mid-epoch when needed: ``step_in_epoch`` > 0); ``--resume`` continues it.
+  With ``options.fit_schedule`` the schedule is shortened to the budget after each epoch until the
+  first decay (`instancevg.training.optim.fit_schedule`; a ``schedule`` record in the log says so).
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ from instancevg.training.data import GroundingDataset, collate
 from instancevg.training.evaluation import score_predictions, tasks_for_config
 from instancevg.training.inference import predict_dataset, write_predictions
 from instancevg.training.logs import JsonlLog
-from instancevg.training.optim import MultiStepLRWarmUp, build_optimizer
+from instancevg.training.optim import MultiStepLRWarmUp, build_optimizer, fit_schedule
 from instancevg.training.options import RunOptions
 from instancevg.training.rows import PREDICT_COLUMNS, load_rows
 from instancevg.training.run_setup import (
@@ -138,6 +140,7 @@ class Trainer:
         self.scaler = torch.amp.GradScaler("cuda") if self.amp else None
         seed_everything(tc.seed + info.rank)
         self.epoch = self.step_in_epoch = self.global_step = 0
+        self.planned_epochs, self.schedule_fitted = tc.epochs, False
         self.metrics: dict[str, Any] = {}
         if ckpt is not None:
             self._restore(ckpt)
@@ -180,6 +183,9 @@ class Trainer:
             self.scaler.load_state_dict(ckpt["scaler"])
         self.epoch, self.step_in_epoch = ckpt["epoch"], ckpt["step_in_epoch"]
         self.global_step, self.metrics = ckpt["global_step"], ckpt.get("metrics") or {}
+        if ckpt.get("schedule_fitted"):
+            self.schedule_fitted = True
+            self.planned_epochs = min(int(ckpt["planned_epochs"]), self.cfg.train.epochs)
         rngs, world = ckpt["rng"], self.info.world_size
         set_rng_state(rngs[self.info.rank] if len(rngs) == world else rngs[0])
         if len(rngs) != world:
@@ -208,6 +214,8 @@ class Trainer:
                     "tokenizer": self.tokenizer_bytes,
                     "metrics": self.metrics,
                     "world_size": self.info.world_size,
+                    "planned_epochs": self.planned_epochs,
+                    "schedule_fitted": self.schedule_fitted,
                 },
             )
         D.barrier(self.info)
@@ -323,6 +331,36 @@ class Trainer:
         return D.broadcast_object(metrics, info)
 
     # ------------------------------------------------------------------ the run
+    def refit_schedule(self, deadline: float | None, started: float, epochs_at_start: int) -> None:
+        """With ``options.fit_schedule`` and a deadline, shorten the schedule to the time left (see
+        `fit_schedule`); a no-op once the next epoch is decayed. Rank 0's clock decides."""
+        sched = self.scheduler
+        if deadline is None or not self.options.fit_schedule or self.epoch <= epochs_at_start:
+            return
+        if any(s <= self.epoch + 1 for s in sched.decay_epochs):
+            return
+        now = time.monotonic()
+        pace = (now - started) / (self.epoch - epochs_at_start)
+        plan = fit_schedule(
+            self.planned_epochs, sched.decay_epochs, sched.warmup_epochs, self.epoch, pace, deadline - now
+        )
+        epochs, decays = D.broadcast_object(plan, self.info) if self.info.distributed else plan
+        if epochs == self.planned_epochs and decays == sched.decay_epochs:
+            return
+        self.planned_epochs, self.schedule_fitted = epochs, True
+        sched.decay_epochs = list(decays)
+        for group, base in zip(self.optimizer.param_groups, sched.base_lrs):
+            group["lr"] = base * sched.factor()
+        sched._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+        self.log.write(
+            "schedule",
+            epoch=self.epoch,
+            epochs=epochs,
+            decay_epochs=list(decays),
+            seconds_per_epoch=round(pace, 3),
+        )
+        logger.info("schedule fitted to the time budget: %d epochs, decay at %s", epochs, list(decays))
+
     def fit(self, deadline: float | None = None, max_steps: int | None = None) -> str:
         """Train until ``train.epochs``, the ``deadline`` (``time.monotonic()``) or ``max_steps``.
 
@@ -342,7 +380,8 @@ class Trainer:
             return "time_budget" if not last_batch and out_of_time() else None
 
         reason = "done"
-        while self.epoch < self.cfg.train.epochs:
+        started, epochs_at_start = time.monotonic(), self.epoch
+        while self.epoch < self.planned_epochs:
             t_epoch = time.monotonic()
             means, batches, reason, complete = self.train_epoch(should_stop)
             seconds = round(time.monotonic() - t_epoch, 3)
@@ -363,16 +402,18 @@ class Trainer:
             self.step_in_epoch = 0
             self.log.write("epoch", epoch=self.epoch, batches=batches, seconds=seconds, **mean_fields)
             logger.info(
-                "epoch %d/%d: loss %.4f", self.epoch, self.cfg.train.epochs, means.get("loss", math.nan)
+                "epoch %d/%d: loss %.4f", self.epoch, self.planned_epochs, means.get("loss", math.nan)
             )
             if self.val_set is not None and reason == "done" and not out_of_time():
                 self.metrics = self.evaluate()
+            if reason == "done":
+                self.refit_schedule(deadline, started, epochs_at_start)
             self.save(last)
             if self.options.keep_epoch_checkpoints and info.is_main:
                 _copy_atomic(last, self.out_dir / f"epoch_{self.epoch}.pt")
             if reason != "done":
                 return reason
-            if self.epoch < self.cfg.train.epochs and out_of_time():
+            if self.epoch < self.planned_epochs and out_of_time():
                 return "time_budget"
         if not last.exists():  # zero epochs asked: still leave a loadable checkpoint
             self.save(last)
@@ -413,7 +454,7 @@ def train(
         max_steps: stop after this many optimizer steps in all (counted across resumes).
 
     Returns:
-        ``{"run_dir", "checkpoint", "epochs_completed", "global_step", "step_in_epoch",
+        ``{"run_dir", "checkpoint", "epochs_completed", "planned_epochs", "global_step", "step_in_epoch",
         "stopped": "done" | "time_budget" | "max_steps", "metrics": {task: {key: value}} of the last
         evaluation or {}, "elapsed_s", "train_samples", "world_size"}``.
     """
@@ -454,6 +495,7 @@ def train(
             "run_dir": str(out_dir),
             "checkpoint": str(last),
             "epochs_completed": trainer.epoch,
+            "planned_epochs": trainer.planned_epochs,
             "global_step": trainer.global_step,
             "step_in_epoch": trainer.step_in_epoch,
             "stopped": stopped,

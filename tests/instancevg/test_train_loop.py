@@ -136,3 +136,75 @@ def test_loader_workers_do_not_change_the_result(data, tmp_path):
     train(tiny_cfg(1, num_workers=0), data, tmp_path / "w0", quiet=True, options=NO_EVAL)
     train(tiny_cfg(1, num_workers=2), data, tmp_path / "w2", quiet=True, options=NO_EVAL)
     assert _same(_weights(tmp_path / "w0"), _weights(tmp_path / "w2"))
+
+
+def _one_epoch_left(monkeypatch):
+    """Make the trainer's budget arithmetic see exactly one more epoch of time after each epoch."""
+    import instancevg.training.trainer as trainer_module
+
+    real = trainer_module.fit_schedule
+    calls = []
+
+    def fake(epochs, decays, warmup, done, pace, left):
+        calls.append((epochs, list(decays), done))
+        return real(epochs, decays, warmup, done, 1.0, 1.0)
+
+    monkeypatch.setattr(trainer_module, "fit_schedule", fake)
+    return calls
+
+
+def test_fit_schedule_shortens_the_run_and_decays_before_the_end(data, tmp_path, monkeypatch):
+    calls = _one_epoch_left(monkeypatch)
+    cfg = tiny_cfg(4, decay_epochs=(3,))
+    opts = dataclasses.replace(NO_EVAL, fit_schedule=True)
+    out = train(cfg, data, tmp_path / "run", time_budget_s=1e6, quiet=True, options=opts)
+    # after epoch 1: 2 epochs planned, decay 3 -> round(3 * 2 / 4) = 2 (applies to the second epoch)
+    assert calls == [(4, [3], 1)]  # refitting stops once the next epoch is decayed
+    assert out["planned_epochs"] == 2 and out["epochs_completed"] == 2 and out["stopped"] == "done"
+    log = read_log(tmp_path / "run" / "log.jsonl")
+    assert [(r["epochs"], r["decay_epochs"]) for r in log if r["event"] == "schedule"] == [(2, [2])]
+    lrs = {r["epoch"]: r["lr"] for r in log if r["event"] == "step"}
+    base = [cfg.train.lr_encoder, cfg.train.lr]
+    assert lrs[1] == pytest.approx([b * 0.5 for b in base])  # warm-up epoch
+    assert lrs[2] == pytest.approx([b * 0.1 for b in base])  # decayed: the fitted schedule
+    ckpt = load_checkpoint(tmp_path / "run" / "last.pt")
+    assert (
+        ckpt["schedule_fitted"] and ckpt["planned_epochs"] == 2 and ckpt["scheduler"]["decay_epochs"] == [2]
+    )
+
+
+def test_fit_schedule_is_off_by_default_and_idle_with_time_to_spare(data, tmp_path, monkeypatch):
+    cfg = tiny_cfg(2, decay_epochs=(2,))
+    plain = train(cfg, data, tmp_path / "plain", time_budget_s=1e6, quiet=True, options=NO_EVAL)
+    roomy = train(
+        cfg,
+        data,
+        tmp_path / "roomy",
+        time_budget_s=1e6,
+        quiet=True,
+        options=dataclasses.replace(NO_EVAL, fit_schedule=True),
+    )
+    assert plain["planned_epochs"] == roomy["planned_epochs"] == 2
+    assert not any(r["event"] == "schedule" for r in read_log(tmp_path / "roomy" / "log.jsonl"))
+    assert _same(_weights(tmp_path / "plain"), _weights(tmp_path / "roomy"))
+    _one_epoch_left(monkeypatch)  # without a time budget nothing is fitted
+    free = train(
+        tiny_cfg(3, decay_epochs=(3,)),
+        data,
+        tmp_path / "free",
+        quiet=True,
+        options=dataclasses.replace(NO_EVAL, fit_schedule=True),
+    )
+    assert free["planned_epochs"] == 3 and free["epochs_completed"] == 3
+
+
+def test_fitted_schedule_survives_a_resume(data, tmp_path, monkeypatch):
+    _one_epoch_left(monkeypatch)
+    cfg = tiny_cfg(4, decay_epochs=(3,))
+    opts = dataclasses.replace(NO_EVAL, fit_schedule=True)
+    train(cfg, data, tmp_path / "full", time_budget_s=1e6, quiet=True, options=opts)
+    cut = train(cfg, data, tmp_path / "cut", time_budget_s=1e6, quiet=True, options=opts, max_steps=4)
+    assert cut["stopped"] == "max_steps" and cut["planned_epochs"] == 2
+    done = train(cfg, data, tmp_path / "cut", resume=True, time_budget_s=1e6, quiet=True, options=opts)
+    assert done["planned_epochs"] == 2 and done["epochs_completed"] == 2
+    assert _same(_weights(tmp_path / "full"), _weights(tmp_path / "cut"))

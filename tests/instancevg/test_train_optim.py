@@ -6,7 +6,13 @@ import pytest
 import torch
 from torch import nn
 
-from instancevg.training.optim import MultiStepLRWarmUp, build_optimizer, lr_factor, param_groups
+from instancevg.training.optim import (
+    MultiStepLRWarmUp,
+    build_optimizer,
+    fit_schedule,
+    lr_factor,
+    param_groups,
+)
 
 
 def _recipe(**kw):
@@ -87,3 +93,24 @@ def test_frozen_and_shared_parameters():
     a, b = nn.Parameter(torch.ones(2)), nn.Parameter(torch.ones(2), requires_grad=False)
     groups = param_groups([a, b], [a], lr=1.0, lr_encoder=0.1)
     assert len(groups) == 1 and groups[0]["name"] == "encoder" and groups[0]["params"] == [a]
+
+
+def test_fit_schedule_shrinks_to_the_budget_and_moves_decays_in_proportion():
+    # 1 of 30 epochs done at 10 s each, 250 s left: 26 epochs in all, decay 24 -> round(24 * 26 / 30) = 21
+    assert fit_schedule(30, [24], 1, 1, 10.0, 250.0) == (26, [21])
+    # enough time: unchanged (never lengthened, even with time to spare)
+    assert fit_schedule(30, [24], 1, 1, 1.0, 1000.0) == (30, [24])
+    assert fit_schedule(10, [7], 1, 2, 1.0, 1e9) == (10, [7])
+    # a decay is kept after the warm-up and after the epochs done: 7 * 5 / 10 = 3.5 -> 4, floor 3 + 1 = 4
+    assert fit_schedule(10, [7], 1, 3, 10.0, 20.0) == (5, [4])
+    assert fit_schedule(10, [2, 7], 3, 1, 10.0, 40.0) == (5, [4])  # both land on the first post-warm-up epoch
+    # no time left: stop after the epochs done; a decay past the end is dropped
+    assert fit_schedule(30, [24], 1, 5, 10.0, 0.0) == (5, [])
+    assert fit_schedule(30, [24], 1, 5, 10.0, -3.0) == (5, [])
+
+
+def test_fitted_decay_epochs_give_the_expected_factors():
+    epochs, decays = fit_schedule(30, [24], 1, 1, 10.0, 250.0)
+    factors = [lr_factor(e, 1, decays, 0.1) for e in range(epochs)]
+    assert factors[0] == 0.5 and factors[19] == 1.0 and factors[20] == pytest.approx(0.1)
+    assert factors[-1] == pytest.approx(0.1)

@@ -45,6 +45,12 @@ MODEL_NAME = "instancevg-tiny"
 PRESET = "tiny-cpu"
 
 
+def _text_blind() -> list[str]:
+    from baselines import TEXT_BLIND
+
+    return list(TEXT_BLIND)
+
+
 def _splits() -> list[tuple[str, str]]:
     """The distinct (config, split) pairs of `EVALS`, in order."""
     return list(dict.fromkeys((c, s) for _, c, s in EVALS))
@@ -171,7 +177,11 @@ def step_train(
 
     model_overrides, run_overrides = split_overrides(overrides)
     cfg = load_config(PRESET, [f"train.seed={seed}", *model_overrides])
-    options = RunOptions(data_config=TRAIN_CONFIG, device="cpu", log_every=1).with_overrides(run_overrides)
+    # fit_schedule: the preset's 30-epoch schedule is shrunk to what the minutes allow on this machine, so
+    # that the learning rate still decays before the budget ends (run.fit_schedule=false turns it off)
+    options = RunOptions(
+        data_config=TRAIN_CONFIG, device="cpu", log_every=1, fit_schedule=True
+    ).with_overrides(run_overrides)
     return train(cfg, data, out / "run", time_budget_s=minutes * 60.0, quiet=quiet, options=options)
 
 
@@ -233,6 +243,10 @@ def run_demo(
     figures = t.run(
         "plots", plots.make_plots, out / "plots", data, out / "run" / "log.jsonl", predictions[MODEL_NAME]
     )
+    comparison = report.compare(report.metrics_of(results), MODEL_NAME, _text_blind())
+    intervals = t.run(
+        "margin intervals", report.margin_intervals, comparison, predictions, data, MODEL_NAME, seed=seed
+    )
     summary = report.build_summary(
         out=out,
         settings={"minutes": minutes, "images": images, "seed": seed, "overrides": list(overrides)},
@@ -244,6 +258,7 @@ def run_demo(
         tables=tables,
         figures=figures,
         timings={**t.seconds, "total": round(time.monotonic() - t0, 2)},
+        intervals=intervals,
     )
     write_json_atomic(out / "summary.json", summary)
     return summary

@@ -37,7 +37,7 @@ def _load(path: Path) -> dict[str, Any]:
     return json.loads(Path(path).read_text(encoding="utf-8"))
 
 
-def _metrics(results: dict[str, dict[str, Path]]) -> dict[str, dict[str, dict[str, float | None]]]:
+def metrics_of(results: dict[str, dict[str, Path]]) -> dict[str, dict[str, dict[str, float | None]]]:
     """``{model: {task: metrics}}`` from the results files."""
     return {m: {t: _load(p)["metrics"] for t, p in tasks.items()} for m, tasks in results.items()}
 
@@ -48,7 +48,7 @@ def _fmt(value: float | None) -> str:
 
 def _fallback_tables(out_dir: Path, results: dict[str, dict[str, Path]]) -> list[Path]:
     """Markdown + CSV tables: one section per task, one row per model, one column per metric."""
-    metrics = _metrics(results)
+    metrics = metrics_of(results)
     tasks = list(dict.fromkeys(t for per_model in metrics.values() for t in per_model))
     md = [f"# {TITLE}", ""]
     buf = io.StringIO()
@@ -120,6 +120,56 @@ def compare(
     return out
 
 
+def margin_intervals(
+    comparison: dict,
+    predictions: dict[str, dict[str, Path]],
+    data: Path,
+    model: str,
+    level: float = 0.95,
+    resamples: int = 1000,
+    seed: int = 0,
+) -> dict[str, dict[str, Any]]:
+    """How sure each verdict is: a paired bootstrap over the evaluated expressions of the model minus the
+    best text-blind baseline (`evaluators.bootstrap.paired_bootstrap`, the engine of ``vgbench compare``).
+
+    Returns ``{"task/key": {"margin_ci": [lo, hi] in points, "ci_level", "p_model_not_better" (share of
+    resamples where the model is not ahead), "n_expressions"}}``. The verdict itself stays the exact
+    comparison of `compare`; the interval only says how much a split of this size can be trusted.
+    """
+    from evaluators import score_files
+    from evaluators.bootstrap import paired_bootstrap
+    from vgbench.demo.pipeline import EVALS
+
+    where = {task: (config, split) for task, config, split in EVALS}
+    out = {}
+    for name, c in comparison.items():
+        task, key = name.split("/", 1)
+        config, split = where[task]
+        files = (
+            predictions[model][f"{config}/{split}"],
+            predictions[c["best_baseline"]][f"{config}/{split}"],
+        )
+        a, b = (score_files(task, f, data, config, split, keep_rows=True) for f in files)
+        paired = paired_bootstrap(
+            a.evaluator.protocol,
+            a.evaluator.state.contributions,
+            b.evaluator.state.contributions,
+            a.results["metrics"],
+            b.results["metrics"],
+            level=level,
+            resamples=resamples,
+            seed=seed,
+        )
+        m = paired["metrics"][key]
+        out[name] = {
+            "margin_ci": None if m["ci"] is None else [round(v, 4) for v in m["ci"]],
+            "ci_level": level,
+            "p_model_not_better": m["p_a_not_better"],
+            "n_expressions": paired["n_units"],
+        }
+    return out
+
+
 def build_summary(
     *,
     out: Path,
@@ -132,13 +182,16 @@ def build_summary(
     tables: list[Path],
     figures: list[Path],
     timings: dict[str, float],
+    intervals: dict[str, dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """The content of ``OUT/summary.json``."""
+    """The content of ``OUT/summary.json``; ``intervals`` (from `margin_intervals`) join the comparison."""
     from baselines import TEXT_BLIND
     from vgbench.demo.pipeline import EVALS, MODEL_NAME
 
-    metrics = _metrics(results)
+    metrics = metrics_of(results)
     comparison = compare(metrics, MODEL_NAME, list(TEXT_BLIND))
+    for name, extra in (intervals or {}).items():
+        comparison[name].update(extra)
     return {
         "benchmark": "vgbench-synthetic",
         "settings": settings,
@@ -201,6 +254,9 @@ def format_summary(summary: dict[str, Any]) -> str:
     for name, c in summary["comparison"].items():
         verdict = "beats" if c["beats_all"] else "does NOT beat"
         margin = "n/a" if c["margin"] is None else f"{c['margin']:+.2f} points"
+        if c.get("margin_ci"):
+            lo, hi = c["margin_ci"]
+            margin += f"; {100 * c['ci_level']:.0f}% CI [{lo:+.2f}, {hi:+.2f}] over {c['n_expressions']} expressions"
         lines.append(
             f"  {model} {verdict} every text-blind baseline on {name}: {_fmt(c['model'])} vs best "
             f"{c['best_baseline']} {_fmt(c['best_baseline_value'])} ({margin})"
