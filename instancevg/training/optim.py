@@ -44,7 +44,7 @@ def fit_schedule(
 
     ``done`` epochs are complete, each took ``seconds_per_epoch`` on average and ``seconds_left`` remain.
     The planned length is ``done + floor(seconds_left / seconds_per_epoch)``, at least ``done`` and at
-    most ``epochs`` (a schedule is never lengthened). Each decay epoch ``s`` (1-based, as in
+    most ``epochs`` (never longer than configured; call it with the configured schedule each time). Each decay epoch ``s`` (1-based, as in
     `lr_factor`) becomes ``round(s * planned / epochs)``, kept after the warm-up and after ``done`` (a
     decay never applies to an epoch already trained); the decays that would fall past the planned end
     are dropped. With the budget enough for the whole schedule, nothing changes.

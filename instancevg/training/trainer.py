@@ -341,8 +341,9 @@ class Trainer:
             return
         now = time.monotonic()
         pace = (now - started) / (self.epoch - epochs_at_start)
-        plan = fit_schedule(
-            self.planned_epochs, sched.decay_epochs, sched.warmup_epochs, self.epoch, pace, deadline - now
+        tc = self.cfg.train  # always planned from the configured schedule: no compounding, and a faster
+        plan = fit_schedule(  # pace later on can lengthen the plan again (up to train.epochs)
+            tc.epochs, tc.decay_epochs, sched.warmup_epochs, self.epoch, pace, deadline - now
         )
         epochs, decays = D.broadcast_object(plan, self.info) if self.info.distributed else plan
         if epochs == self.planned_epochs and decays == sched.decay_epochs:

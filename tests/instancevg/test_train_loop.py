@@ -208,3 +208,25 @@ def test_fitted_schedule_survives_a_resume(data, tmp_path, monkeypatch):
     done = train(cfg, data, tmp_path / "cut", resume=True, time_budget_s=1e6, quiet=True, options=opts)
     assert done["planned_epochs"] == 2 and done["epochs_completed"] == 2
     assert _same(_weights(tmp_path / "full"), _weights(tmp_path / "cut"))
+
+
+def test_fitted_plan_lengthens_again_when_the_pace_improves(data, tmp_path, monkeypatch):
+    import instancevg.training.trainer as trainer_module
+
+    real, lefts = trainer_module.fit_schedule, iter([3.0] + [100.0] * 10)
+    seen = []
+
+    def fake(epochs, decays, warmup, done, pace, left):
+        seen.append((epochs, list(decays), done))
+        return real(epochs, decays, warmup, done, 1.0, next(lefts))
+
+    monkeypatch.setattr(trainer_module, "fit_schedule", fake)
+    opts = dataclasses.replace(NO_EVAL, fit_schedule=True)
+    out = train(
+        tiny_cfg(6, decay_epochs=(6,)), data, tmp_path / "run", time_budget_s=1e6, quiet=True, options=opts
+    )
+    # after epoch 1: 4 epochs, decay 4; after epoch 2 (faster): back to the configured 6 epochs, decay 6
+    log = read_log(tmp_path / "run" / "log.jsonl")
+    assert [(r["epochs"], r["decay_epochs"]) for r in log if r["event"] == "schedule"] == [(4, [4]), (6, [6])]
+    assert all(call[:2] == (6, [6]) for call in seen)  # always planned from the configured schedule
+    assert out["planned_epochs"] == out["epochs_completed"] == 6
