@@ -15,6 +15,7 @@ renamed into place.
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import os
@@ -216,12 +217,18 @@ def _refzom_refs(
     return w.refs
 
 
-def _splits(ids: list[int], names: tuple[str, ...], held: list[int]) -> dict[int, str]:
-    """First name for every id not held out; the held-out ids cut into equal runs for the others."""
+def _splits(
+    ids: list[int], names: tuple[str, ...], held: list[int], weights: tuple[int, ...] | None = None
+) -> dict[int, str]:
+    """First name for every id not held out; the held-out ids cut into runs for the others, of sizes in
+    proportion to ``weights`` (equal runs without weights, or when there are fewer ids than weight units)."""
     out = {i: names[0] for i in ids}
     rest = names[1:]
+    if weights is None or len(held) < sum(weights):
+        weights = (1,) * len(rest)
+    bounds = list(itertools.accumulate(weights))
     for k, image_id in enumerate(held):
-        out[image_id] = rest[k * len(rest) // len(held)]
+        out[image_id] = rest[next(j for j, b in enumerate(bounds) if k * bounds[-1] < b * len(held))]
     return out
 
 
@@ -275,7 +282,8 @@ def _write_tree(root: Path, images: int, seed: int, quiet: bool) -> None:
     k_g = max(1, n_held // 4)  # RefCOCOg holds out some RefCOCO train images (refmix drops them)
     held_g = held[: n_held - k_g] + kept[:k_g]
 
-    unc = _splits(train_ids, ("train", "val", "testA", "testB"), held)
+    # UNC splits hold out val : testA : testB images 2 : 1 : 1, as the real ones do (1,500 / 750 / 750)
+    unc = _splits(train_ids, ("train", "val", "testA", "testB"), held, weights=(2, 1, 1))
     google = _splits(train_ids, ("train", "val", "test"), held)
     umd = _splits(train_ids, ("train", "val", "test"), held_g)
     g_google = _splits(train_ids, ("train", "val"), held_g)

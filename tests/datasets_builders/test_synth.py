@@ -110,12 +110,12 @@ def test_default_sizes_are_pinned(tmp_path):
     manifest = json.loads((out / "vgbench_build.json").read_text())
     sizes = {c: [v["rows"] for v in info["splits"].values()] for c, info in manifest["configs"].items()}
     assert sizes == {
-        "refcoco_unc": [263, 42, 25, 38],
+        "refcoco_unc": [263, 56, 19, 30],
         "refcoco_google": [275, 56, 47],
-        "refcocoplus_unc": [230, 38, 23, 28],
+        "refcocoplus_unc": [230, 50, 22, 17],
         "refcocog_umd": [202, 47, 39],
         "refcocog_google": [209, 84],
-        "grefcoco_unc": [394, 63, 43, 54],
+        "grefcoco_unc": [394, 83, 35, 42],
         "refzom_final": [254, 71],
         "rrefcoco_unc": [477, 189],
         "rrefcocoplus_unc": [427, 162],
