@@ -45,12 +45,6 @@ MODEL_NAME = "instancevg-tiny"
 PRESET = "tiny-cpu"
 
 
-def _text_blind() -> list[str]:
-    from baselines import TEXT_BLIND
-
-    return list(TEXT_BLIND)
-
-
 def _splits() -> list[tuple[str, str]]:
     """The distinct (config, split) pairs of `EVALS`, in order."""
     return list(dict.fromkeys((c, s) for _, c, s in EVALS))
@@ -243,10 +237,14 @@ def run_demo(
     figures = t.run(
         "plots", plots.make_plots, out / "plots", data, out / "run" / "log.jsonl", predictions[MODEL_NAME]
     )
-    comparison = report.compare(report.metrics_of(results), MODEL_NAME, _text_blind())
+    from baselines import TEXT_BLIND
+
+    comparison = report.compare(report.metrics_of(results), MODEL_NAME, list(TEXT_BLIND))
     intervals = t.run(
         "margin intervals", report.margin_intervals, comparison, predictions, data, MODEL_NAME, seed=seed
     )
+    for name, extra in intervals.items():
+        comparison[name].update(extra)
     summary = report.build_summary(
         out=out,
         settings={"minutes": minutes, "images": images, "seed": seed, "overrides": list(overrides)},
@@ -258,7 +256,7 @@ def run_demo(
         tables=tables,
         figures=figures,
         timings={**t.seconds, "total": round(time.monotonic() - t0, 2)},
-        intervals=intervals,
+        comparison=comparison,
     )
     write_json_atomic(out / "summary.json", summary)
     return summary

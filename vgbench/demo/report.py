@@ -182,16 +182,13 @@ def build_summary(
     tables: list[Path],
     figures: list[Path],
     timings: dict[str, float],
-    intervals: dict[str, dict[str, Any]] | None = None,
+    comparison: dict[str, dict[str, Any]],
 ) -> dict[str, Any]:
-    """The content of ``OUT/summary.json``; ``intervals`` (from `margin_intervals`) join the comparison."""
+    """The content of ``OUT/summary.json``; ``comparison`` is `compare`'s, with `margin_intervals` joined."""
     from baselines import TEXT_BLIND
     from vgbench.demo.pipeline import EVALS, MODEL_NAME
 
     metrics = metrics_of(results)
-    comparison = compare(metrics, MODEL_NAME, list(TEXT_BLIND))
-    for name, extra in (intervals or {}).items():
-        comparison[name].update(extra)
     return {
         "benchmark": "vgbench-synthetic",
         "settings": settings,
