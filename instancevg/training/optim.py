@@ -88,6 +88,14 @@ class MultiStepLRWarmUp(torch.optim.lr_scheduler.LRScheduler):
         factor = self.factor()
         return [base * factor for base in self.base_lrs]
 
+    def set_decay_epochs(self, decay_epochs: Sequence[int]) -> None:
+        """Replace the decay epochs mid-run (a schedule fitted to a time budget) and apply the learning
+        rates they give to the epoch about to be trained; saved by ``state_dict`` like the rest."""
+        self.decay_epochs = sorted(int(e) for e in decay_epochs)
+        for group, lr in zip(self.optimizer.param_groups, self.get_lr()):
+            group["lr"] = lr
+        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+
 
 def param_groups(
     encoder: Iterable[nn.Parameter], head: Iterable[nn.Parameter], lr: float, lr_encoder: float

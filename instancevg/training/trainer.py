@@ -349,10 +349,7 @@ class Trainer:
         if epochs == self.planned_epochs and decays == sched.decay_epochs:
             return
         self.planned_epochs, self.schedule_fitted = epochs, True
-        sched.decay_epochs = list(decays)
-        for group, base in zip(self.optimizer.param_groups, sched.base_lrs):
-            group["lr"] = base * sched.factor()
-        sched._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+        sched.set_decay_epochs(decays)
         self.log.write(
             "schedule",
             epoch=self.epoch,

@@ -114,3 +114,19 @@ def test_fitted_decay_epochs_give_the_expected_factors():
     factors = [lr_factor(e, 1, decays, 0.1) for e in range(epochs)]
     assert factors[0] == 0.5 and factors[19] == 1.0 and factors[20] == pytest.approx(0.1)
     assert factors[-1] == pytest.approx(0.1)
+
+
+def test_set_decay_epochs_applies_the_new_factor_to_the_next_epoch():
+    model = TwoPart()
+    opt = build_optimizer(model, _recipe())
+    sched = MultiStepLRWarmUp(opt, warmup_epochs=1, decay_epochs=[8])
+    for _ in range(3):
+        opt.step()
+        sched.step()  # 0-based epoch 3 next, factor 1.0
+    assert [g["lr"] for g in opt.param_groups] == pytest.approx([5e-5, 5e-4])
+    sched.set_decay_epochs([4])  # applies from 0-based epoch 3: the one about to be trained
+    assert [g["lr"] for g in opt.param_groups] == pytest.approx([5e-6, 5e-5])
+    assert sched.get_last_lr() == pytest.approx([5e-6, 5e-5])
+    restored = MultiStepLRWarmUp(build_optimizer(TwoPart(), _recipe()), warmup_epochs=1, decay_epochs=[8])
+    restored.load_state_dict(sched.state_dict())
+    assert restored.decay_epochs == [4] and restored.factor() == pytest.approx(0.1)
