@@ -6,12 +6,21 @@ and coordinates normalised by the image size are the same before and after resiz
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image
 
-__all__ = ["MEAN", "STD", "boxes_xywh_to_cxcywh_norm", "preprocess_image", "resize_mask"]
+__all__ = [
+    "MEAN",
+    "STD",
+    "boxes_xywh_to_cxcywh_norm",
+    "mirror_sentence",
+    "preprocess_image",
+    "resize_mask",
+]
 
 MEAN = (123.675, 116.28, 103.53)  # RGB, on 0-255 values
 STD = (58.395, 57.12, 57.375)
@@ -40,3 +49,19 @@ def boxes_xywh_to_cxcywh_norm(boxes: np.ndarray | torch.Tensor | list, h: int, w
     scale = torch.tensor([w, h, w, h], dtype=torch.float32)
     cxcywh = torch.stack([b[:, 0] + b[:, 2] / 2, b[:, 1] + b[:, 3] / 2, b[:, 2], b[:, 3]], dim=-1)
     return (cxcywh / scale).clamp(0.0, 1.0)
+
+
+_MIRROR_WORDS = {"left": "right", "right": "left", "leftmost": "rightmost", "rightmost": "leftmost"}
+_MIRROR_RE = re.compile(r"\b(" + "|".join(_MIRROR_WORDS) + r")\b", re.IGNORECASE)
+
+
+def mirror_sentence(sentence: str) -> str:
+    """The sentence that describes the horizontally flipped image: whole words ``left`` / ``right`` (and
+    ``leftmost`` / ``rightmost``) swapped, the first letter's case kept ("Left of" -> "Right of")."""
+
+    def swap(match: re.Match) -> str:
+        word = match.group(0)
+        new = _MIRROR_WORDS[word.lower()]
+        return new.capitalize() if word[0].isupper() else new
+
+    return _MIRROR_RE.sub(swap, sentence)

@@ -41,6 +41,19 @@ def test_demo_writes_everything(demo):
     assert (demo / "run" / "log.jsonl").is_file() and (demo / "run" / "last.pt").is_file()
     assert set(summary["load_dataset_rows"]) == {f"{c}/{s}" for _, c, s in EVALS}
     assert summary["training"]["stopped"] in ("time_budget", "done")
+    from instancevg.training.inference import cpu_has_native_bf16
+
+    assert summary["training"]["precision"] == ("bf16" if cpu_has_native_bf16() else "fp32")
+
+
+def test_demo_trains_in_bf16_only_on_a_cpu_with_bf16_instructions(monkeypatch):
+    from instancevg.training import inference
+    from vgbench.demo.pipeline import demo_precision
+
+    monkeypatch.setattr(inference, "cpu_has_native_bf16", lambda: False)
+    assert demo_precision() == []
+    monkeypatch.setattr(inference, "cpu_has_native_bf16", lambda: True)
+    assert demo_precision() == ["train.bf16=true"]
 
 
 def test_demo_verdict_is_computed_from_the_results(demo):

@@ -4,7 +4,7 @@ The official pipeline picks one expression at random per annotation; a built dat
 row per expression, so an epoch visits every expression once (in the sampler's order) and nothing
 random happens in data loading -- which is what makes ``--resume`` exact.
 
-Per sample (official ``Resize(keep_ratio=False)`` + ``Normalize``, no augmentation):
+Per sample (official ``Resize(keep_ratio=False)`` + ``Normalize``; no augmentation unless ``hflip`` > 0):
 
 - ``image``: FloatTensor[3, S, S], bilinear resize of the whole image to S x S (aspect ratio NOT
   kept), ImageNet-normalised (`instancevg.transforms.preprocess_image`).
@@ -20,6 +20,12 @@ Per sample (official ``Resize(keep_ratio=False)`` + ``Normalize``, no augmentati
 Crowd targets (``iscrowd``): kept as instances (box and instance mask), because GREC counts their
 boxes; the merged ``mask`` is the row's, which leaves them out, because GRES ignores them (DATA.md
 section 3). A no-target row has N = 0 and an all-zero ``mask``.
+
+``hflip`` (training only, ``train.hflip``; the official recipe has no augmentation): with this probability a
+sample is mirrored left-right -- image, boxes (cx -> 1 - cx), instance masks, merged mask -- and its sentence
+is `instancevg.transforms.mirror_sentence` of the original ("the circle left of the star" -> "... right of
+..."). Whether sample ``index`` is mirrored in epoch ``e`` is a function of (``seed``, ``e``, ``index``) alone
+(`GroundingDataset.set_epoch`), so data loading stays free of global randomness and ``--resume`` stays exact.
 """
 
 from __future__ import annotations
@@ -99,6 +105,8 @@ class GroundingDataset(Dataset):
         with_targets: build the criterion targets (training); False for prediction.
         cache_images: keep up to this many preprocessed images in memory, per DataLoader worker
             (several expressions share an image; 64 images of 320 px are 75 MB); 0 disables the cache.
+        hflip: probability of mirroring a sample (see the module docstring); needs ``with_targets``.
+        seed: seed of the mirroring decisions.
     """
 
     def __init__(
@@ -111,7 +119,11 @@ class GroundingDataset(Dataset):
         images_dir: str | Path | None = None,
         with_targets: bool = True,
         cache_images: int = 64,
+        hflip: float = 0.0,
+        seed: int = 0,
     ):
+        if not 0.0 <= float(hflip) <= 1.0:
+            raise InputError(f"train.hflip: {hflip} is not a probability in [0, 1]")
         self.rows = rows
         self.img_size = int(img_size)
         self.data_dir = Path(data_dir)
@@ -125,6 +137,24 @@ class GroundingDataset(Dataset):
         else:
             self.text_ids = torch.zeros((0, int(max_tokens)), dtype=torch.long)
             self.text_pad_mask = torch.ones((0, int(max_tokens)), dtype=torch.bool)
+        self.hflip = float(hflip) if with_targets else 0.0
+        self.seed = int(seed)
+        self.epoch = 0
+        if self.hflip > 0 and sentences:
+            from instancevg.transforms import mirror_sentence
+
+            mirrored = [mirror_sentence(s) for s in sentences]
+            self.mirror_ids, self.mirror_pad_mask = tokenizer.encode_batch(mirrored, int(max_tokens))
+
+    def set_epoch(self, epoch: int) -> None:
+        """Select the epoch whose mirroring decisions `__getitem__` applies (no effect when ``hflip`` is 0)."""
+        self.epoch = int(epoch)
+
+    def mirrored(self, index: int) -> bool:
+        """Whether sample ``index`` is mirrored in the current epoch: a pure function of (seed, epoch, index)."""
+        if self.hflip <= 0:
+            return False
+        return bool(np.random.default_rng([self.seed, self.epoch, int(index)]).random() < self.hflip)
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -161,7 +191,21 @@ class GroundingDataset(Dataset):
         }
         if self.with_targets:
             sample["target"] = build_target(row, self.img_size)
+            if self.mirrored(index):
+                _mirror(sample, self.mirror_ids[index], self.mirror_pad_mask[index])
         return sample
+
+
+def _mirror(sample: dict[str, Any], text_ids: torch.Tensor, text_pad_mask: torch.Tensor) -> None:
+    """Mirror one sample left-right in place: image [3,S,S], target boxes/masks, the mirrored sentence."""
+    sample["image"] = sample["image"].flip(-1)
+    sample["text_ids"], sample["text_pad_mask"] = text_ids, text_pad_mask
+    target = sample["target"]
+    boxes = target["boxes"].clone()
+    boxes[:, 0] = 1.0 - boxes[:, 0]
+    target["boxes"] = boxes
+    target["masks"] = target["masks"].flip(-1)
+    target["mask"] = target["mask"].flip(-1)
 
 
 def collate(samples: list[dict[str, Any]]) -> dict[str, Any]:

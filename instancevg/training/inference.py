@@ -23,7 +23,21 @@ from torch.utils.data import DataLoader
 from instancevg.training.data import GroundingDataset, collate
 from instancevg.training.distributed import DistInfo, all_gather_objects
 
-__all__ = ["autocast", "predict_dataset", "to_float32", "write_predictions"]
+__all__ = ["autocast", "cpu_has_native_bf16", "predict_dataset", "to_float32", "write_predictions"]
+
+
+def cpu_has_native_bf16() -> bool:
+    """Whether this CPU has bfloat16 instructions (AVX512-BF16 or AMX), i.e. whether bf16 autocast speeds
+    things up here rather than being emulated. PyTorch's own probes; False where they are missing."""
+    probes = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
+    for name in probes:
+        probe = getattr(torch.cpu, name, None)
+        try:
+            if probe is not None and probe():
+                return True
+        except RuntimeError:  # a probe that cannot run on this build counts as "no"
+            continue
+    return False
 
 
 def autocast(device: torch.device, enabled: bool, bf16: bool = False):

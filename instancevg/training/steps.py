@@ -1,4 +1,5 @@
-"""One optimizer step: forward (fp16 autocast on CUDA when asked), fp32 loss, backward, clip, step."""
+"""One optimizer step: forward (fp16 autocast on CUDA or bf16 autocast on any device, when asked), fp32 loss,
+backward, clip, step."""
 
 from __future__ import annotations
 
@@ -31,18 +32,30 @@ class TrainStep:
 
     ``net`` may be the DDP wrapper; ``params`` are the parameters whose gradient norm is clipped to
     ``grad_clip`` (0 disables clipping). With ``scaler`` (CUDA AMP) the loss is scaled and the
-    gradients unscaled before clipping. A non-finite loss raises ``FloatingPointError`` naming the batch.
+    gradients unscaled before clipping. ``bf16`` runs the forward pass under bfloat16 autocast instead (any
+    device, no scaler). A non-finite loss raises ``FloatingPointError`` naming the batch.
     """
 
-    def __init__(self, net, criterion, optimizer, params, grad_clip: float, device, amp: bool, scaler=None):
+    def __init__(
+        self,
+        net,
+        criterion,
+        optimizer,
+        params,
+        grad_clip: float,
+        device,
+        amp: bool,
+        scaler=None,
+        bf16: bool = False,
+    ):
         self.net, self.criterion, self.optimizer = net, criterion, optimizer
         self.params, self.grad_clip, self.device = list(params), float(grad_clip), device
-        self.amp, self.scaler = amp, scaler
+        self.amp, self.scaler, self.bf16 = amp, scaler, bf16
 
     def __call__(self, batch: dict[str, Any], where: str = "") -> dict[str, float]:
         dev = self.device
         targets = [_to_device(t, dev) for t in batch["targets"]]
-        with autocast(dev, self.amp):
+        with autocast(dev, self.amp, self.bf16):
             outputs = self.net(
                 batch["images"].to(dev, non_blocking=True),
                 batch["text_ids"].to(dev, non_blocking=True),

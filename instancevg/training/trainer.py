@@ -7,7 +7,8 @@ One call trains ``cfg.train.epochs`` epochs of the official recipe (INSTANCEVG.m
   `MultiStepLRWarmUp` stepped once per epoch; gradient norm clipped at ``train.grad_clip``.
 - Seeds: ``train.seed`` before the model is built (same initial weights on every rank), then
   ``seed + rank`` for dropout; the sampler shuffles with ``seed`` and the epoch number.
-- fp16 autocast + gradient scaling when ``train.amp`` and the device is CUDA; fp32 elsewhere.
+- fp16 autocast + gradient scaling when ``train.amp`` and the device is CUDA; bf16 autocast of the forward pass
+  on any device when ``train.bf16`` (no scaling; it takes precedence over ``amp``); fp32 otherwise.
 - DistributedDataParallel when launched by ``torchrun`` (gloo on CPU, NCCL on CUDA), with a
   `DistributedSampler`; ``batch_size`` is per process.
 - After each epoch: predict ``options.val_split`` of ``options.eval_config`` and score it with
@@ -107,7 +108,8 @@ class Trainer:
         self.cfg, self.cfg_dict, self.options, self.info = cfg, config_to_dict(cfg), options, info
         self.data_dir, self.out_dir, self.log, self.quiet = data_dir, out_dir, log, quiet
         tc, dev = cfg.train, info.device
-        self.amp = bool(tc.amp) and dev.type == "cuda"
+        self.bf16 = bool(tc.bf16)
+        self.amp = bool(tc.amp) and dev.type == "cuda" and not self.bf16
 
         rows = load_rows(data_dir, options.data_config, options.train_split)
         if not rows:
@@ -124,7 +126,16 @@ class Trainer:
             cfg, options, (r["sentence"] for r in rows), out_dir, info, ckpt
         )
         images = options.images_dir or None
-        self.train_set = GroundingDataset(rows, data_dir, tok, cfg.img_size, cfg.max_tokens, images)
+        self.train_set = GroundingDataset(
+            rows,
+            data_dir,
+            tok,
+            cfg.img_size,
+            cfg.max_tokens,
+            images,
+            hflip=cfg.train.hflip,
+            seed=cfg.train.seed,
+        )
         self.val_set = (
             GroundingDataset(
                 val_rows, data_dir, tok, cfg.img_size, cfg.max_tokens, images, with_targets=False
@@ -172,6 +183,7 @@ class Trainer:
             dev,
             self.amp,
             self.scaler,
+            bf16=self.bf16,
         )
 
     # ------------------------------------------------------------------ state
@@ -228,6 +240,7 @@ class Trainer:
             self.train_set, num_replicas=info.world_size, rank=info.rank, shuffle=True, seed=tc.seed
         )
         sampler.set_epoch(self.epoch)
+        self.train_set.set_epoch(self.epoch)
         order = list(sampler)
         loader = DataLoader(
             self.train_set,
@@ -454,7 +467,8 @@ def train(
     Returns:
         ``{"run_dir", "checkpoint", "epochs_completed", "planned_epochs", "global_step", "step_in_epoch",
         "stopped": "done" | "time_budget" | "max_steps", "metrics": {task: {key: value}} of the last
-        evaluation or {}, "elapsed_s", "train_samples", "world_size"}``.
+        evaluation or {}, "elapsed_s", "train_samples", "world_size", "precision": "fp32" | "fp16" | "bf16"}``
+        (the forward pass's precision; weights and loss are fp32).
     """
     from instancevg.config import config_to_dict
 
@@ -501,6 +515,7 @@ def train(
             "elapsed_s": elapsed,
             "train_samples": len(trainer.train_set),
             "world_size": info.world_size,
+            "precision": "bf16" if trainer.bf16 else ("fp16" if trainer.amp else "fp32"),
         }
     finally:
         D.cleanup(info)

@@ -184,3 +184,56 @@ def test_prediction_dataset_has_no_targets_and_missing_image_is_named(tiny, toke
     bad = GroundingDataset(rows, tiny, tokenizer, 32, 8, images_dir=tmp_path, with_targets=False)
     with pytest.raises(InputError, match="file_name"):
         bad[0]
+
+
+def test_mirror_sentence_swaps_whole_words_and_keeps_case():
+    from instancevg.transforms import mirror_sentence
+
+    assert mirror_sentence("the box left of the star on the right") == "the box right of the star on the left"
+    assert mirror_sentence("Leftmost cat, rightly so") == "Rightmost cat, rightly so"
+    assert mirror_sentence("the red box") == "the red box"
+
+
+def test_hflip_mirrors_image_targets_and_sentence(tiny, tokenizer):
+    rows = load_rows(tiny, "grefcoco_unc", "train")
+    rows[1] = dict(rows[1], sentence="the blue box on the left")
+    plain = GroundingDataset(rows, tiny, tokenizer, 32, 12)
+    flipped = GroundingDataset(rows, tiny, tokenizer, 32, 12, hflip=1.0, seed=3)
+    for i in range(len(rows)):
+        a, b = plain[i], flipped[i]
+        assert torch.equal(b["image"], a["image"].flip(-1))
+        assert torch.equal(b["target"]["mask"], a["target"]["mask"].flip(-1))
+        assert torch.equal(b["target"]["masks"], a["target"]["masks"].flip(-1))
+        expected = a["target"]["boxes"].clone()
+        expected[:, 0] = 1 - expected[:, 0]
+        assert torch.allclose(b["target"]["boxes"], expected)
+    ids, _ = tokenizer.encode_batch(["the blue box on the right"], 12)
+    assert torch.equal(flipped[1]["text_ids"], ids[0])
+    assert not torch.equal(plain[1]["text_ids"], ids[0])
+
+
+def test_hflip_decisions_depend_on_seed_epoch_index_only(tiny, tokenizer):
+    rows = load_rows(tiny, "grefcoco_unc", "train")
+    one = GroundingDataset(rows, tiny, tokenizer, 32, 12, hflip=0.5, seed=7)
+    two = GroundingDataset(rows, tiny, tokenizer, 32, 12, hflip=0.5, seed=7)
+    by_epoch = []
+    for epoch in range(4):
+        one.set_epoch(epoch)
+        two.set_epoch(epoch)
+        decisions = [one.mirrored(i) for i in range(len(rows))]
+        assert decisions == [two.mirrored(i) for i in reversed(range(len(rows)))][::-1]
+        by_epoch.append(decisions)
+    assert len({tuple(d) for d in by_epoch}) > 1  # the decisions change with the epoch
+    assert 0 < sum(map(sum, by_epoch)) < 4 * len(rows)
+    predict_set = GroundingDataset(rows, tiny, tokenizer, 32, 12, with_targets=False, hflip=1.0)
+    assert not predict_set.mirrored(0)  # prediction never mirrors
+
+
+def test_hflip_outside_0_1_is_an_input_error(tiny, tokenizer):
+    from instancevg.config import load_config
+
+    rows = load_rows(tiny, "grefcoco_unc", "train")
+    with pytest.raises(InputError, match="hflip"):
+        GroundingDataset(rows, tiny, tokenizer, 32, 12, hflip=1.5)
+    with pytest.raises(InputError, match="hflip"):
+        load_config("tiny-cpu", ["train.hflip=-0.1"])

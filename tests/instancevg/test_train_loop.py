@@ -60,8 +60,9 @@ def test_two_epochs_equal_one_epoch_then_resume(data, tmp_path):
 
 
 def test_mid_epoch_stop_then_resume_equals_uninterrupted(data, tmp_path):
-    # a different seed and a dropout so that the restored RNG state matters
-    cfg = dataclasses.replace(tiny_cfg(2, seed=3), decoder_dropout=0.2)
+    # a different seed and a dropout so that the restored RNG state matters; mirroring on, whose
+    # decisions must not depend on where the run was cut
+    cfg = dataclasses.replace(tiny_cfg(2, seed=3, hflip=0.5), decoder_dropout=0.2)
     train(cfg, data, tmp_path / "full", quiet=True, options=NO_EVAL)
     stopped = train(cfg, data, tmp_path / "cut", quiet=True, options=NO_EVAL, max_steps=4)
     assert stopped["stopped"] == "max_steps" and stopped["epochs_completed"] == 1
@@ -230,3 +231,12 @@ def test_fitted_plan_lengthens_again_when_the_pace_improves(data, tmp_path, monk
     assert [(r["epochs"], r["decay_epochs"]) for r in log if r["event"] == "schedule"] == [(4, [4]), (6, [6])]
     assert all(call[:2] == (6, [6]) for call in seen)  # always planned from the configured schedule
     assert out["planned_epochs"] == out["epochs_completed"] == 6
+
+
+def test_bf16_training_runs_and_is_recorded(data, tmp_path):
+    out = train(tiny_cfg(1, bf16=True, hflip=1.0), data, tmp_path / "run", quiet=True, options=NO_EVAL)
+    assert out["stopped"] == "done" and out["global_step"] == 3 and out["precision"] == "bf16"
+    start = read_log(tmp_path / "run" / "log.jsonl")[0]
+    assert start["config"]["train"]["bf16"] is True and start["config"]["train"]["hflip"] == 1.0
+    weights = _weights(tmp_path / "run")
+    assert all(v.dtype == torch.float32 for v in weights.values() if v.is_floating_point())

@@ -72,3 +72,20 @@ def test_non_finite_loss_names_the_batch():
         TrainStep(model, criterion, opt, model.parameters(), 0.0, torch.device("cpu"), False)(
             batch(float("inf")), where="epoch 1 step 3"
         )
+
+
+def test_bf16_runs_the_forward_in_bfloat16_and_keeps_fp32_weights_and_loss():
+    torch.manual_seed(0)
+    model = Toy()
+    seen = []
+    model.lin.register_forward_hook(lambda mod, inp, out: seen.append(out.dtype))
+    opt = torch.optim.SGD(model.parameters(), lr=1e-3)
+    step = TrainStep(model, criterion, opt, model.parameters(), 0.0, torch.device("cpu"), False, bf16=True)
+    before = model.lin.weight.detach().clone()
+    values = step(batch(1.0))
+    assert seen == [torch.bfloat16]
+    assert model.lin.weight.dtype == torch.float32 and not torch.equal(model.lin.weight, before)
+    assert isinstance(values["loss"], float) and values["loss"] > 0
+    fp32 = TrainStep(model, criterion, opt, model.parameters(), 0.0, torch.device("cpu"), False)
+    fp32(batch(1.0))
+    assert seen[-1] == torch.float32
