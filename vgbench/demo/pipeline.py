@@ -217,7 +217,7 @@ def step_score(out: Path, data: Path, predictions: dict[str, dict[str, Path]]) -
 
 def run_demo(
     out: str | Path,
-    minutes: float = 4.0,
+    minutes: float = 6.0,
     images: int = 40,
     seed: int = 0,
     overrides: Sequence[str] = (),
