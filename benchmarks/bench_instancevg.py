@@ -10,7 +10,9 @@ Measures, with ``torch.set_num_threads(2)`` (override with --threads):
 2. multi-scale deformable attention forward + backward at the official shapes (B=8, N_q=10, 8 heads, 4 levels of
    a 320-px input = 8500 tokens, 4 points, C=256): the ``grid_sample`` core against a naive reference that gathers
    the four bilinear corners by index, and the whole ``MSDeformAttn`` module;
-3. one training step (forward + loss + backward + grad clip + Adam) of ``tiny-cpu`` at batch 8.
+3. one training step (``TrainStep``: forward + loss + backward + grad clip + Adam) of ``tiny-cpu`` at batch 8: fp32
+   with the multi-tensor Adam (the baseline), fp32 with the fused Adam, and bf16 autocast with the fused Adam
+   (``speedup`` = baseline time / this time; skip bf16 with --no-bf16).
 
 The load average is printed with the numbers: on a shared 2-core machine other processes inflate the wall times
 (badly with 2 OpenMP threads, which spin at every parallel region). ``*_cpu_s`` is the process CPU time; with
@@ -166,7 +168,12 @@ def bench_msda(repeats: int) -> dict:
     }
 
 
-def bench_train_step(repeats: int) -> dict:
+def bench_train_step(repeats: int, bf16: bool, fused: bool) -> dict:
+    """One `instancevg.training.steps.TrainStep` of ``tiny-cpu`` at batch 8 (forward + loss + backward + clip +
+    Adam amsgrad): fp32 or bf16 autocast forward, the fused or the multi-tensor (``foreach``) Adam update."""
+    from instancevg.training.optim import build_optimizer, param_groups
+    from instancevg.training.steps import TrainStep
+
     cfg = load_config("tiny-cpu")
     torch.manual_seed(0)
     model, criterion = InstanceVG(cfg), InstanceVGCriterion(cfg)
@@ -182,23 +189,21 @@ def bench_train_step(repeats: int) -> dict:
             masks[k, int(0.25 * s) : int(0.55 * s), int((0.2 + 0.2 * k) * s) : int((0.4 + 0.2 * k) * s)] = 1
         merged = masks.amax(0) if n else torch.zeros(s, s)
         targets.append({"boxes": boxes, "masks": masks, "mask": merged, "no_target": n == 0})
-    groups = [
-        {"params": list(model.head_parameters()), "lr": cfg.train.lr},
-        {"params": list(model.encoder_parameters()), "lr": cfg.train.lr_encoder},
-    ]
-    opt = torch.optim.Adam(groups, betas=cfg.train.betas, eps=cfg.train.eps, amsgrad=cfg.train.amsgrad)
-
-    def step():
-        loss = criterion(model(images, ids, pad), targets)["loss"]
-        opt.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.train.grad_clip)
-        opt.step()
-
-    med, best = _median_time(step, repeats)
+    tc = cfg.train
+    if fused:
+        opt = build_optimizer(model, tc)
+    else:
+        groups = param_groups(model.encoder_parameters(), model.head_parameters(), tc.lr, tc.lr_encoder)
+        opt = torch.optim.Adam(groups, betas=tc.betas, eps=tc.eps, amsgrad=tc.amsgrad, foreach=True)
+    cpu = torch.device("cpu")
+    step = TrainStep(model, criterion, opt, model.parameters(), tc.grad_clip, cpu, False, bf16=bf16)
+    data = {"images": images, "text_ids": ids, "text_pad_mask": pad, "targets": targets, "metas": []}
+    med, best = _median_time(lambda: step(data), repeats)
     return {
         "model": "tiny-cpu",
         "batch": batch,
+        "precision": "bf16" if bf16 else "fp32",
+        "adam": "fused" if fused else "foreach",
         "step_s": round(med, 4),
         "step_min_s": round(best, 4),
         "step_cpu_s": round(_LAST_CPU[0], 4),
@@ -212,7 +217,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=10)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--skip-b", action="store_true", help="skip the 221 M-parameter B preset")
-    parser.add_argument("--no-bf16", action="store_true", help="skip timing the B preset under bf16 autocast")
+    parser.add_argument("--no-bf16", action="store_true", help="skip the bf16 autocast timings")
     parser.add_argument("--out", type=Path, help="write the results as JSON")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -228,7 +233,15 @@ def main(argv: list[str] | None = None) -> int:
     inference.append(bench_inference("tiny-cpu", args.repeats))
     results["inference_batch1"] = inference
     results["msda"] = bench_msda(max(3, args.repeats // 2))
-    results["train_step"] = bench_train_step(max(3, args.repeats // 2))
+    steps = [
+        bench_train_step(max(5, args.repeats), bf16=False, fused=False),  # the baseline: fp32, foreach Adam
+        bench_train_step(max(5, args.repeats), bf16=False, fused=True),
+    ]
+    if not args.no_bf16:
+        steps.append(bench_train_step(max(5, args.repeats), bf16=True, fused=True))
+    for row in steps:
+        row["speedup"] = round(steps[0]["step_s"] / row["step_s"], 2)
+    results["train_step"] = steps
     results["load_after"] = os.getloadavg()[0]
     print(json.dumps(results, indent=2))
     if args.out:

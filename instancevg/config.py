@@ -227,9 +227,11 @@ def _tiny_cpu() -> InstanceVGConfig:
     train = TrainConfig(
         lr=1e-3,
         lr_encoder=5e-4,
-        epochs=30,
+        # the planned length of an unbudgeted run (60 x 50 steps on the demo's 394 expressions); `vgbench demo`
+        # fits this plan to its minutes (run.fit_schedule), so it must be at least what the minutes allow
+        epochs=60,
         warmup_epochs=1,
-        decay_epochs=(24,),
+        decay_epochs=(48,),
         grad_clip=1.0,
         batch_size=8,
         seed=0,

@@ -21,7 +21,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="demo folder: new, empty, or an earlier demo's folder (its outputs are replaced)",
     )
     parser.add_argument(
-        "--minutes", type=float, default=6.0, help="training time budget in minutes (default 6)"
+        "--minutes", type=float, default=7.0, help="training time budget in minutes (default 7)"
     )
     parser.add_argument("--images", type=int, default=40, help="synthetic images per dataset (default 40)")
     parser.add_argument(

@@ -180,7 +180,7 @@ def step_train(
 
     model_overrides, run_overrides = split_overrides(overrides)
     cfg = load_config(PRESET, [f"train.seed={seed}", *demo_precision(), *model_overrides])
-    # fit_schedule: the preset's 30-epoch schedule is shrunk to what the minutes allow on this machine, so
+    # fit_schedule: the preset's 60-epoch schedule is shrunk to what the minutes allow on this machine, so
     # that the learning rate still decays before the budget ends (run.fit_schedule=false turns it off)
     options = RunOptions(
         data_config=TRAIN_CONFIG, device="cpu", log_every=1, fit_schedule=True
@@ -217,7 +217,7 @@ def step_score(out: Path, data: Path, predictions: dict[str, dict[str, Path]]) -
 
 def run_demo(
     out: str | Path,
-    minutes: float = 6.0,
+    minutes: float = 7.0,
     images: int = 40,
     seed: int = 0,
     overrides: Sequence[str] = (),
