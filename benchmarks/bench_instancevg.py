@@ -11,8 +11,8 @@ Measures, with ``torch.set_num_threads(2)`` (override with --threads):
    a 320-px input = 8500 tokens, 4 points, C=256): the ``grid_sample`` core against a naive reference that gathers
    the four bilinear corners by index, and the whole ``MSDeformAttn`` module;
 3. one training step (``TrainStep``: forward + loss + backward + grad clip + Adam) of ``tiny-cpu`` at batch 8: fp32
-   with the multi-tensor Adam (the baseline), fp32 with the fused Adam, and bf16 autocast with the fused Adam
-   (``speedup`` = baseline time / this time; skip bf16 with --no-bf16).
+   with the multi-tensor Adam (the baseline), fp32 with the fused Adam, and bf16 autocast with the fused Adam, timed
+   round-robin (``speedup`` = baseline median / this median; skip bf16 with --no-bf16).
 
 The load average is printed with the numbers: on a shared 2-core machine other processes inflate the wall times
 (badly with 2 OpenMP threads, which spin at every parallel region). ``*_cpu_s`` is the process CPU time; with
@@ -168,9 +168,9 @@ def bench_msda(repeats: int) -> dict:
     }
 
 
-def bench_train_step(repeats: int, bf16: bool, fused: bool) -> dict:
-    """One `instancevg.training.steps.TrainStep` of ``tiny-cpu`` at batch 8 (forward + loss + backward + clip +
-    Adam amsgrad): fp32 or bf16 autocast forward, the fused or the multi-tensor (``foreach``) Adam update."""
+def _train_step(bf16: bool, fused: bool):
+    """A ready `instancevg.training.steps.TrainStep` of ``tiny-cpu`` at batch 8 (forward + loss + backward + clip +
+    Adam amsgrad; fp32 or bf16 autocast forward; the fused or the multi-tensor Adam) and its batch."""
     from instancevg.training.optim import build_optimizer, param_groups
     from instancevg.training.steps import TrainStep
 
@@ -198,16 +198,35 @@ def bench_train_step(repeats: int, bf16: bool, fused: bool) -> dict:
     cpu = torch.device("cpu")
     step = TrainStep(model, criterion, opt, model.parameters(), tc.grad_clip, cpu, False, bf16=bf16)
     data = {"images": images, "text_ids": ids, "text_pad_mask": pad, "targets": targets, "metas": []}
-    med, best = _median_time(lambda: step(data), repeats)
-    return {
-        "model": "tiny-cpu",
-        "batch": batch,
-        "precision": "bf16" if bf16 else "fp32",
-        "adam": "fused" if fused else "foreach",
-        "step_s": round(med, 4),
-        "step_min_s": round(best, 4),
-        "step_cpu_s": round(_LAST_CPU[0], 4),
-    }
+    return lambda: step(data)
+
+
+def bench_train_steps(repeats: int, bf16: bool) -> list[dict]:
+    """fp32 + multi-tensor Adam (the baseline), fp32 + fused Adam, bf16 + fused Adam, timed round-robin (one step
+    of each in turn, ``repeats`` rounds after 2 warm-up rounds) so that a drift in the machine's speed hits all
+    alike; ``speedup`` = the baseline's median / this median."""
+    variants = [("fp32", "foreach"), ("fp32", "fused")] + ([("bf16", "fused")] if bf16 else [])
+    steps = [_train_step(p == "bf16", a == "fused") for p, a in variants]
+    times: list[list[float]] = [[] for _ in steps]
+    for r in range(repeats + 2):
+        for k, step in enumerate(steps):
+            t = time.perf_counter()
+            step()
+            if r >= 2:
+                times[k].append(time.perf_counter() - t)
+    base = statistics.median(times[0])
+    return [
+        {
+            "model": "tiny-cpu",
+            "batch": 8,
+            "precision": p,
+            "adam": a,
+            "step_s": round(statistics.median(t), 4),
+            "step_min_s": round(min(t), 4),
+            "speedup": round(base / statistics.median(t), 2),
+        }
+        for (p, a), t in zip(variants, times)
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -233,15 +252,7 @@ def main(argv: list[str] | None = None) -> int:
     inference.append(bench_inference("tiny-cpu", args.repeats))
     results["inference_batch1"] = inference
     results["msda"] = bench_msda(max(3, args.repeats // 2))
-    steps = [
-        bench_train_step(max(5, args.repeats), bf16=False, fused=False),  # the baseline: fp32, foreach Adam
-        bench_train_step(max(5, args.repeats), bf16=False, fused=True),
-    ]
-    if not args.no_bf16:
-        steps.append(bench_train_step(max(5, args.repeats), bf16=True, fused=True))
-    for row in steps:
-        row["speedup"] = round(steps[0]["step_s"] / row["step_s"], 2)
-    results["train_step"] = steps
+    results["train_step"] = bench_train_steps(max(5, args.repeats), bf16=not args.no_bf16)
     results["load_after"] = os.getloadavg()[0]
     print(json.dumps(results, indent=2))
     if args.out:
