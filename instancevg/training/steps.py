@@ -7,24 +7,13 @@ from typing import Any
 
 import torch
 
-from instancevg.training.inference import autocast
+from instancevg.training.inference import autocast, to_float32
 
 __all__ = ["TrainStep"]
 
 
 def _to_device(target: dict[str, Any], device: torch.device) -> dict[str, Any]:
     return {k: v.to(device, non_blocking=True) if torch.is_tensor(v) else v for k, v in target.items()}
-
-
-def _float32(obj: Any) -> Any:
-    """Floating tensors nested in dicts / lists cast to fp32, so the loss runs outside autocast."""
-    if torch.is_tensor(obj):
-        return obj.float() if obj.is_floating_point() else obj
-    if isinstance(obj, dict):
-        return {k: _float32(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return type(obj)(_float32(v) for v in obj)
-    return obj
 
 
 class TrainStep:
@@ -61,7 +50,7 @@ class TrainStep:
                 batch["text_ids"].to(dev, non_blocking=True),
                 batch["text_pad_mask"].to(dev, non_blocking=True),
             )
-        losses = self.criterion(_float32(outputs), targets)
+        losses = self.criterion(to_float32(outputs), targets)  # the loss runs in fp32, outside autocast
         loss = losses["loss"]
         if not torch.isfinite(loss):
             ids = [m["expr_id"] for m in batch["metas"]][:4]
