@@ -162,7 +162,7 @@ def step_baselines(out: Path, data: Path, seed: int, quiet: bool) -> dict[str, d
 
 
 def demo_precision() -> list[str]:
-    """``["train.bf16=true"]`` on a CPU with bfloat16 instructions, where it about doubles the steps the
+    """``["train.bf16=true"]`` on a CPU with bfloat16 instructions, where it buys 1.2-1.4x the steps the
     minutes buy (docs/demo.md); ``[]`` elsewhere, where bf16 would be emulated and slower. A user's
     ``--set train.bf16=...`` comes later and wins."""
     from instancevg.training.inference import cpu_has_native_bf16
