@@ -261,10 +261,11 @@ def _tiny_cpu() -> InstanceVGConfig:
         # the official reference sigmoid(.) + p starts about half an image away from the prior point (often
         # outside the image); the paper's reference = p learns boxes about twice as fast on a handful of scenes
         reference_point="prior",
-        # greedy NMS at IoU 0.5 over the kept queries (the official with_nms switch, paper Table 15): a briefly
-        # trained model keeps near-duplicate boxes, each one a false positive under GREC's exact-set rule;
-        # chosen on a held-out synthetic dev set (seed 1, 200 images), never on the demo's val split
-        nms_threshold=0.5,
+        # greedy NMS over the kept queries (the official with_nms switch, paper Table 15) at IoU 0.1: a briefly
+        # trained model keeps overlapping boxes, each one a false positive under GREC's exact-set rule, and the
+        # synthetic shapes never overlap much; chosen on a held-out synthetic dev set (seed 1, 200 images), never
+        # on the demo's val split (docs/instancevg.md)
+        nms_threshold=0.1,
         train=train,
     )
 

@@ -31,7 +31,7 @@ def test_presets_carry_the_official_numbers():
     assert PRESETS["instancevg-l-refcoco"].train.batch_size == 4
     assert PRESETS["tiny-cpu"].img_size == 128
     # NMS only in the CPU demo preset; the official presets keep with_nms=False
-    assert PRESETS["tiny-cpu"].nms_threshold == 0.5
+    assert PRESETS["tiny-cpu"].nms_threshold == 0.1
     assert all(cfg.nms_threshold == 0.0 for name, cfg in PRESETS.items() if name != "tiny-cpu")
 
 
