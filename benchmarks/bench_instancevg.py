@@ -171,7 +171,7 @@ def bench_msda(repeats: int) -> dict:
 def _train_step(bf16: bool, fused: bool):
     """A ready `instancevg.training.steps.TrainStep` of ``tiny-cpu`` at batch 8 (forward + loss + backward + clip +
     Adam amsgrad; fp32 or bf16 autocast forward; the fused or the multi-tensor Adam) and its batch."""
-    from instancevg.training.optim import build_optimizer, param_groups
+    from instancevg.training.optim import build_optimizer
     from instancevg.training.steps import TrainStep
 
     cfg = load_config("tiny-cpu")
@@ -190,11 +190,7 @@ def _train_step(bf16: bool, fused: bool):
         merged = masks.amax(0) if n else torch.zeros(s, s)
         targets.append({"boxes": boxes, "masks": masks, "mask": merged, "no_target": n == 0})
     tc = cfg.train
-    if fused:
-        opt = build_optimizer(model, tc)
-    else:
-        groups = param_groups(model.encoder_parameters(), model.head_parameters(), tc.lr, tc.lr_encoder)
-        opt = torch.optim.Adam(groups, betas=tc.betas, eps=tc.eps, amsgrad=tc.amsgrad, foreach=True)
+    opt = build_optimizer(model, tc, fused=fused)
     cpu = torch.device("cpu")
     step = TrainStep(model, criterion, opt, model.parameters(), tc.grad_clip, cpu, False, bf16=bf16)
     data = {"images": images, "text_ids": ids, "text_pad_mask": pad, "targets": targets, "metas": []}

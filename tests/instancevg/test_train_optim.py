@@ -130,3 +130,19 @@ def test_set_decay_epochs_applies_the_new_factor_to_the_next_epoch():
     restored = MultiStepLRWarmUp(build_optimizer(TwoPart(), _recipe()), warmup_epochs=1, decay_epochs=[8])
     restored.load_state_dict(sched.state_dict())
     assert restored.decay_epochs == [4] and restored.factor() == pytest.approx(0.1)
+
+
+def test_fused_and_foreach_adam_take_the_same_step():
+    opts = [build_optimizer(TwoPart(), _recipe(), fused=f) for f in (True, False)]
+    assert opts[1].defaults["foreach"] is True and opts[1].defaults.get("fused") in (None, False)
+    params = []
+    for opt in opts:
+        torch.manual_seed(0)
+        ps = [p for g in opt.param_groups for p in g["params"]]
+        with torch.no_grad():
+            for p in ps:
+                p.copy_(torch.randn_like(p))
+                p.grad = torch.ones_like(p)
+        opt.step()
+        params.append(torch.cat([p.detach().flatten() for p in ps]))
+    assert torch.allclose(params[0], params[1], atol=1e-6)
