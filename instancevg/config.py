@@ -125,6 +125,14 @@ class InstanceVGConfig:
     mask_resize: str = "nearest"
     # greedy NMS IoU over the kept queries; 0 = off (official with_nms=False; paper Table 15)
     nms_threshold: float = 0.0
+    # which instances a predictions record lists: "kept" (score > score_threshold, after NMS) or "all" (every
+    # query with its score, as the official pred_bboxes; the evaluator's protocol applies the threshold)
+    instances_written: str = "kept"
+    # official detector_postprocess: drop boxes with zero width or height after clipping; the official mask
+    # merge then indexes the instance masks by positions in the shortened score list (docs/instancevg.md)
+    drop_empty_boxes: bool = False
+    # empty the expression mask when no_target is decided (official: False, the mask stays as predicted)
+    empty_mask_on_no_target: bool = True
     # ---- quirk flags (INSTANCEVG.md section 5); default = official code, alternative = paper ----
     text_filter_score: str = "mean"  # quirk 1: "mean" (code, channel mean) | "l2" (paper, L2 norm)
     attn_map_pool: str = "max"  # global attention map over queries: "max" (code) | "mean" (paper, M_s = Mean)
@@ -160,6 +168,7 @@ class InstanceVGConfig:
 _CHOICES: dict[str, tuple[str, ...]] = {
     "mask_output": ("merge", "global", "instance"),
     "mask_resize": ("nearest", "bilinear"),
+    "instances_written": ("kept", "all"),
     "text_filter_score": ("mean", "l2"),
     "attn_map_pool": ("max", "mean"),
     "reference_point": ("offset", "prior"),

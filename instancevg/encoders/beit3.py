@@ -155,7 +155,7 @@ class Encoder(nn.Module):
         self.embed_positions = nn.Module()
         self.embed_positions.A = PositionalEmbedding(vision_positions + 2, dim)
         self.embed_positions.B = PositionalEmbedding(text_positions, dim)
-        rates = torch.linspace(0, drop_path, layers).tolist() if layers > 1 else [0.0] * layers
+        rates = [drop_path * i / (layers - 1) for i in range(layers)] if layers > 1 else [0.0] * layers
         self.layers = nn.ModuleList(EncoderLayer(dim, heads, ffn_dim, r, eps) for r in rates)
         self.layer_norm = Multiway(nn.LayerNorm(dim, eps=eps))
 

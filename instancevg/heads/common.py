@@ -26,9 +26,13 @@ class MLP(nn.Module):
 
 
 class LayerNorm2d(nn.Module):
-    """LayerNorm over the channels of ``[B, C, H, W]`` (eps 1e-6, as the official LN2d)."""
+    """LayerNorm over the channels of ``[B, C, H, W]``.
 
-    def __init__(self, channels: int, eps: float = 1e-6) -> None:
+    eps 1e-5: the official ``LN2d`` class defaults to 1e-6, but the SimFPN builds it through mmcv's
+    ``build_norm_layer``, which sets ``eps=1e-5`` unless the config names one (measured on the official outputs).
+    """
+
+    def __init__(self, channels: int, eps: float = 1e-5) -> None:
         super().__init__()
         self.weight = nn.Parameter(torch.ones(channels))
         self.bias = nn.Parameter(torch.zeros(channels))
