@@ -2,7 +2,8 @@
 Instance-aware Joint Learning", TPAMI 2025), re-implemented in pure PyTorch from the official code's behaviour.
 
 Public API: configs and presets, the tokenizer, input transforms, the model, its criterion, the
-post-processing to predictions records, the BEiT-3 checkpoint loader, and the trainer / predictor
+post-processing to predictions records, the BEiT-3 checkpoint loader, the loader of the authors' released
+checkpoints (``load_official``), and the trainer / predictor
 (`train`, `predict`, `RunOptions`, `load_trained` from `instancevg.training`). Heavy modules (torch) are imported
 lazily so that ``import instancevg`` stays cheap.
 """
@@ -25,6 +26,7 @@ __all__ = [
     "config_to_dict",
     "load_beit3_checkpoint",
     "load_config",
+    "load_official",
     "load_trained",
     "postprocess",
     "predict",
@@ -47,6 +49,7 @@ _WHERE = {
     "preprocess_image": "instancevg.transforms",
     "resize_mask": "instancevg.transforms",
     "load_beit3_checkpoint": "instancevg.checkpoint",
+    "load_official": "instancevg.official",
     "postprocess": "instancevg.postprocess",
     "train": "instancevg.training",
     "predict": "instancevg.training",

@@ -12,9 +12,15 @@ Per expression:
   aspect ratio, so the mapping is a per-axis scale), clipped, written as COCO ``[x, y, w, h]``; unlike the
   official ``detector_postprocess`` empty boxes are kept, so scores, boxes and masks stay aligned;
 - masks: sigmoid >= ``mask_threshold`` at the S x S input size, then nearest-neighbour resize to the original
-  ``h x w`` (``mask_resize="nearest"``, the official ``BitmapMasks.resize``), or logits resized bilinearly first
-  and binarised after (``"bilinear"``); the expression mask is the union of the global mask and the kept instance
-  masks (``mask_output="merge"``), or one of them; it is emptied when ``no_target`` is true;
+  ``h x w`` with OpenCV's ``INTER_NEAREST`` index rule (``mask_resize="nearest"``, the official
+  ``BitmapMasks.resize``), or logits resized bilinearly first and binarised after (``"bilinear"``); the expression
+  mask is the union of the global mask and the kept instance masks (``mask_output="merge"``), or one of them; it
+  is emptied when ``no_target`` is true unless ``empty_mask_on_no_target=False`` (official);
+- ``instances_written="all"`` (official checkpoints) lists every query with its score instead of the kept ones;
+  ``drop_empty_boxes`` (official ``detector_postprocess``) removes boxes of zero width or height after clipping, and
+  then, as the official code does, the kept instance masks are taken at the *positions* of the kept scores in the
+  shortened list (so a dropped box shifts which query masks are merged; each written instance carries the mask at
+  its position);
 - ``points``: the prior points in original pixels.
 """
 
@@ -31,7 +37,7 @@ from evaluators import rle
 from instancevg.config import InstanceVGConfig
 from instancevg.ops.box_ops import box_cxcywh_to_xyxy, box_iou
 
-__all__ = ["nms_order", "postprocess", "query_scores"]
+__all__ = ["nearest_indices", "nms_order", "postprocess", "query_scores"]
 
 
 def nms_order(boxes_xyxy: torch.Tensor, iou_threshold: float) -> torch.Tensor:
@@ -55,18 +61,46 @@ def query_scores(outputs: dict, cfg: InstanceVGConfig) -> torch.Tensor:
     return prob * weight[:, None]
 
 
+def nearest_indices(src: int, dst: int) -> np.ndarray:
+    """Source index of each of ``dst`` output pixels under OpenCV's ``INTER_NEAREST`` (what mmcv's
+    ``imresize`` / mmdet's ``BitmapMasks.resize`` call): ``min(floor(i * (1 / (dst / src))), src - 1)`` in float64."""
+    scale = 1.0 / (dst / src)
+    return np.minimum(np.floor(np.arange(dst) * scale).astype(np.int64), src - 1)
+
+
 def _binary_masks(logits: torch.Tensor, h: int, w: int, cfg: InstanceVGConfig) -> np.ndarray:
     """``[N, S, S]`` mask logits -> bool ``[N, h, w]`` at the original size (see ``mask_resize``)."""
     if logits.shape[0] == 0:
         return np.zeros((0, h, w), dtype=bool)
-    logits = logits[:, None].float()
+    logits = logits.float()
     if cfg.mask_resize == "nearest":
-        binary = (logits.sigmoid() >= cfg.mask_threshold).float()
-        out = F.interpolate(binary, size=(h, w), mode="nearest") > 0.5
-    else:
-        resized = F.interpolate(logits, size=(h, w), mode="bilinear", align_corners=False)
-        out = resized.sigmoid() >= cfg.mask_threshold
-    return out[:, 0].cpu().numpy()
+        binary = (logits.sigmoid() >= cfg.mask_threshold).cpu().numpy()
+        rows = nearest_indices(binary.shape[1], h)
+        cols = nearest_indices(binary.shape[2], w)
+        return binary[:, rows[:, None], cols[None, :]]
+    resized = F.interpolate(logits[:, None], size=(h, w), mode="bilinear", align_corners=False)
+    return (resized.sigmoid() >= cfg.mask_threshold)[:, 0].cpu().numpy()
+
+
+def _written_queries(scores: torch.Tensor, xyxy_norm: torch.Tensor, cfg: InstanceVGConfig) -> tuple:
+    """For one expression: ``(listed, kept, mask_index)`` index tensors into the queries.
+
+    ``listed``: the queries whose boxes survive ``drop_empty_boxes``, in query order; ``kept``: those of them
+    scored above the threshold (after NMS), by decreasing score; ``mask_index[k]``: the query whose mask goes with
+    ``listed[k]`` (the same query, or with dropped boxes the official positional pairing).
+    """
+    n = scores.shape[0]
+    listed = torch.arange(n)
+    if cfg.drop_empty_boxes:
+        clipped = xyxy_norm.clamp(0.0, 1.0)
+        nonempty = (clipped[:, 2] > clipped[:, 0]) & (clipped[:, 3] > clipped[:, 1])
+        listed = listed[nonempty]
+    mask_index = torch.arange(len(listed)) if cfg.drop_empty_boxes else listed
+    order = torch.nonzero(scores[listed] > cfg.score_threshold).flatten()
+    order = order[scores[listed][order].argsort(descending=True, stable=True)]
+    if cfg.nms_threshold > 0 and len(order) > 1:
+        order = order[nms_order(xyxy_norm[listed][order], cfg.nms_threshold)]
+    return listed, order, mask_index
 
 
 @torch.no_grad()
@@ -82,36 +116,39 @@ def postprocess(outputs: dict, metas: Sequence[dict], cfg: InstanceVGConfig) -> 
     records = []
     for b, meta in enumerate(metas):
         h, w = (int(v) for v in meta["orig_size"])
-        keep = torch.nonzero(scores[b] > cfg.score_threshold).flatten()
-        keep = keep[scores[b, keep].argsort(descending=True)]
-        if cfg.nms_threshold > 0 and len(keep) > 1:
-            keep = keep[nms_order(boxes[b, keep], cfg.nms_threshold)]
+        listed, order, mask_index = _written_queries(scores[b], boxes[b], cfg)
         if cfg.no_target_rule == "queries":
-            no_target = len(keep) == 0
+            no_target = len(order) == 0
             nt_score = 1.0 - float(scores[b].max()) if scores.shape[1] else 1.0
         else:
             no_target = bool(empty_prob[b] > 0.5)
             nt_score = float(empty_prob[b])
+        written = torch.arange(len(listed)) if cfg.instances_written == "all" else order
         scale = torch.tensor([w, h, w, h], dtype=torch.float32)
-        xyxy = boxes[b, keep] * scale
+        xyxy = boxes[b, listed[written]] * scale
         xyxy[:, 0::2] = xyxy[:, 0::2].clamp(0, w)
         xyxy[:, 1::2] = xyxy[:, 1::2].clamp(0, h)
-        inst_masks = None
+        inst_masks = kept_masks = None
         if pred_masks is not None:
-            inst_masks = _binary_masks(pred_masks[b, keep.to(pred_masks.device)], h, w, cfg)
+            needed = torch.unique(torch.cat([mask_index[written], mask_index[order]]))
+            binary = _binary_masks(pred_masks[b, needed.to(pred_masks.device)], h, w, cfg)
+            position = {int(q): i for i, q in enumerate(needed)}
+            inst_masks = binary[[position[int(q)] for q in mask_index[written]]]
+            kept_masks = binary[[position[int(q)] for q in mask_index[order]]]
         instances = []
-        for k in range(len(keep)):
+        for k in range(len(written)):
             x0, y0, x1, y1 = (float(v) for v in xyxy[k])
-            inst: dict[str, Any] = {"bbox": [x0, y0, x1 - x0, y1 - y0], "score": float(scores[b, keep[k]])}
+            score = float(scores[b, listed[written[k]]])
+            inst: dict[str, Any] = {"bbox": [x0, y0, x1 - x0, y1 - y0], "score": score}
             if inst_masks is not None:
                 inst["segmentation"] = rle.encode(inst_masks[k])
             instances.append(inst)
         merged = np.zeros((h, w), dtype=bool)
-        if not no_target:
-            if cfg.mask_output in ("merge", "global") or inst_masks is None:
+        if not (no_target and cfg.empty_mask_on_no_target):
+            if cfg.mask_output in ("merge", "global") or kept_masks is None:
                 merged |= _binary_masks(global_mask[b : b + 1], h, w, cfg)[0]
-            if cfg.mask_output in ("merge", "instance") and inst_masks is not None and len(inst_masks):
-                merged |= inst_masks.any(0)
+            if cfg.mask_output in ("merge", "instance") and kept_masks is not None and len(kept_masks):
+                merged |= kept_masks.any(0)
         pts = points[b] * torch.tensor([w, h], dtype=torch.float32)
         records.append(
             {
