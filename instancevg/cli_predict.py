@@ -1,7 +1,8 @@
-"""``vgbench predict``: a trained checkpoint -> a predictions file (PREDICTIONS.md).
+"""``vgbench predict``: a checkpoint -> a predictions file (docs/evaluators.md, the predictions format).
 
 ``--config`` here is the built dataset's config (``grefcoco_unc``), not a model preset: the model
-config travels inside the checkpoint.
+config travels inside a vgbench checkpoint, and is read off the tensor shapes of an official one
+(``InstanceVG-*.pth``, detected from its layout; it needs ``--spm beit3.spm``).
 """
 
 from __future__ import annotations
@@ -12,12 +13,27 @@ __all__ = ["add_arguments", "run"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--checkpoint", required=True, help="RUN/last.pt or RUN/epoch_{k}.pt")
+    parser.add_argument(
+        "--checkpoint",
+        required=True,
+        help="RUN/last.pt, RUN/epoch_{k}.pt, or a released InstanceVG-*.pth (detected from its layout)",
+    )
+    parser.add_argument(
+        "--spm", help="BEiT-3's SentencePiece model beit3.spm (required with a released checkpoint)"
+    )
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="config field for a released checkpoint, e.g. max_tokens=40 (repeatable)",
+    )
     parser.add_argument("--data", required=True, help="built dataset folder (vgbench build --out)")
     parser.add_argument("--config", required=True, help="dataset config, e.g. grefcoco_unc")
     parser.add_argument("--split", required=True, help="split, e.g. val")
     parser.add_argument("--out", required=True, help="predictions file (.jsonl or .jsonl.gz)")
-    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--batch-size", type=int, default=16, help="expressions per forward pass (default 16)")
     parser.add_argument(
         "--images", help="images folder (default: embedded images or the build's images_root)"
     )
@@ -29,11 +45,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="bfloat16 autocast (faster on CPUs with bf16; numerics differ slightly)",
     )
+    parser.add_argument("--fp16", action="store_true", help="float16 autocast (CUDA only)")
 
 
 def run(args: argparse.Namespace) -> int:
     from evaluators.errors import InputError
     from instancevg.training import predict
+
+    from instancevg.config import parse_overrides
 
     if args.batch_size < 1:
         raise InputError(f"--batch-size: must be >= 1, got {args.batch_size}")
@@ -50,6 +69,9 @@ def run(args: argparse.Namespace) -> int:
         quiet=args.quiet,
         threads=args.threads,
         bf16=args.bf16,
+        fp16=args.fp16,
+        spm=args.spm,
+        overrides=parse_overrides(args.overrides),
     )
     print(path)
     return 0

@@ -32,6 +32,7 @@ __all__ = [
     "config_from_dict",
     "config_to_dict",
     "load_config",
+    "parse_overrides",
 ]
 
 
@@ -426,6 +427,21 @@ def apply_overrides(cfg: InstanceVGConfig, overrides: Iterable[str]) -> Instance
         else:
             raise InputError(f"override {key}: unknown key{_did_you_mean(key)}")
     return config_from_dict(data, source="overrides")
+
+
+def parse_overrides(items: Iterable[str]) -> dict[str, Any]:
+    """``["max_tokens=40", ...]`` -> ``{"max_tokens": 40}``, typed from the ``InstanceVGConfig`` fields (top-level
+    fields only; used for the released checkpoints, whose config is inferred, not stored)."""
+    out: dict[str, Any] = {}
+    fields = _fields(InstanceVGConfig)
+    for item in items:
+        if "=" not in item:
+            raise InputError(f"--set {item!r}: expected key=value")
+        key, value = (part.strip() for part in item.split("=", 1))
+        if key not in fields:
+            raise InputError(f"--set {key}: unknown config field{_did_you_mean(key)}")
+        out[key] = _coerce(value, fields[key], f"--set {key}")
+    return out
 
 
 def load_config(name_or_file: str, overrides: Iterable[str] = ()) -> InstanceVGConfig:

@@ -2,7 +2,7 @@
 
 Public API: ``load_official(path, **overrides)`` (a checkpoint file -> ``InstanceVG`` in eval mode),
 ``build_official`` (the same from a state dict), ``infer_official_config``, ``read_official_state_dict``,
-``is_official_state_dict``, ``OFFICIAL_POSTPROCESS`` and the key mapping ``official_to_vgbench`` /
+``is_official_state_dict``, ``looks_official`` (a safe test of a file's layout), ``OFFICIAL_POSTPROCESS`` and the key mapping ``official_to_vgbench`` /
 ``vgbench_to_official`` with ``UNUSED_KEYS``.
 """
 
@@ -15,6 +15,7 @@ from instancevg.official.load import (
     infer_official_config,
     is_official_state_dict,
     load_official,
+    looks_official,
     read_official_state_dict,
 )
 
@@ -25,6 +26,7 @@ __all__ = [
     "infer_official_config",
     "is_official_state_dict",
     "load_official",
+    "looks_official",
     "official_to_vgbench",
     "read_official_state_dict",
     "vgbench_to_official",

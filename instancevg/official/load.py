@@ -34,6 +34,7 @@ __all__ = [
     "infer_official_config",
     "is_official_state_dict",
     "load_official",
+    "looks_official",
     "read_official_state_dict",
 ]
 
@@ -67,6 +68,25 @@ def is_official_state_dict(state: Mapping[str, Any]) -> bool:
     """True when the keys are the official model's (``vis_enc.beit3.*`` and ``head.*``, ``module.`` allowed)."""
     keys = [k[len("module.") :] if k.startswith("module.") else k for k in state]
     return any(k.startswith("vis_enc.beit3.") for k in keys) and any(k.startswith("head.") for k in keys)
+
+
+def looks_official(path: str | Path) -> bool:
+    """Whether ``path`` is a ``torch.save`` archive whose pickle names official keys (``vis_enc.beit3.``).
+
+    Reads only the archive's small ``data.pkl`` entry as bytes: nothing is unpickled, so this is safe on any
+    file. A file that is not a zip archive (legacy ``torch.save``, or not a checkpoint) gives False.
+    """
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = [n for n in archive.namelist() if n.endswith("/data.pkl") or n == "data.pkl"]
+            if len(names) != 1 or archive.getinfo(names[0]).file_size > 64 * 2**20:
+                return False
+            data = archive.read(names[0])
+    except (OSError, zipfile.BadZipFile, KeyError):
+        return False
+    return b"vis_enc.beit3." in data and b"head." in data
 
 
 def _load_file(path: Path) -> Any:

@@ -31,7 +31,7 @@ is `instancevg.transforms.mirror_sentence` of the original ("the circle left of 
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -107,6 +107,8 @@ class GroundingDataset(Dataset):
             (several expressions share an image; 64 images of 320 px are 75 MB); 0 disables the cache.
         hflip: probability of mirroring a sample (see the module docstring); needs ``with_targets``.
         seed: seed of the mirroring decisions.
+        image_loader: ``row -> FloatTensor[3, S, S]`` replacing the default decoding and resize (the official
+            test-time pipeline of `instancevg.official.inputs` for the released checkpoints).
     """
 
     def __init__(
@@ -121,6 +123,7 @@ class GroundingDataset(Dataset):
         cache_images: int = 64,
         hflip: float = 0.0,
         seed: int = 0,
+        image_loader: Callable[[dict[str, Any]], torch.Tensor] | None = None,
     ):
         if not 0.0 <= float(hflip) <= 1.0:
             raise InputError(f"train.hflip: {hflip} is not a probability in [0, 1]")
@@ -130,6 +133,7 @@ class GroundingDataset(Dataset):
         self.images_dir = resolve_images_dir(data_dir, images_dir)
         self.with_targets = with_targets
         self.cache_images = int(cache_images)
+        self.image_loader = image_loader
         self._cache: OrderedDict[str, torch.Tensor] = OrderedDict()
         sentences = [str(r["sentence"]) for r in rows]
         if sentences:
@@ -167,13 +171,16 @@ class GroundingDataset(Dataset):
         if cached is not None:
             self._cache.move_to_end(key)
             return cached
-        img = open_image(self.data_dir, row, self.images_dir)
-        if (img.height, img.width) != (int(row["height"]), int(row["width"])):
-            raise InputError(
-                f"expr_id={row['expr_id']!r} field='height/width': the image is {img.height}x{img.width}, "
-                f"the row says {row['height']}x{row['width']}"
-            )
-        tensor = preprocess_image(img, self.img_size)
+        if self.image_loader is not None:
+            tensor = self.image_loader(row)
+        else:
+            img = open_image(self.data_dir, row, self.images_dir)
+            if (img.height, img.width) != (int(row["height"]), int(row["width"])):
+                raise InputError(
+                    f"expr_id={row['expr_id']!r} field='height/width': the image is {img.height}x{img.width}, "
+                    f"the row says {row['height']}x{row['width']}"
+                )
+            tensor = preprocess_image(img, self.img_size)
         if self.cache_images > 0:
             self._cache[key] = tensor
             if len(self._cache) > self.cache_images:

@@ -1,9 +1,13 @@
-"""`predict`: a trained checkpoint + a built dataset split -> a predictions file (PREDICTIONS.md).
+"""`predict`: a checkpoint + a built dataset split -> a predictions file (PREDICTIONS.md).
 
-The model config and the tokenizer come from the checkpoint; the rows are predicted in the order of
-the built dataset, one record per expression (``expr_id``, ``instances`` with ``bbox`` COCO xywh in
-original pixels, ``score`` and ``segmentation``, ``mask``, ``no_target``, ``no_target_score``,
-``points``), written as JSON lines (gzip when the name ends in ``.gz``), atomically.
+Two kinds of checkpoint: a vgbench training checkpoint (model config and tokenizer inside), or one of the
+authors' released InstanceVG checkpoints (detected from its layout, `instancevg.official`; sizes from the
+tensor shapes, the BEiT-3 SentencePiece model ``beit3.spm`` given separately, the official test-time input
+pipeline and post-processing). The rows are predicted in the order of the built dataset, one record per
+expression (``expr_id``, ``instances`` with ``bbox`` COCO xywh in original pixels, ``score`` and
+``segmentation``, ``mask``, ``no_target``, ``no_target_score``, ``points``), written as JSON lines (gzip when the
+name ends in ``.gz``), atomically. Under ``torchrun`` each process predicts every ``world_size``-th row and rank 0
+writes the one merged file.
 """
 
 from __future__ import annotations
@@ -16,11 +20,12 @@ import torch
 from evaluators.errors import InputError
 from instancevg.training.checkpoint_io import load_checkpoint
 from instancevg.training.data import GroundingDataset
+from instancevg.training.distributed import barrier, cleanup, setup
 from instancevg.training.inference import predict_dataset, write_predictions
 from instancevg.training.rows import PREDICT_COLUMNS, load_rows
 from instancevg.training.run_setup import torch_threads
 
-__all__ = ["load_trained", "predict"]
+__all__ = ["load_for_prediction", "load_trained", "predict"]
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +49,34 @@ def load_trained(checkpoint: str | Path, device: str | torch.device = "cpu"):
     return model.to(device).eval(), cfg, tokenizer
 
 
+def load_for_prediction(
+    checkpoint: str | Path,
+    device: str | torch.device = "cpu",
+    spm: str | Path | None = None,
+    overrides: dict | None = None,
+):
+    """``(model in eval mode on device, config, tokenizer, official)`` from either kind of checkpoint.
+
+    An official checkpoint needs ``spm`` (BEiT-3's ``beit3.spm``); ``overrides`` are config fields for it
+    (`instancevg.official.load_official`). A vgbench checkpoint takes neither.
+    """
+    from instancevg.official import load_official, looks_official
+    from instancevg.tokenizer import Tokenizer
+
+    if looks_official(checkpoint):
+        if spm is None:
+            raise InputError(
+                f"{checkpoint}: an official InstanceVG checkpoint carries no tokenizer: pass --spm beit3.spm "
+                "(BEiT-3's SentencePiece model)"
+            )
+        model = load_official(checkpoint, **(overrides or {}))
+        return model.to(device), model.cfg, Tokenizer.from_file(spm), True
+    if spm is not None or overrides:
+        raise InputError(f"{checkpoint}: --spm and --set apply to official InstanceVG checkpoints only")
+    model, cfg, tokenizer = load_trained(checkpoint, device)
+    return model, cfg, tokenizer, False
+
+
 def predict(
     checkpoint: str | Path,
     data_dir: str | Path,
@@ -57,38 +90,54 @@ def predict(
     quiet: bool = False,
     threads: int = 0,
     bf16: bool = False,
+    fp16: bool = False,
+    spm: str | Path | None = None,
+    overrides: dict | None = None,
 ) -> Path:
     """Predict every row of ``config``/``split`` of the built dataset ``data_dir``; return ``out_path``.
 
-    ``device`` defaults to CUDA when available; inference runs in fp32 (fp16 autocast on CUDA when
-    the checkpoint's config has ``train.amp``); ``bf16`` opts into bfloat16 autocast on any device
-    (faster on CPUs with bf16 instructions; numerics differ slightly). ``threads`` > 0 sets torch's
-    intra-op threads for the call (restored afterwards).
+    ``device`` defaults to CUDA when available (``cuda:LOCAL_RANK`` under torchrun); inference runs in fp32
+    (fp16 autocast on CUDA when a vgbench checkpoint's config has ``train.amp``, or with ``fp16``); ``bf16`` opts
+    into bfloat16 autocast on any device (faster on CPUs with bf16 instructions; numerics differ slightly).
+    ``threads`` > 0 sets torch's intra-op threads for the call (restored afterwards). ``spm`` and ``overrides``:
+    see `load_for_prediction`.
     """
+    if fp16 and bf16:
+        raise InputError("--fp16 and --bf16: choose one precision")
     with torch_threads(threads):
-        return _predict(
-            checkpoint,
-            data_dir,
-            config,
-            split,
-            out_path,
-            batch_size,
-            images_dir,
-            device,
-            num_workers,
-            quiet,
-            bf16,
-        )
+        info = setup(device)
+        try:
+            return _predict(
+                checkpoint, data_dir, config, split, out_path, batch_size, images_dir, info, num_workers,
+                quiet, bf16, fp16, spm, overrides,
+            )  # fmt: skip
+        finally:
+            cleanup(info)
 
 
 def _predict(
-    checkpoint, data_dir, config, split, out_path, batch_size, images_dir, device, num_workers, quiet, bf16
-):
-    dev = torch.device(device) if device else torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    model, cfg, tokenizer = load_trained(checkpoint, dev)
+    checkpoint, data_dir, config, split, out_path, batch_size, images_dir, info, num_workers, quiet, bf16, fp16,
+    spm, overrides,
+):  # fmt: skip
+    dev = info.device
+    if fp16 and dev.type != "cuda":
+        raise InputError(f"--fp16: float16 autocast needs a CUDA device, not {dev}")
+    model, cfg, tokenizer, official = load_for_prediction(checkpoint, dev, spm, overrides)
     rows = load_rows(data_dir, config, split, PREDICT_COLUMNS)
+    image_loader = None
+    if official:
+        from instancevg.official.inputs import official_image_loader
+
+        image_loader = official_image_loader(data_dir, images_dir, cfg.img_size)
     dataset = GroundingDataset(
-        rows, data_dir, tokenizer, cfg.img_size, cfg.max_tokens, images_dir, with_targets=False
+        rows,
+        data_dir,
+        tokenizer,
+        cfg.img_size,
+        cfg.max_tokens,
+        images_dir,
+        with_targets=False,
+        image_loader=image_loader,
     )
     records = predict_dataset(
         model,
@@ -96,12 +145,16 @@ def _predict(
         cfg,
         dev,
         batch_size,
+        info=info,
         num_workers=num_workers,
-        amp=bool(cfg.train.amp),
+        amp=bool(cfg.train.amp) or fp16,
         quiet=quiet,
         desc=f"predict {config}/{split}",
         bf16=bf16,
     )
-    path = write_predictions(records, out_path)
-    logger.info("wrote %d predictions to %s", len(records), path)
+    path = Path(out_path)
+    if info.is_main:
+        path = write_predictions(records, out_path)
+        logger.info("wrote %d predictions to %s", len(records), path)
+    barrier(info)
     return path
