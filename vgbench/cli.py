@@ -62,8 +62,13 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     ),
     "predict": (
         "instancevg.cli_predict",
-        "write predictions with a trained InstanceVG",
+        "write predictions with a trained or released InstanceVG checkpoint",
         "vgbench predict --checkpoint run/last.pt --data data --config grefcoco_unc --split val --out p.jsonl",
+    ),
+    "reproduce": (
+        "vgbench.cli_reproduce",
+        "the InstanceVG paper's tables from its released checkpoints",
+        "vgbench reproduce --table gres,grec --checkpoint InstanceVG-grefcoco.pth --spm beit3.spm --data data --out r",
     ),
     "leaderboard": (
         "leaderboards.cli",

@@ -1,0 +1,66 @@
+"""``vgbench reproduce``: the paper's tables from the released InstanceVG checkpoints (`vgbench.reproduce`)."""
+
+from __future__ import annotations
+
+import argparse
+
+__all__ = ["add_arguments", "run"]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--table",
+        required=True,
+        help="comma-separated InstanceVG tables: rec, res (RefCOCO checkpoints), gres, grec, refzom, rrefcoco",
+    )
+    parser.add_argument("--checkpoint", required=True, help="a released InstanceVG-*.pth")
+    parser.add_argument("--spm", required=True, help="BEiT-3's SentencePiece model beit3.spm")
+    parser.add_argument("--data", required=True, help="built dataset folder (vgbench build --out)")
+    parser.add_argument("--images", help="images folder (default: embedded images or the build's images_root)")
+    parser.add_argument("--out", required=True, help="output folder: predictions/, results/, tables/")
+    parser.add_argument("--device", help="cpu, cuda, cuda:1 (default: CUDA when available)")
+    parser.add_argument("--batch-size", type=int, default=16, help="expressions per forward pass (default 16)")
+    parser.add_argument("--resize", type=int, help="score masks nearest-resized to N x N (the official frame: 320)")
+    parser.add_argument("--format", default="md,csv", help="table formats: md, tex, csv, png (default md,csv)")
+    parser.add_argument("--bf16", action="store_true", help="bfloat16 autocast (numerics differ slightly)")
+    parser.add_argument("--fp16", action="store_true", help="float16 autocast (CUDA only)")
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="config field of the checkpoint's model, e.g. max_tokens=40 (repeatable)",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from evaluators.errors import InputError
+    from instancevg.config import parse_overrides
+    from leaderboards.api import parse_formats
+    from vgbench.reproduce import reproduce
+
+    if args.batch_size < 1:
+        raise InputError(f"--batch-size: must be >= 1, got {args.batch_size}")
+    tables = [t.strip() for t in args.table.split(",") if t.strip()]
+    done = reproduce(
+        tables,
+        args.checkpoint,
+        args.data,
+        args.out,
+        args.spm,
+        images_dir=args.images,
+        device=args.device,
+        batch_size=args.batch_size,
+        resize=args.resize,
+        formats=parse_formats(args.format),
+        quiet=args.quiet,
+        overrides=parse_overrides(args.overrides),
+        bf16=args.bf16,
+        fp16=args.fp16,
+    )
+    for item in done:
+        shown = ", ".join(f"{k} {v:.2f}" for k, v in item.metrics.items() if isinstance(v, float))
+        print(f"{item.table}\t{item.dataset}/{item.split}\t{shown}")
+    print(f"tables: {args.out}/tables")
+    return 0
