@@ -27,7 +27,16 @@ import torch
 
 from evaluators.errors import InputError
 
-__all__ = ["BOS_ID", "EOS_ID", "PAD_ID", "SPECIAL_TOKENS", "UNK_ID", "Tokenizer", "clean_string", "clean_text"]
+__all__ = [
+    "BOS_ID",
+    "EOS_ID",
+    "PAD_ID",
+    "SPECIAL_TOKENS",
+    "UNK_ID",
+    "Tokenizer",
+    "clean_string",
+    "clean_text",
+]
 
 logger = logging.getLogger(__name__)
 

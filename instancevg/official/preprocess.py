@@ -216,7 +216,10 @@ def _as_bgr(image: Any, channel_order: str) -> tuple[np.ndarray, str | None]:
 
 
 def official_image(
-    image: str | os.PathLike | bytes | np.ndarray | Any, img_size: int = IMG_SIZE, *, channel_order: str = "bgr"
+    image: str | os.PathLike | bytes | np.ndarray | Any,
+    img_size: int = IMG_SIZE,
+    *,
+    channel_order: str = "bgr",
 ) -> tuple[torch.Tensor, dict[str, Any]]:
     """The official image input: decode (a path or encoded bytes), resize to ``img_size x img_size``, normalise.
 
@@ -243,7 +246,9 @@ def official_image(
     return torch.from_numpy(normalize_image(resized)), meta
 
 
-def official_tokens(sentence: str, tokenizer: Tokenizer, max_token: int = 50) -> tuple[torch.Tensor, torch.Tensor]:
+def official_tokens(
+    sentence: str, tokenizer: Tokenizer, max_token: int = 50
+) -> tuple[torch.Tensor, torch.Tensor]:
     """The official BEiT-3 text input of one expression: ``(ids LongTensor[L], pad_mask BoolTensor[L])``,
     ``L = max_token``: ``[0] + ids[: L - 2] + [2]`` padded with 1, ``pad_mask`` True on padding.
 
@@ -254,7 +259,9 @@ def official_tokens(sentence: str, tokenizer: Tokenizer, max_token: int = 50) ->
     length = int(max_token)
     pieces = tokenizer.encode(sentence)
     if not pieces:
-        raise InputError(f"expression {sentence!r}: no token left after cleaning (the official loader rejects it)")
+        raise InputError(
+            f"expression {sentence!r}: no token left after cleaning (the official loader rejects it)"
+        )
     seq = [BOS_ID, *pieces[: length - 2], EOS_ID]
     ids = torch.full((length,), PAD_ID, dtype=torch.long)
     ids[: len(seq)] = torch.tensor(seq, dtype=torch.long)
