@@ -149,9 +149,9 @@ def _resize_linear_numpy(img: np.ndarray, width: int, height: int) -> np.ndarray
         return img.copy()
     x0, x1, a0, a1 = _linear_coeffs(width, w, clamp=True)
     y0, y1, b0, b1 = _linear_coeffs(height, h, clamp=False)
-    src = img.astype(np.int32)
     shape = (1, -1) + (1,) * (img.ndim - 2)
-    rows = src[:, x0] * a0.reshape(shape) + src[:, x1] * a1.reshape(shape)  # [h, width, C], scaled by 2048
+    left, right = img[:, x0].astype(np.int32), img[:, x1].astype(np.int32)
+    rows = left * a0.reshape(shape) + right * a1.reshape(shape)  # [h, width(, C)], scaled by 2048
     bshape = (-1,) + (1,) * (img.ndim - 1)
     # the vertical pass of OpenCV's vectorised uint8 path: ((r >> 4) * b) >> 16 per row, summed, rounded >> 2
     top = ((rows[y0] >> 4) * b0.reshape(bshape)) >> 16
