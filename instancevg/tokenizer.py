@@ -6,6 +6,11 @@ Ids: ``<s>`` = 0, ``<pad>`` = 1, ``</s>`` = 2, ``<unk>`` = 3, and every other Se
 
 A sequence is ``[<s>] + pieces[: L - 2] + [</s>]`` padded with ``<pad>`` to L; the padding mask is True on padding.
 A real ``beit3.spm`` loads with ``Tokenizer.from_file``; ``Tokenizer.train`` fits a small unigram model offline.
+
+``Tokenizer.encode`` gives the ids of the official BEiT-3 call (transformers' slow ``XLMRobertaTokenizer(spm)``:
+``tokenize`` then ``convert_tokens_to_ids``) on ``clean_string(text)``: the strings ``<s>``, ``<pad>``, ``</s>``,
+``<unk>`` and ``<mask>`` inside the text are whole tokens (ids 0, 1, 2, 3 and ``len(spm) + 1``), each piece of
+text between them is cut by SentencePiece separately, and a piece SentencePiece does not know becomes ``<unk>``.
 """
 
 from __future__ import annotations
@@ -22,20 +27,38 @@ import torch
 
 from evaluators.errors import InputError
 
-__all__ = ["BOS_ID", "EOS_ID", "PAD_ID", "UNK_ID", "Tokenizer", "clean_text"]
+__all__ = [
+    "BOS_ID",
+    "EOS_ID",
+    "PAD_ID",
+    "SPECIAL_TOKENS",
+    "UNK_ID",
+    "Tokenizer",
+    "clean_string",
+    "clean_text",
+]
 
 logger = logging.getLogger(__name__)
 
 BOS_ID, PAD_ID, EOS_ID, UNK_ID = 0, 1, 2, 3
 _SPM_UNK, _SPM_BOS, _SPM_EOS = 0, 1, 2
+#: The special-token strings the official tokenizer keeps whole inside a text; ``<mask>`` is ``len(spm) + 1``.
+SPECIAL_TOKENS = {"<s>": BOS_ID, "<pad>": PAD_ID, "</s>": EOS_ID, "<unk>": UNK_ID}
+_SPECIAL_SPLIT = re.compile("(<s>|<pad>|</s>|<unk>|<mask>)")  # no one is a prefix of another: leftmost = trie
+
+
+def clean_string(expression: str) -> str:
+    """Exactly the official ``clean_string``: lower-case, drop ``.,'!?"()*#:;``, turn ``-`` and ``/`` into spaces.
+
+    Whitespace is left as it is (SentencePiece's normaliser handles it), unlike ``clean_text``.
+    """
+    return re.sub(r"[.,'!?\"()*#:;]", "", expression.lower()).replace("-", " ").replace("/", " ")
 
 
 def clean_text(text: str) -> str:
-    """The expression cleaning of the official loaders (``clean_string`` in SimVG/InstanceVG
-    ``datasets/pipelines/loading.py``): lower-case, drop ``.,'!?"()*#:;``, turn ``-`` and ``/`` into spaces;
-    whitespace is collapsed here (SentencePiece's normaliser does the same)."""
-    text = re.sub(r"[.,'!?\"()*#:;]", "", text.lower()).replace("-", " ").replace("/", " ")
-    return re.sub(r"\s+", " ", text).strip()
+    """``clean_string`` with whitespace runs collapsed to one space and the ends stripped (the training corpus
+    of ``Tokenizer.train`` is cleaned so)."""
+    return re.sub(r"\s+", " ", clean_string(text)).strip()
 
 
 class Tokenizer:
@@ -125,10 +148,37 @@ class Tokenizer:
             Path(tmp).unlink(missing_ok=True)
             raise
 
+    @property
+    def mask_id(self) -> int:
+        """Id of ``<mask>``: ``len(spm) + 1`` (the last id of the model vocabulary)."""
+        return len(self._sp) + 1
+
     def encode(self, text: str) -> list[int]:
-        """Fairseq ids of the pieces of ``text`` (no ``<s>``/``</s>``)."""
-        ids = self._sp.EncodeAsIds(clean_text(text))
-        return [UNK_ID if i == _SPM_UNK else i + 1 for i in ids]
+        """Fairseq ids of ``clean_string(text)`` (no ``<s>``/``</s>`` added), as the official BEiT-3 tokenizer call.
+
+        Special-token strings inside the text (``<s>``, ``<pad>``, ``</s>``, ``<unk>``, ``<mask>``) become their
+        ids; the text between them is cut by SentencePiece chunk by chunk; each piece maps to its SentencePiece
+        id + 1, or to ``<unk>`` (3) when SentencePiece does not know it. An empty list when nothing is left.
+        """
+        ids: list[int] = []
+        for chunk in _SPECIAL_SPLIT.split(clean_string(text)):
+            if not chunk:
+                continue
+            if chunk == "<mask>":
+                ids.append(self.mask_id)
+            elif chunk in SPECIAL_TOKENS:
+                ids.append(SPECIAL_TOKENS[chunk])
+            else:
+                ids.extend(self._piece_id(p) for p in self._sp.EncodeAsPieces(chunk))
+        return ids
+
+    def _piece_id(self, piece: str) -> int:
+        if piece in SPECIAL_TOKENS:
+            return SPECIAL_TOKENS[piece]
+        if piece == "<mask>":
+            return self.mask_id
+        spm_id = self._sp.PieceToId(piece)
+        return spm_id + 1 if spm_id != _SPM_UNK else UNK_ID
 
     def encode_batch(self, texts: Sequence[str], max_len: int) -> tuple[torch.Tensor, torch.Tensor]:
         """Return ``(ids LongTensor[B, L], pad_mask BoolTensor[B, L])``, True on padding, L = ``max_len``."""
