@@ -33,7 +33,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", required=True, help="dataset config, e.g. grefcoco_unc")
     parser.add_argument("--split", required=True, help="split, e.g. val")
     parser.add_argument("--out", required=True, help="predictions file (.jsonl or .jsonl.gz)")
-    parser.add_argument("--batch-size", type=int, default=16, help="expressions per forward pass (default 16)")
+    parser.add_argument(
+        "--batch-size", type=int, default=16, help="expressions per forward pass (default 16)"
+    )
     parser.add_argument(
         "--images", help="images folder (default: embedded images or the build's images_root)"
     )
@@ -50,9 +52,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from evaluators.errors import InputError
-    from instancevg.training import predict
-
     from instancevg.config import parse_overrides
+    from instancevg.training import predict
 
     if args.batch_size < 1:
         raise InputError(f"--batch-size: must be >= 1, got {args.batch_size}")

@@ -16,12 +16,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--checkpoint", required=True, help="a released InstanceVG-*.pth")
     parser.add_argument("--spm", required=True, help="BEiT-3's SentencePiece model beit3.spm")
     parser.add_argument("--data", required=True, help="built dataset folder (vgbench build --out)")
-    parser.add_argument("--images", help="images folder (default: embedded images or the build's images_root)")
+    parser.add_argument(
+        "--images", help="images folder (default: embedded images or the build's images_root)"
+    )
     parser.add_argument("--out", required=True, help="output folder: predictions/, results/, tables/")
     parser.add_argument("--device", help="cpu, cuda, cuda:1 (default: CUDA when available)")
-    parser.add_argument("--batch-size", type=int, default=16, help="expressions per forward pass (default 16)")
-    parser.add_argument("--resize", type=int, help="score masks nearest-resized to N x N (the official frame: 320)")
-    parser.add_argument("--format", default="md,csv", help="table formats: md, tex, csv, png (default md,csv)")
+    parser.add_argument(
+        "--batch-size", type=int, default=16, help="expressions per forward pass (default 16)"
+    )
+    parser.add_argument(
+        "--resize", type=int, help="score masks nearest-resized to N x N (the official frame: 320)"
+    )
+    parser.add_argument(
+        "--format", default="md,csv", help="table formats: md, tex, csv, png (default md,csv)"
+    )
+    parser.add_argument(
+        "--backbone",
+        help="published row to compare with (default from the checkpoint: BEiT3-ViT-B or BEiT3-ViT-L)",
+    )
     parser.add_argument("--bf16", action="store_true", help="bfloat16 autocast (numerics differ slightly)")
     parser.add_argument("--fp16", action="store_true", help="float16 autocast (CUDA only)")
     parser.add_argument(
@@ -58,6 +70,7 @@ def run(args: argparse.Namespace) -> int:
         overrides=parse_overrides(args.overrides),
         bf16=args.bf16,
         fp16=args.fp16,
+        backbone=args.backbone,
     )
     for item in done:
         shown = ", ".join(f"{k} {v:.2f}" for k, v in item.metrics.items() if isinstance(v, float))

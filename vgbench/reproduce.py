@@ -82,9 +82,11 @@ def reproduce(
     overrides: dict | None = None,
     bf16: bool = False,
     fp16: bool = False,
+    backbone: str | None = None,
 ) -> list[ReproducedSplit]:
-    """Run steps 1-3 of the module docstring; return what was scored. InputError when a table is unknown or
-    the built dataset holds none of its splits."""
+    """Run steps 1-3 of the module docstring; return what was scored. ``backbone`` names the published row to
+    compare with (default from the encoder width: ``BEiT3-ViT-B`` for 768, ``BEiT3-ViT-L`` for 1024). InputError
+    when a table is unknown or the built dataset holds none of its splits."""
     from datasets_builders.reading import list_configs
     from evaluators.api import score_files
     from evaluators.results import write_json_atomic
@@ -94,13 +96,15 @@ def reproduce(
 
     unknown = [t for t in tables if t not in TABLE_PROTOCOLS]
     if unknown:
-        raise InputError(f"--table {unknown[0]!r}: not reproducible (choose from {', '.join(TABLE_PROTOCOLS)})")
+        raise InputError(
+            f"--table {unknown[0]!r}: not reproducible (choose from {', '.join(TABLE_PROTOCOLS)})"
+        )
     state = read_official_state_dict(checkpoint)
     if state is None:
         raise InputError(f"{checkpoint}: not an official InstanceVG checkpoint")
     cfg = infer_official_config(state, str(checkpoint), **(overrides or {}))
     del state
-    backbone = BACKBONES.get(cfg.encoder_dim, f"BEiT3-{cfg.encoder_dim}")
+    backbone = backbone or BACKBONES.get(cfg.encoder_dim, f"BEiT3-{cfg.encoder_dim}")
     available = list_configs(data_dir)
     out = Path(out_dir)
     done: list[ReproducedSplit] = []

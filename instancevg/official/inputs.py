@@ -34,7 +34,9 @@ class OfficialImageLoader:
             return bytes(embedded["bytes"])
         where = f"{self.data_dir}: expr_id={row.get('expr_id')!r}"
         if self.images_dir is None:
-            raise InputError(f"{where}: image: no embedded image, no --images and no images_root in the build")
+            raise InputError(
+                f"{where}: image: no embedded image, no --images and no images_root in the build"
+            )
         path = self.images_dir / str(row["file_name"])
         if not path.is_file():
             raise InputError(f"{where}: file_name: image not found: {path}")
@@ -53,6 +55,8 @@ class OfficialImageLoader:
         return img
 
 
-def official_image_loader(data_dir: str | Path, images_dir: str | Path | None, img_size: int) -> OfficialImageLoader:
+def official_image_loader(
+    data_dir: str | Path, images_dir: str | Path | None, img_size: int
+) -> OfficialImageLoader:
     """The loader `GroundingDataset(image_loader=...)` uses for an official checkpoint."""
     return OfficialImageLoader(data_dir, images_dir, img_size)

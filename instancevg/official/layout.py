@@ -61,7 +61,10 @@ _RULES: list[tuple[str, str]] = [
     (_T2I + ".layers.0.attentions.1.attn.{p}", "query_generator.t2i.cross_attn.{p}"),
     (_T2I + ".layers.0.ffns.0.layers.0.0.{p}", "query_generator.t2i.ffn.0.{p}"),
     (_T2I + ".layers.0.ffns.0.layers.1.{p}", "query_generator.t2i.ffn.3.{p}"),
-    (_T2I + ".post_norm_layer.{p}", "query_generator.t2i.norms.3.{p}"),  # before the norms rule: norms.3 is the final LayerNorm
+    (
+        _T2I + ".post_norm_layer.{p}",
+        "query_generator.t2i.norms.3.{p}",
+    ),  # before the norms rule: norms.3 is the final LayerNorm
     (_T2I + ".layers.0.norms.{i}.{p}", "query_generator.t2i.norms.{i}.{p}"),
     ("head.query_generation.mlp.{p}", "query_generator.query_mlp.{p}"),
     ("head.query_pos_embedding.{p}", "query_pos.{p}"),
@@ -81,7 +84,9 @@ def _regex(template: str) -> re.Pattern:
     out = re.escape(template)
     for name, group in (("i", r"\d+"), ("j", r"\d+"), ("p", r".+"), ("unet", r"(?:conv|bn)[12]_[234]")):
         out = out.replace(re.escape("{" + name + "}"), f"(?P<{name}>{group})")
-    out = out.replace(re.escape("{stage}"), "(?P<stage>[012])").replace(re.escape("{part}"), "(?P<part>[0134])")
+    out = out.replace(re.escape("{stage}"), "(?P<stage>[012])").replace(
+        re.escape("{part}"), "(?P<part>[0134])"
+    )
     return re.compile("^" + out + "$")
 
 

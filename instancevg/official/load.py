@@ -96,13 +96,19 @@ def _load_file(path: Path) -> Any:
         return torch.load(path, map_location="cpu", weights_only=True, mmap=True)
     except RuntimeError as exc:
         if "mmap" not in str(exc):
-            raise InputError(f"{path}: checkpoint: cannot read with weights_only=True: {_first_line(exc)}") from None
+            raise InputError(
+                f"{path}: checkpoint: cannot read with weights_only=True: {_first_line(exc)}"
+            ) from None
     except Exception as exc:  # pickle refused by the weights-only unpickler, truncated zip, not a checkpoint
-        raise InputError(f"{path}: checkpoint: cannot read with weights_only=True: {_first_line(exc)}") from None
+        raise InputError(
+            f"{path}: checkpoint: cannot read with weights_only=True: {_first_line(exc)}"
+        ) from None
     try:  # legacy (non-zip) torch.save files cannot be memory-mapped
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
-        raise InputError(f"{path}: checkpoint: cannot read with weights_only=True: {_first_line(exc)}") from None
+        raise InputError(
+            f"{path}: checkpoint: cannot read with weights_only=True: {_first_line(exc)}"
+        ) from None
 
 
 def _first_line(exc: BaseException) -> str:
@@ -150,7 +156,9 @@ def infer_official_config(
     enc_layers = 1 + max((int(m.group(1)) for k in state if (m := _ENCODER_LAYER.match(k))), default=-1)
     dec_layers = 1 + max((int(m.group(1)) for k in state if (m := _DECODER_LAYER.match(k))), default=-1)
     if enc_layers == 0 or dec_layers == 0:
-        raise InputError(f"{source}: checkpoint: no {'encoder' if enc_layers == 0 else 'decoder'} layers found")
+        raise InputError(
+            f"{source}: checkpoint: no {'encoder' if enc_layers == 0 else 'decoder'} layers found"
+        )
     hidden = _shape(state, "head.img_embedding.weight", source)[0]
     num_queries = _shape(state, "head.query_generation.query_embed.weight", source)[0]
     dec = "head.decoder_transformer.decoder.layers.0"
@@ -175,7 +183,9 @@ def infer_official_config(
         "encoder_heads": max(dim // BEIT3_HEAD_DIM, 1),
         "encoder_ffn_dim": _shape(state, "vis_enc.beit3.encoder.layers.0.ffn.A.fc1.weight", source)[0],
         "encoder_drop_path": 0.0,
-        "encoder_max_text_positions": _shape(state, "vis_enc.beit3.encoder.embed_positions.B.weight", source)[0],
+        "encoder_max_text_positions": _shape(state, "vis_enc.beit3.encoder.embed_positions.B.weight", source)[
+            0
+        ],
         "hidden_dim": hidden,
         "num_queries": num_queries,
         "t2i_heads": OFFICIAL_DECODER_HEADS,
@@ -206,7 +216,9 @@ def _check_aliases(state: Mapping[str, torch.Tensor], source: str) -> None:
         if base not in state:
             raise InputError(f"{source}: checkpoint: missing key {base} (its alias {key} is present)")
         if value.shape != state[base].shape or not torch.equal(value, state[base]):
-            raise InputError(f"{source}: checkpoint: {key} differs from {base}; the official heads are shared")
+            raise InputError(
+                f"{source}: checkpoint: {key} differs from {base}; the official heads are shared"
+            )
 
 
 def build_official(
@@ -278,5 +290,7 @@ def load_official(path: str | Path, **overrides: Any) -> InstanceVG:
     path = Path(path)
     state = read_official_state_dict(path)
     if state is None:
-        raise InputError(f"{path}: checkpoint: not an official InstanceVG checkpoint (no vis_enc.beit3.* / head.* keys)")
+        raise InputError(
+            f"{path}: checkpoint: not an official InstanceVG checkpoint (no vis_enc.beit3.* / head.* keys)"
+        )
     return build_official(state, source=str(path), **overrides)

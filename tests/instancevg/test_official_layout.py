@@ -42,7 +42,9 @@ def _official_state(name: str) -> OrderedDict:
     """An official-layout state dict: tensor i is filled with the value i (aliases share layer 0's tensor)."""
     state: OrderedDict[str, torch.Tensor] = OrderedDict()
     for i, (key, shape) in enumerate(_key_shapes(name).items()):
-        alias = key.replace(".class_embed.1.", ".class_embed.0.").replace(".class_embed.2.", ".class_embed.0.")
+        alias = key.replace(".class_embed.1.", ".class_embed.0.").replace(
+            ".class_embed.2.", ".class_embed.0."
+        )
         alias = alias.replace(".bbox_embed.1.", ".bbox_embed.0.").replace(".bbox_embed.2.", ".bbox_embed.0.")
         if alias != key:
             state[key] = state[alias]
@@ -78,11 +80,18 @@ def test_released_architecture_builds_from_its_state_dict(name, caplog):
     img, dim, layers, heads, ffn, queries, tokens = ARCHITECTURES[name]
     cfg = model.cfg
     assert (cfg.img_size, cfg.encoder_dim, cfg.encoder_layers, cfg.encoder_heads) == (img, dim, layers, heads)
-    assert (cfg.encoder_ffn_dim, cfg.num_queries, cfg.max_tokens, cfg.vocab_size) == (ffn, queries, tokens, 64010)
+    assert (cfg.encoder_ffn_dim, cfg.num_queries, cfg.max_tokens, cfg.vocab_size) == (
+        ffn,
+        queries,
+        tokens,
+        64010,
+    )
     assert (cfg.hidden_dim, cfg.decoder_ffn_dim, cfg.t2i_ffn_dim, cfg.decoder_layers) == (256, 1024, 512, 3)
     assert not model.training
     _assert_landed(model, state)
-    assert "head.proj_pixel_level_cons.txt.weight" in caplog.text  # unused keys are listed, not dropped silently
+    assert (
+        "head.proj_pixel_level_cons.txt.weight" in caplog.text
+    )  # unused keys are listed, not dropped silently
     summary = json.loads((DATA / "keys_summary.json").read_text())[name]
     n_params = sum(p.numel() for p in model.parameters())
     # the official unused parameters (the loss buffer empty_weight is not a parameter) are not in vgbench's model
@@ -95,7 +104,9 @@ def test_released_gref_b_checkpoint_file_loads(tmp_path):
     state = _official_state("grefcoco_B")
     path = tmp_path / "InstanceVG-grefcoco.pth"
     saved = OrderedDict(("module." + k, v) for k, v in state.items())
-    torch.save({"state_dict": saved, "epoch": 9, "lr": 5e-6, "optimizer": {"state": {}, "param_groups": []}}, path)
+    torch.save(
+        {"state_dict": saved, "epoch": 9, "lr": 5e-6, "optimizer": {"state": {}, "param_groups": []}}, path
+    )
     model = load_official(path)
     assert model.cfg.num_queries == 10
     _assert_landed(model, state)
@@ -129,7 +140,9 @@ def test_misshapen_key_is_named():
 def test_diverging_shared_head_alias_is_refused():
     state = _tiny_state()
     state["head.class_embed.2.bias"] = state["head.class_embed.2.bias"] + 1.0
-    with pytest.raises(InputError, match=r"head\.class_embed\.2\.bias differs from head\.class_embed\.0\.bias"):
+    with pytest.raises(
+        InputError, match=r"head\.class_embed\.2\.bias differs from head\.class_embed\.0\.bias"
+    ):
         build_official(state, encoder_heads=4)
 
 

@@ -118,9 +118,15 @@ def test_postprocessed_predictions_match(official, group):
     raw_global = expected["raw/pred_global_mask_logits"][:, 0]
     for i, (rec, (h, w)) in enumerate(zip(records, sizes)):
         scores = np.array([inst["score"] for inst in rec["instances"]], dtype=np.float32)
-        np.testing.assert_allclose(scores, expected[f"{group}/scores/{i}"], atol=1e-4, err_msg=f"{group} scores {i}")
-        xyxy = np.array([[x, y, x + bw, y + bh] for x, y, bw, bh in (inst["bbox"] for inst in rec["instances"])])
-        np.testing.assert_allclose(xyxy, expected[f"{group}/boxes_xyxy/{i}"], atol=1e-3, err_msg=f"{group} boxes {i}")
+        np.testing.assert_allclose(
+            scores, expected[f"{group}/scores/{i}"], atol=1e-4, err_msg=f"{group} scores {i}"
+        )
+        xyxy = np.array(
+            [[x, y, x + bw, y + bh] for x, y, bw, bh in (inst["bbox"] for inst in rec["instances"])]
+        )
+        np.testing.assert_allclose(
+            xyxy, expected[f"{group}/boxes_xyxy/{i}"], atol=1e-3, err_msg=f"{group} boxes {i}"
+        )
         rows = np.minimum(np.floor(np.arange(h) * (1.0 / (h / 128))).astype(int), 127)
         cols = np.minimum(np.floor(np.arange(w) * (1.0 / (w / 128))).astype(int), 127)
         kept = np.array([float(s) > threshold for s in expected[f"{group}/scores/{i}"]])
@@ -131,7 +137,9 @@ def test_postprocessed_predictions_match(official, group):
         assert len(rec["instances"]) == len(inst_expected)
         for q, inst in enumerate(rec["instances"]):
             flip = _near_zero(raw_masks[i, q])[rows[:, None], cols[None, :]]
-            _assert_mask(f"{group} instance {i}/{q}", rle.decode(inst["segmentation"]), inst_expected[q], flip)
+            _assert_mask(
+                f"{group} instance {i}/{q}", rle.decode(inst["segmentation"]), inst_expected[q], flip
+            )
         no_target = not bool((expected[f"{group}/scores/{i}"] > threshold).any())
         assert rec["no_target"] == no_target
 
@@ -139,7 +147,9 @@ def test_postprocessed_predictions_match(official, group):
 def test_existence_probabilities_match(official):
     _, out, expected, _ = official
     for i in range(2):
-        np.testing.assert_allclose(out["exist_logits"][i].sigmoid().numpy(), expected[f"post/pred_nt/{i}"], atol=1e-5)
+        np.testing.assert_allclose(
+            out["exist_logits"][i].sigmoid().numpy(), expected[f"post/pred_nt/{i}"], atol=1e-5
+        )
 
 
 def test_the_score_threshold_splits_the_queries(official):
