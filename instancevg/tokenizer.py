@@ -185,7 +185,9 @@ class Tokenizer:
         if max_len < 2:
             raise InputError(f"tokenizer: max_len: must be >= 2, got {max_len}")
         ids = torch.full((len(texts), max_len), PAD_ID, dtype=torch.long)
+        pad_mask = torch.ones((len(texts), max_len), dtype=torch.bool)
         for row, text in enumerate(texts):
             seq = [BOS_ID, *self.encode(text)[: max_len - 2], EOS_ID]
             ids[row, : len(seq)] = torch.tensor(seq, dtype=torch.long)
-        return ids, ids == PAD_ID
+            pad_mask[row, : len(seq)] = False  # by length: a literal "<pad>" in the text is a real token
+        return ids, pad_mask
