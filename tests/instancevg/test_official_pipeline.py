@@ -266,3 +266,12 @@ def test_official_inputs_and_collate(tiny, tok, tmp_path):
         pp.collate_official([samples[0], other])
     with pytest.raises(InputError, match="max_token"):
         pp.official_tokens("a dog", tok, 1)
+
+
+def test_encode_batch_masks_padding_by_length_as_the_official_pipeline(tok):
+    """A literal "<pad>" in an expression is a token (id 1) inside the sequence, not padding."""
+    text = "the cat <pad> on the left"
+    ids, pad = tok.encode_batch([text], 20)
+    official_ids, official_pad = pp.official_tokens(text, tok, 20)
+    assert torch.equal(ids[0], official_ids) and torch.equal(pad[0], official_pad)
+    assert (ids[0][~pad[0]] == PAD_ID).any()
