@@ -37,7 +37,7 @@ TABLE_PROTOCOLS: dict[str, tuple[str, str]] = {
     "gres": ("gres", "gres/instancevg"),
     "grec": ("grec", "grec/grefcoco"),
     "refzom": ("refzom", "refzom/instancevg"),
-    "rrefcoco": ("rrefcoco", "rrefcoco/refsegformer"),
+    "rrefcoco": ("rrefcoco", "rrefcoco/instancevg"),
 }
 MODEL_NAME = "InstanceVG"
 BACKBONES = {768: "BEiT3-ViT-B", 1024: "BEiT3-ViT-L"}  # as the paper's tables print them

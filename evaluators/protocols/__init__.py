@@ -11,7 +11,7 @@ from evaluators.protocols.gres import GresInstanceVG, GresReLA
 from evaluators.protocols.rec import RecGIoU, RecIoU, RecRefer
 from evaluators.protocols.refzom import RefzomDMMI, RefzomInstanceVG
 from evaluators.protocols.res import ResLAVT
-from evaluators.protocols.rrefcoco import RRefCOCORefSegformer
+from evaluators.protocols.rrefcoco import RRefCOCOInstanceVG, RRefCOCORefSegformer
 
 __all__ = ["DEFAULTS", "PROTOCOLS", "TASKS", "Protocol", "get_protocol"]
 
@@ -29,6 +29,7 @@ PROTOCOLS: dict[str, type[Protocol]] = {
         RefzomDMMI,
         RefzomInstanceVG,
         RRefCOCORefSegformer,
+        RRefCOCOInstanceVG,
     )
 }
 DEFAULTS: dict[str, str] = {

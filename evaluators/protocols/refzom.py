@@ -42,8 +42,11 @@ class RefzomDMMI(Protocol):
     def zero_hit(self, pred: Prediction, mask: rle.RLE) -> bool:
         return rle.area(mask) == 0
 
+    def expression_mask(self, pred: Prediction, target: Target) -> rle.RLE:
+        return expression_mask(pred, target)
+
     def score(self, pred: Prediction, target: Target):
-        mask = expression_mask(pred, target)
+        mask = self.expression_mask(pred, target)
         if target.no_target:
             hit = self.zero_hit(pred, mask)
             return {"zero_hit": hit, "pred_pixels": rle.area(mask)}, {"n": 1, "nt_n": 1, "nt_ok": int(hit)}
@@ -66,12 +69,24 @@ class RefzomDMMI(Protocol):
 
 @dataclass(frozen=True)
 class RefzomInstanceVG(RefzomDMMI):
+    """InstanceVG's ``refzom_evaluate``: the one-to-zero hit is "no instance with score > 0.7", and a targeted
+    expression is scored on its mask as predicted (the code never reads a no-target flag, so a record's
+    ``no_target: true`` does not empty it). Version 2: version 1 emptied that mask."""
+
     name = "refzom/instancevg"
+    version = 2
     summary = "as refzom/dmmi, but the one-to-zero hit is 'no instance with score > 0.7' (InstanceVG)"
-    sources = ("InstanceVG instancevg/evaluations/*.py",)
+    sources = ("InstanceVG instancevg/evaluations/refzom.py",)
 
     def default_params(self) -> dict[str, Any]:
-        return {**super().default_params(), "zero_hit": "no instance with float32 score > 0.7"}
+        return {
+            **super().default_params(),
+            "zero_hit": "no instance with float32 score > 0.7",
+            "targeted_mask": "as predicted (no_target not applied)",
+        }
+
+    def expression_mask(self, pred: Prediction, target: Target) -> rle.RLE:
+        return kept_instances_mask(pred, target)
 
     def zero_hit(self, pred: Prediction, mask: rle.RLE) -> bool:
         return not any_above_f32_strict(pred.scores)

@@ -1,4 +1,4 @@
-"""R-RefCOCO/+/g: ``rrefcoco/refsegformer``, averaged over referred objects (expressions grouped by
+"""R-RefCOCO/+/g: ``rrefcoco/refsegformer`` (and ``rrefcoco/instancevg``), averaged over referred objects (expressions grouped by
 ``ref_id``): targeted expressions of a group are its positives, no-target ones its negatives.
 
 Per object o: I_o, U_o = sums over positives; m_o = mean positive IoU (U = 0 gives NaN, as officially);
@@ -15,7 +15,7 @@ from typing import Any
 
 from evaluators.accumulate import Sums, divide
 from evaluators.errors import InputError, locate
-from evaluators.protocols.base import Protocol, mask_pair
+from evaluators.protocols.base import Protocol, any_above_f32_strict, kept_instances_mask, mask_pair
 from evaluators.protocols.refzom import expression_mask
 from evaluators.records import Prediction, Target
 
@@ -79,3 +79,32 @@ class RRefCOCORefSegformer(Protocol):
 
     def notes(self, sums: Sums) -> dict[str, Any]:
         return {"objects": sums.count("objects"), "objects_without_negative": sums.count("no_negative")}
+
+
+@dataclass(frozen=True)
+class RRefCOCOInstanceVG(RRefCOCORefSegformer):
+    """InstanceVG's ``rrefcoco_evaluate``: the same per-object averaging, but a negative is a false positive when
+    an instance scores above 0.7 (float32, strict), adding the pixels of its mask as predicted to the rIoU
+    union; positives are scored on the mask as predicted (the code never reads a no-target flag)."""
+
+    name = "rrefcoco/instancevg"
+    summary = "as rrefcoco/refsegformer, but a negative is a false positive when an instance scores > 0.7"
+    sources = ("InstanceVG instancevg/evaluations/rrefcoco.py",)
+
+    def default_params(self) -> dict[str, Any]:
+        return {
+            **super().default_params(),
+            "false_positive": "an instance with float32 score > 0.7",
+            "targeted_mask": "as predicted (no_target not applied)",
+        }
+
+    def score(self, pred: Prediction, target: Target):
+        mask = kept_instances_mask(pred, target)
+        pair = mask_pair(mask, target.mask, self.resize)
+        if target.no_target:
+            fp = int(any_above_f32_strict(pred.scores))
+            row = {"pred_pixels": pair.pred, "false_positive": bool(fp)}
+            return row, {"neg_n": 1, "neg_fp": fp, "fp_pixels": pair.pred if fp else 0}
+        iou = pair.inter / pair.union if pair.union else math.nan
+        row = {"I": pair.inter, "U": pair.union, "iou": iou}
+        return row, {"pos_n": 1, "I": pair.inter, "U": pair.union, "iou": iou}

@@ -18,6 +18,7 @@ ALL_PROTOCOLS = [
     ("refzom", "refzom/dmmi"),
     ("refzom", "refzom/instancevg"),
     ("rrefcoco", "rrefcoco/refsegformer"),
+    ("rrefcoco", "rrefcoco/instancevg"),
     ("res", "res/lavt"),
 ]
 
