@@ -12,7 +12,11 @@ H, W = 10, 10
 
 def _instance(box, score):
     x0, y0, x1, y1 = box
-    return {"bbox": [x0, y0, x1 - x0, y1 - y0], "score": score, "segmentation": rle.encode(box_mask(H, W, box))}
+    return {
+        "bbox": [x0, y0, x1 - x0, y1 - y0],
+        "score": score,
+        "segmentation": rle.encode(box_mask(H, W, box)),
+    }
 
 
 def _record(expr_id, mask_box=None, score=0.5, no_target=None):

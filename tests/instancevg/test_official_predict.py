@@ -39,7 +39,7 @@ def _one_thread():
 def built(tmp_path_factory):
     root = tmp_path_factory.mktemp("official")
     source = write_synth(root / "src", images=10, seed=3)
-    data = build_dataset(source, root / "data", configs=["grefcoco_unc"], quiet=True)
+    data = build_dataset(source, root / "data", configs=["grefcoco_unc", "refcoco_unc"], quiet=True)
     sentences = [r["sentence"] for r in iter_rows(data, "grefcoco_unc", "train", columns=["sentence"])]
     Tokenizer.train(sentences, root / "spm", vocab_size=200)
     return root, data, root / "spm.model"
@@ -147,3 +147,22 @@ def test_reproduce_joins_the_paper_tables(built, capsys, tmp_path):
     code, _, err = _cli(capsys, *argv)  # a re-run keeps the predictions already written
     assert code == 0, err
     assert preds.stat().st_mtime_ns == before
+
+
+def test_one_query_refcoco_layout_writes_its_box_whatever_its_score(built, tmp_path):
+    """The RefCOCO checkpoints have one query (and 20 tokens): REC scores its box even below 0.7, as the official
+    ``accuracy`` takes the top-scoring box; the inferred config follows the RefCOCO config."""
+    _, data, spm = built
+    state = torch.load(CHECKPOINT, map_location="cpu", weights_only=True)["state_dict"]
+    state["head.query_generation.query_embed.weight"] = state["head.query_generation.query_embed.weight"][:1]
+    path = tmp_path / "InstanceVG-tiny-refcoco.pth"
+    torch.save({"state_dict": state, "epoch": 19}, path)
+    out = tmp_path / "refcoco.jsonl"
+    argv = ["predict", "--quiet", "--checkpoint", path, "--spm", spm, *HEADS, "--data", data, "--config",
+            "refcoco_unc", "--split", "testA", "--out", out, "--device", "cpu"]  # fmt: skip
+    assert main([str(a) for a in argv]) == 0
+    assert load_official(path, encoder_heads=4).cfg.max_tokens == 20
+    records = _read(out)
+    assert all(len(r["instances"]) == 1 for r in records)
+    for task in ("rec", "res"):
+        assert validate_files(task, out, data, "refcoco_unc", "testA")["missing"] == 0
