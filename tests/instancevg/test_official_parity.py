@@ -61,10 +61,66 @@ def test_inferred_config_is_the_fixture_model(official):
     assert not model.training
 
 
+@pytest.fixture(scope="module")
+def captured(official):
+    """The intermediate tensors of vgbench's forward pass that have an official counterpart."""
+    model, _, _, _ = official
+    inputs = np.load(DATA / "tiny_inputs.npz")
+    seen: dict = {}
+    hooks = [
+        getattr(model, name).register_forward_hook(lambda m, i, o, name=name: seen.__setitem__(name, o))
+        for name in ("img_proj", "text_proj", "simfpn", "query_generator", "decoder")
+    ]
+    encode = model.encoder.encode
+    model.encoder.encode = lambda *a: seen.setdefault("encoder", encode(*a))
+    try:
+        with torch.no_grad():
+            model(
+                torch.from_numpy(inputs["img"]),
+                torch.from_numpy(inputs["ref_expr_inds"]),
+                torch.from_numpy(inputs["text_attention_mask"]).bool(),
+            )
+    finally:
+        for hook in hooks:
+            hook.remove()
+        del model.encoder.encode
+    return seen
+
+
+# Each stage agrees to about 3e-6 here; 1e-5 leaves room for another CPU's rounding and still catches a LayerNorm
+# eps of 1e-6 instead of mmcv's 1e-5 in the SimFPN (1.5e-5 and 1.8e-5 on the levels below).
+STAGE_ATOL = 1e-5
+
+
+def test_encoder_neck_query_and_decoder_intermediates_match(official, captured):
+    """Where a difference would come from: each stage against the official intermediate."""
+    _, _, expected, _ = official
+    vis, txt = captured["encoder"]
+    _close("BEiT-3 CLS", vis[:, 0], expected["inter/vis_enc.cls_feat"], STAGE_ATOL)
+    _close("BEiT-3 image tokens", vis[:, 1:], expected["inter/vis_enc.img_feat"], STAGE_ATOL)
+    _close("BEiT-3 text tokens", txt, expected["inter/vis_enc.text_feat"], STAGE_ATOL)
+    _close("image projection", captured["img_proj"], expected["inter/head.img_embedding"], STAGE_ATOL)
+    _close("text projection", captured["text_proj"], expected["inter/head.lan_embedding"], STAGE_ATOL)
+    for level in (2, 3):  # the stride-16 and stride-32 SimFPN levels (the finer ones are not in the fixture)
+        _close(
+            f"SimFPN level {level}",
+            captured["simfpn"][level],
+            expected[f"inter/head.neck.out{level}"],
+            STAGE_ATOL,
+        )
+    query = captured["query_generator"]["query"]
+    _close("instance queries", query, expected["inter/head.query_generation.query_feat"], STAGE_ATOL)
+    _close("decoder states", captured["decoder"], expected["inter/head.decoder.inter_states"], STAGE_ATOL)
+
+
 def test_intermediates_match(official):
     _, out, expected, _ = official
     _close("points", out["points"], expected["raw/img_selected_points_xy"], 1e-6)
     _close("reference points", out["reference_points"], expected["inter/head.decoder.init_reference"], 1e-5)
+    _close("prior points", out["points"], expected["inter/head.query_generation.reference_points"], 1e-6)
+    refs = expected["inter/head.decoder.inter_references"]
+    for layer in range(3):  # no iterative refinement: every layer reads the initial references
+        _close(f"layer {layer} references", out["reference_points"], refs[layer], 1e-5)
     _close("attention map", out["attn_map"], expected["raw/attn_map_query"], 1e-5)
     _close("per-query attention", out["query_attn"], expected["raw/attn_map"], 1e-5)
 
