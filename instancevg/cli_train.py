@@ -12,17 +12,17 @@ import argparse
 import json
 import sys
 
-from instancevg.training.options import RunOptions, split_overrides
-
 __all__ = ["add_arguments", "run"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", help="preset name (e.g. tiny-cpu) or a .json/.yaml/.toml file")
+    parser.add_argument("--data", help="built dataset folder (vgbench build --out)")
+    parser.add_argument("--out", help="run folder: log.jsonl, last.pt, epoch_{k}.pt, eval/")
+    parser.add_argument("--list-presets", action="store_true", help="print the preset names and exit")
     parser.add_argument(
-        "--config", required=True, help="preset name (e.g. tiny-cpu) or a .json/.yaml/.toml file"
+        "--list-keys", action="store_true", help="print every --set key with its type and default, and exit"
     )
-    parser.add_argument("--data", required=True, help="built dataset folder (vgbench build --out)")
-    parser.add_argument("--out", required=True, help="run folder: log.jsonl, last.pt, epoch_{k}.pt, eval/")
     parser.add_argument(
         "--set",
         dest="overrides",
@@ -38,9 +38,40 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _list_keys() -> str:
+    import dataclasses
+
+    from instancevg.config import PRESETS, config_to_dict
+    from instancevg.training.options import PREFIX, RunOptions
+
+    lines = ["key\tdefault (instancevg-b-grefcoco; run.* keys: vgbench's run options)"]
+    defaults = config_to_dict(PRESETS["instancevg-b-grefcoco"])
+    for key, value in defaults.items():
+        if key == "train":
+            lines += [f"train.{k}\t{json.dumps(v)}" for k, v in value.items()]
+        else:
+            lines.append(f"{key}\t{json.dumps(value)}")
+    lines += [f"{PREFIX}{f.name}\t{json.dumps(f.default)}" for f in dataclasses.fields(RunOptions)]
+    return "\n".join(lines)
+
+
 def run(args: argparse.Namespace) -> int:
+    from evaluators.errors import InputError
+
+    if args.list_presets:
+        from instancevg.config import PRESETS
+
+        print("\n".join(PRESETS))
+        return 0
+    if args.list_keys:
+        print(_list_keys())
+        return 0
+    missing = [name for name in ("config", "data", "out") if getattr(args, name) is None]
+    if missing:
+        raise InputError(f"vgbench train: the following arguments are required: --{', --'.join(missing)}")
     from instancevg.config import load_config
     from instancevg.training import train
+    from instancevg.training.options import RunOptions, split_overrides
 
     model_overrides, run_overrides = split_overrides(args.overrides)
     cfg = load_config(args.config, model_overrides)

@@ -14,7 +14,7 @@ from instancevg.training.evaluation import score_predictions, tasks_for_config
 from instancevg.training.logs import read_log
 from instancevg.training.optim import MultiStepLRWarmUp, build_optimizer, lr_factor
 from instancevg.training.options import RunOptions
-from instancevg.training.predict import load_trained, predict
+from instancevg.training.predict import load_for_prediction, load_trained, predict
 from instancevg.training.trainer import train
 
 __all__ = [
@@ -25,6 +25,7 @@ __all__ = [
     "build_target",
     "collate",
     "load_checkpoint",
+    "load_for_prediction",
     "load_trained",
     "lr_factor",
     "predict",

@@ -68,3 +68,22 @@ def test_bad_input_exits_2_with_one_error_line(data, tmp_path, capsys, extra, me
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert err.startswith("error:") and message in err and len(err.strip().splitlines()) == 1
+
+
+def test_list_presets_and_keys(capsys):
+    from vgbench.cli import main as cli_main
+
+    assert cli_main(["train", "--list-presets"]) == 0
+    assert "tiny-cpu" in capsys.readouterr().out.split()
+    assert cli_main(["train", "--list-keys"]) == 0
+    keys = [line.split("\t")[0] for line in capsys.readouterr().out.splitlines()[1:]]
+    assert {"img_size", "train.lr", "run.threads"} <= set(keys)
+
+
+def test_train_help_does_not_import_torch():
+    import subprocess
+    import sys
+
+    code = "import sys; from vgbench.cli import build_parser; build_parser('train'); print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
