@@ -118,3 +118,38 @@ def test_nms_drops_overlapping_lower_scored_boxes():
     assert len(postprocess(_outputs([0.9, 0.8]), META, cfg)[0]["instances"]) == 2  # identical boxes
     cfg = micro_config("no_target_rule=queries", "score_weighted=false", "nms_threshold=0.7")
     assert len(postprocess(_outputs([0.9, 0.8]), META, cfg)[0]["instances"]) == 1
+
+
+def _official(cfg):
+    from instancevg.official import OFFICIAL_POSTPROCESS
+
+    return dataclasses.replace(cfg, **OFFICIAL_POSTPROCESS)
+
+
+def test_official_mode_lists_every_query_and_keeps_the_mask_on_no_target():
+    cfg = _official(micro_config())
+    rec = postprocess(_outputs([0.6, 0.5]), META, cfg)[0]  # nothing above 0.7
+    assert rec["no_target"] is True
+    assert [round(i["score"], 4) for i in rec["instances"]] == [0.6, 0.5]  # both listed, in query order
+    assert rle.decode(rec["mask"]).any()  # the global mask stays (official), not emptied
+
+
+def test_official_drop_of_empty_boxes_shifts_the_merged_masks_as_the_official_code():
+    """Query 1's box lies outside the image: detector_postprocess drops it, and the official merge then takes the
+    masks at the positions of the kept scores in the shortened list: queries 0 and 1, not 0 and 2."""
+    out = _outputs([0.9, 0.5, 0.8])
+    out["pred_boxes"] = torch.tensor([[[0.25, 0.25, 0.5, 0.5], [1.5, 0.5, 0.2, 0.2], [0.75, 0.75, 0.5, 0.5]]])
+    out["pred_masks"][0, 2] = -10.0
+    out["pred_masks"][0, 2, :2, :] = 10.0  # query 2: top rows only
+    out["global_mask"][:] = -10.0
+    cfg = _official(micro_config())
+    rec = postprocess(out, META, cfg)[0]
+    assert len(rec["instances"]) == 2
+    assert rec["instances"][1]["score"] == pytest.approx(0.8, abs=1e-4)  # query 2's box and score
+    mask = rle.decode(rec["mask"]).astype(bool)
+    assert mask.all()  # the masks of queries 0 (left half) and 1 (right half): the whole image
+    kept_own = dataclasses.replace(cfg, drop_empty_boxes=False)
+    own = rle.decode(postprocess(out, META, kept_own)[0]["mask"]).astype(bool)
+    assert (
+        own[:, :16].all() and own[:4, 16:].all() and not own[4:, 16:].any()
+    )  # queries 0 and 2 by their masks
