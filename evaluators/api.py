@@ -13,6 +13,15 @@ Example::
     >>> _ = ev.update({"expr_id": "a", "mask": rle.encode(gt), "no_target": False}, target)
     >>> ev.compute()["metrics"]["giou"]
     100.0
+
+Arrays are accepted where a model holds them: a dense ``[H, W]`` mask (numpy or torch, nonzero = foreground) is
+encoded to RLE, boxes and scores may be arrays or tensors, and a prediction without ``expr_id`` takes the
+target's::
+
+    >>> ev = Evaluator("gres")
+    >>> _ = ev.update({"mask": gt, "no_target": False}, target)
+    >>> ev.compute()["metrics"]["ciou"]
+    100.0
 """
 
 from __future__ import annotations
@@ -22,6 +31,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from evaluators import rle
 from evaluators.bootstrap import bootstrap_ci
 from evaluators.errors import InputError
 from evaluators.protocols import get_protocol
@@ -44,12 +56,63 @@ def _version() -> str:
         return "0.0.0+local"
 
 
+def _is_array(value: Any) -> bool:
+    """A numpy array or an array-like tensor (torch, jax: anything with ``__array__`` or ``detach``)."""
+    return isinstance(value, np.ndarray) or hasattr(value, "__array__") or hasattr(value, "detach")
+
+
+def _to_numpy(value: Any) -> np.ndarray:
+    if hasattr(value, "detach"):  # a torch tensor, possibly on a GPU or requiring grad
+        value = value.detach().cpu()
+    return np.asarray(value)
+
+
+def _plain(value: Any) -> Any:
+    """Arrays and tensors to lists / Python scalars (masks are handled by the caller)."""
+    if _is_array(value):
+        arr = _to_numpy(value)
+        return arr.item() if arr.ndim == 0 else arr.tolist()
+    return value
+
+
+def _mask_field(value: Any) -> Any:
+    if _is_array(value) and _to_numpy(value).ndim == 2:
+        return rle.encode(_to_numpy(value))
+    return value
+
+
+def _plain_prediction(record: Mapping, target: Target) -> dict[str, Any]:
+    """A predictions record as `parse_prediction` reads it: dense masks to RLE, arrays to lists, and the
+    target's ``expr_id`` where the record has none."""
+    out = dict(record)
+    out.setdefault("expr_id", target.expr_id)
+    if "mask" in out:
+        out["mask"] = _mask_field(out["mask"])
+    if "points" in out:
+        out["points"] = _plain(out["points"])
+    for key in ("no_target", "no_target_score"):
+        if key in out:
+            out[key] = _plain(out[key])
+    instances = out.get("instances")
+    if isinstance(instances, list):
+        fixed = []
+        for inst in instances:
+            if isinstance(inst, Mapping):
+                inst = {k: _mask_field(v) if k == "segmentation" else _plain(v) for k, v in inst.items()}
+            fixed.append(inst)
+        out["instances"] = fixed
+    return out
+
+
 class Evaluator:
     """Incremental scorer of one task under one protocol.
 
     ``update(prediction, target)`` takes parsed records or plain dicts (a predictions record and a
-    unified row); ``merge(other)`` adds another evaluator's state; ``compute()`` returns the results
-    dict (``metrics``, ``breakdown``, ``counts``, ``notes``, protocol fields).
+    unified row); in a dict, masks may be dense ``[H, W]`` numpy arrays or torch tensors, boxes, scores and
+    points arrays or tensors, and ``expr_id`` may be left out (the target's is used). ``merge(other)`` adds
+    another evaluator's state; ``compute()`` returns the results dict (``metrics``, ``breakdown``, ``counts``,
+    ``notes``, protocol fields); ``compute(ci=0.95)`` adds paired-bootstrap intervals and needs the per-expression
+    contributions, kept with ``Evaluator(..., keep_rows=True)``.
     """
 
     def __init__(
@@ -70,7 +133,7 @@ class Evaluator:
         if missing:
             prediction = Prediction.empty(target.expr_id)
         elif not isinstance(prediction, Prediction):
-            prediction = parse_prediction(dict(prediction), "<prediction>")
+            prediction = parse_prediction(_plain_prediction(prediction, target), "<prediction>")
         if prediction.expr_id != target.expr_id:
             raise InputError(
                 f"prediction expr_id {prediction.expr_id!r} != target expr_id {target.expr_id!r}"
@@ -100,7 +163,10 @@ class Evaluator:
         }
         if ci is not None:
             if not self.state.keep_rows:
-                raise ValueError("confidence intervals need Evaluator(..., keep_rows=True)")
+                raise ValueError(
+                    "compute(ci=...): confidence intervals resample the per-expression contributions; create the "
+                    "evaluator with Evaluator(task, keep_rows=True)"
+                )
             result["ci"] = bootstrap_ci(self.protocol, self.state.contributions, ci, resamples, seed)
         return result
 
