@@ -1,12 +1,10 @@
-"""Paths of the real annotation excerpts (see /work/shared/realdata/README.md)."""
+"""Paths of the real annotation excerpts (tests/data/realdata, described in tests/data/README.md)."""
 
 from pathlib import Path
 
 import pytest
 
-REALDATA = Path(__file__).resolve().parents[3] / "shared" / "realdata"
-if not REALDATA.is_dir():  # the checkout may live elsewhere; the workplace keeps the excerpts here
-    REALDATA = Path("/work/shared/realdata")
+REALDATA = Path(__file__).resolve().parents[1] / "data" / "realdata"
 
 COCO_EXCERPT = REALDATA / "coco" / "instances_val2014_excerpt.json"
 RLE_RESULTS = REALDATA / "coco" / "fakesegm_results_rle_excerpt.json"

@@ -1,5 +1,5 @@
 """RLE helpers: round trips, uncompressed conversion, malformed input, differential tests vs pycocotools,
-and the real COCO polygons / RLE strings of ../shared/realdata/coco/."""
+and the real COCO polygons / RLE strings of tests/data/realdata/coco/."""
 
 import json
 from pathlib import Path
@@ -13,9 +13,7 @@ from pycocotools import mask as coco_mask
 
 from evaluators import rle
 
-REALDATA = Path(__file__).resolve().parents[3] / "shared" / "realdata" / "coco"
-if not REALDATA.exists():  # a clone elsewhere than beside shared/
-    REALDATA = Path("/work/shared/realdata/coco")
+REALDATA = Path(__file__).resolve().parents[1] / "data" / "realdata" / "coco"
 masks = st.tuples(st.integers(1, 24), st.integers(1, 24)).flatmap(
     lambda s: arrays(np.uint8, s, elements=st.integers(0, 1))
 )
@@ -86,7 +84,7 @@ def test_malformed_rle_is_refused(bad, reason):
         rle.normalize(bad)
 
 
-@pytest.mark.skipif(not REALDATA.exists(), reason="shared/realdata not present")
+@pytest.mark.skipif(not REALDATA.exists(), reason="tests/data/realdata not present")
 def test_real_rle_strings_decode_consistently():
     results = json.loads((REALDATA / "fakesegm_results_rle_excerpt.json").read_text())
     assert len(results) == 68
@@ -99,7 +97,7 @@ def test_real_rle_strings_decode_consistently():
         assert np.array_equal(rle.decode(ours), dense)
 
 
-@pytest.mark.skipif(not REALDATA.exists(), reason="shared/realdata not present")
+@pytest.mark.skipif(not REALDATA.exists(), reason="tests/data/realdata not present")
 def test_real_polygons_and_crowd_rle_match_pycocotools():
     data = json.loads((REALDATA / "instances_val2014_excerpt.json").read_text())
     images = {im["id"]: im for im in data["images"]}
@@ -121,7 +119,7 @@ def test_real_polygons_and_crowd_rle_match_pycocotools():
     assert kinds == {"polygon": 75, "crowd": 2}
 
 
-@pytest.mark.skipif(not REALDATA.exists(), reason="shared/realdata not present")
+@pytest.mark.skipif(not REALDATA.exists(), reason="tests/data/realdata not present")
 def test_real_masks_score_like_dense_reference():
     """GRES I/U of the real fake-results masks against the polygons of the same image, RLE vs dense."""
     data = json.loads((REALDATA / "instances_val2014_excerpt.json").read_text())

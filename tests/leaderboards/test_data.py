@@ -11,9 +11,7 @@ import pytest
 from leaderboards import check_published, load_bibliography, load_published, load_spec
 from leaderboards.schema import BIBLIOGRAPHY_CSV, COLUMNS, PUBLISHED_CSV
 
-SEEDS = Path(__file__).resolve().parents[3] / "shared" / "seeds"
-if not SEEDS.is_dir():  # the checkout under /work/main; the seeds live in /work/shared
-    SEEDS = Path("/work/shared/seeds")
+SEEDS = Path(__file__).resolve().parents[1] / "data" / "seeds"
 PAPER = SEEDS / "instancevg_paper.txt"
 TABLES_1_6 = {
     "Table 1": "rec",

@@ -141,7 +141,7 @@ def test_latex_has_booktabs_multicolumn_and_marks():
     assert "✓" not in tex and r"\checkmark{}" in tex
 
 
-SEED_PAPER = Path("/work/shared/seeds/instancevg_paper.txt")
+SEED_PAPER = Path(__file__).resolve().parents[1] / "data" / "seeds" / "instancevg_paper.txt"
 
 
 @pytest.mark.skipif(not SEED_PAPER.is_file(), reason="seed paper text not available")
