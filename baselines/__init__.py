@@ -4,7 +4,7 @@
   ``center-box``, ``largest-object``, ``oracle-jitter``) over a built dataset; `TEXT_BLIND` names the
   ones that read neither the sentence nor the answer.
 - `baselines.adapters`: PNG mask folders, COCO results + sidecar mapping, SimVG/InstanceVG dumps.
-- `iter_rows`, `list_configs`: the built dataset's unified rows (DATA.md section 3).
+- `iter_rows`, `list_configs`: the built dataset's unified rows (docs/formats.md#the-unified-row).
 
 Depends on `evaluators` (RLE helpers, errors) and pyarrow; PIL only for PNG masks, torch only for
 ``.pt`` dumps.

@@ -5,7 +5,7 @@ non-crowd annotation by COCO ``area`` (a crowd one only when the image has nothi
 to the smaller ``ann_id``. Two sources, in order of preference:
 
 - ``from_source(SOURCE, config)``: every annotation of the image in the source folder's
-  ``instances.json`` of that config's dataset (DATA.md section 1). This is what a detector run on the
+  ``instances.json`` of that config's dataset (docs/formats.md#source-files). This is what a detector run on the
   image could know; it uses no expression at all.
 - ``from_dataset(OUT)``: without the source, the union of the ``targets`` of every row of every config
   and split of the built dataset that shows the same image (same ``file_name`` and ``image_id``). Only
@@ -28,7 +28,7 @@ __all__ = ["SOURCE_FOLDERS", "AnnotationPool"]
 
 log = logging.getLogger(__name__)
 
-# dataset name (the config's prefix) -> its folder in a source directory (DATA.md section 1)
+# dataset name (the config's prefix) -> its folder in a source directory (docs/formats.md#source-files)
 SOURCE_FOLDERS = {
     "refcoco": "refcoco",
     "refcocoplus": "refcoco+",
@@ -117,7 +117,7 @@ class AnnotationPool:
                 coco = json.load(f)
         except FileNotFoundError:
             raise InputError(
-                f"{path}: not found (--source must be the source folder of DATA.md section 1)"
+                f"{path}: not found (--source must be the source folder of docs/formats.md#source-files)"
             ) from None
         except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise InputError(f"{path}: cannot read JSON: {exc}") from None

@@ -86,7 +86,7 @@ class Baseline(ABC):
 
     @abstractmethod
     def predict(self, row: dict[str, Any]) -> Record:
-        """One unified row -> one predictions record (PREDICTIONS.md section 1)."""
+        """One unified row -> one predictions record (docs/formats.md#predictions-file)."""
 
 
 class Empty(Baseline):

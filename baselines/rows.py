@@ -1,4 +1,4 @@
-"""The unified rows (DATA.md section 3) of a built dataset, as the baselines read them.
+"""The unified rows (docs/formats.md#the-unified-row) of a built dataset, as the baselines read them.
 
 Thin layer over `datasets_builders.reading` (pyarrow only, streamed by batches) that adds
 `count_rows` (from the Parquet footers, for progress bars).

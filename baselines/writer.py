@@ -1,4 +1,4 @@
-"""Writing predictions files (PREDICTIONS.md section 1) atomically, with a progress bar.
+"""Writing predictions files (docs/formats.md#predictions-file) atomically, with a progress bar.
 
 The file is written to a temporary name in the destination folder and renamed into place only when
 every record has been written, so a failure never leaves a partial predictions file behind.

@@ -1,6 +1,6 @@
 """Speed of the baselines and adapters on a built dataset of N expressions (default 2,000 at 480 x 640).
 
-The dataset is written with pyarrow (DATA.md section 3 columns): one to three rectangles per
+The dataset is written with pyarrow (docs/formats.md#the-unified-row columns): one to three rectangles per
 expression, 10% no-target. Each baseline writes its predictions file and the evaluator then scores
 it on GRES (the check that the file is valid); the adapters convert the oracle's output through a
 PNG folder and a VG dump. Times are wall-clock seconds of one run each.

@@ -1,4 +1,4 @@
-"""``vgbench synth``: synthetic source files for all ten configs (DATA.md section 5)."""
+"""``vgbench synth``: synthetic source files for all ten configs (docs/datasets_builders.md, synthetic data)."""
 
 from __future__ import annotations
 

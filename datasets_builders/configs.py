@@ -1,4 +1,4 @@
-"""The ten configs of DATA.md section 2 (+ ``refmix_train``) and the published split sizes.
+"""The ten configs of docs/formats.md#configs-and-splits (+ ``refmix_train``) and the published split sizes.
 
 A config names the source folder under ``--source``, the refs file(s) it reads (first found wins),
 the reader kind, and the splits kept as the source spells them.
@@ -63,7 +63,7 @@ def config_names() -> list[str]:
     return [*CONFIGS, REFMIX]
 
 
-# Published sizes (DATA.md section 2; refs/images from realdata/refer_csv/full_split_stats.json,
+# Published sizes (docs/formats.md#configs-and-splits; refs/images from the refer CSV split statistics, tests/data/realdata/refer_csv/full_split_stats.json,
 # counted on the full official CSV files). Used only to validate builds of the real data.
 PUBLISHED: dict[str, dict[str, dict[str, int]]] = {
     "refcoco_unc": {

@@ -1,4 +1,4 @@
-"""Write the evaluator's targets file (PREDICTIONS.md section 2) from a built dataset."""
+"""Write the evaluator's targets file (docs/formats.md#targets-file) from a built dataset."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Typed configuration of InstanceVG: model, losses, post-processing, quirk flags, ablations, recipe.
 
 Every number defaults to what the official code (Dmmm1997/InstanceVG, ``configs/gres/InstanceVG-grefcoco.py``)
-builds; see ``shared/spec/INSTANCEVG.md`` sections 2, 3 and 5. Where the code and the paper disagree the field is
+builds; see ``docs/instancevg.md`` and ``docs/training.md``. Where the code and the paper disagree the field is
 a *quirk flag* whose default is the code's behaviour; the paper's alternative is named in the field comment and
 in ``docs/instancevg.md``.
 
@@ -38,7 +38,7 @@ __all__ = [
 
 @dataclass
 class TrainConfig:
-    """The optimisation recipe (INSTANCEVG.md section 3). Epoch counts are 0-based in the schedule."""
+    """The optimisation recipe (docs/training.md). Epoch counts are 0-based in the schedule."""
 
     lr: float = 5e-4  # head (and everything that is not the BEiT-3 encoder)
     lr_encoder: float = 5e-5  # BEiT-3 encoder, lr/10
@@ -134,7 +134,7 @@ class InstanceVGConfig:
     drop_empty_boxes: bool = False
     # empty the expression mask when no_target is decided (official: False, the mask stays as predicted)
     empty_mask_on_no_target: bool = True
-    # ---- quirk flags (INSTANCEVG.md section 5); default = official code, alternative = paper ----
+    # ---- quirk flags (docs/instancevg.md); default = official code, alternative = paper ----
     text_filter_score: str = "mean"  # quirk 1: "mean" (code, channel mean) | "l2" (paper, L2 norm)
     attn_map_pool: str = "max"  # global attention map over queries: "max" (code) | "mean" (paper, M_s = Mean)
     # quirk 2: "offset" (code: sigmoid(Linear(Linear(p))) + p) | "prior" (paper: p)

@@ -1,4 +1,4 @@
-"""Model outputs -> predictions records (shared/spec/PREDICTIONS.md), as the official post-processing (paper 3.5).
+"""Model outputs -> predictions records (docs/formats.md#predictions-file), as the official post-processing (paper 3.5).
 
 Per expression:
 

@@ -1,4 +1,4 @@
-"""Computed results: read the results JSON files of `vgbench eval` (PREDICTIONS.md section 4).
+"""Computed results: read the results JSON files of `vgbench eval` (docs/formats.md#results-file).
 
 Which model, dataset and split a results file is about, in order of precedence:
 

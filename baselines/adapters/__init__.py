@@ -1,4 +1,4 @@
-"""Adapters: other models' outputs -> vgbench predictions files (PREDICTIONS.md section 1).
+"""Adapters: other models' outputs -> vgbench predictions files (docs/formats.md#predictions-file).
 
 - `convert_png_masks`: a folder of per-expression PNG masks (``expr_id`` with ``/`` -> ``__``).
 - `convert_coco_results`: a COCO results list plus a sidecar mapping to ``expr_id``.

@@ -15,7 +15,7 @@ Sidecar mapping (JSON), saying which expression each result answers; one of:
 
 Records: ``instances`` = the expression's results (all of them; the evaluator applies each protocol's
 score threshold), with their segmentations when given. No ``mask`` and no ``no_target`` are written, so
-the evaluator derives them from the instances (METRICS.md "Masks from instances"). An expression with
+the evaluator derives them from the instances (docs/formats.md#scoring-protocols "Masks from instances"). An expression with
 no result at all is written as an empty, no-target prediction (empty instances and mask), and counted
 in the log. A result whose key is not in the mapping, or a mapped ``expr_id`` of this config/split that
 is not in the dataset, is an error; mapped ids of other configs/splits are skipped (one sidecar may

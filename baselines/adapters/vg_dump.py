@@ -18,7 +18,7 @@ Containers: ``.jsonl`` (one entry per line), ``.json`` (a list), or ``.pt`` / ``
 of tensors saved with ``torch.save``, loaded with ``torch.load(weights_only=True)``, which refuses
 arbitrary pickled objects).
 
-Conversion (InstanceVG post-processing, INSTANCEVG.md section 2.10, ``score_threshold`` default 0.7):
+Conversion (InstanceVG post-processing, docs/instancevg.md, ``score_threshold`` default 0.7):
 every box becomes an instance (COCO ``[x, y, w, h]``, its score, its mask as ``segmentation``); the
 evaluator applies each protocol's own threshold. ``no_target`` is true iff no score is strictly above
 the threshold; ``no_target_score = 1 - max(score)`` (1 with no box). ``mask`` follows

@@ -1,6 +1,6 @@
 """BEiT-3 multiway Transformer encoder in pure PyTorch, with torchscale's parameter names.
 
-What it reproduces (torchscale 0.3.0 ``BEiT3`` + ``Encoder`` with the BEiT-3 settings, INSTANCEVG.md 2.1):
+What it reproduces (torchscale 0.3.0 ``BEiT3`` + ``Encoder`` with the BEiT-3 settings, docs/instancevg.md):
 
 - pre-LN layers with Magneto sub-LN: ``inner_attn_ln`` before the attention output projection and
   ``ffn_layernorm`` between the GELU and fc2; a final ``layer_norm``; LayerNorm eps 1e-5; drop path rising

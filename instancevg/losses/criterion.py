@@ -1,4 +1,4 @@
-"""The InstanceVG training objective (paper 3.4 and eq. 6-7, as the official code computes it; INSTANCEVG.md 2.9).
+"""The InstanceVG training objective (paper 3.4 and eq. 6-7, as the official code computes it; docs/instancevg.md).
 
 ``L = L_det + L_mask + L_exist`` with
 

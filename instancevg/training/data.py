@@ -18,7 +18,7 @@ Per sample (official ``Resize(keep_ratio=False)`` + ``Normalize``; no augmentati
 - ``meta``: ``{"expr_id", "orig_size": (h, w)}`` for `instancevg.postprocess.postprocess`.
 
 Crowd targets (``iscrowd``): kept as instances (box and instance mask), because GREC counts their
-boxes; the merged ``mask`` is the row's, which leaves them out, because GRES ignores them (DATA.md
+boxes; the merged ``mask`` is the row's, which leaves them out, because GRES ignores them (docs/formats.md
 section 3). A no-target row has N = 0 and an all-zero ``mask``.
 
 ``hflip`` (training only, ``train.hflip``; the official recipe has no augmentation): with this probability a

@@ -1,4 +1,4 @@
-"""Batched inference: model outputs -> predictions records (PREDICTIONS.md) in dataset order.
+"""Batched inference: model outputs -> predictions records (docs/formats.md#predictions-file) in dataset order.
 
 `predict_dataset` is shared by the per-epoch evaluation of the trainer and by `predict` (the
 ``vgbench predict`` command). Under DistributedDataParallel each rank predicts the rows
@@ -71,7 +71,7 @@ def _progress(iterable: Iterable, total: int, desc: str, quiet: bool):
         return iterable
     from tqdm import tqdm
 
-    # disable=None: tqdm hides the bar when stderr is not a terminal (CLI.md)
+    # disable=None: tqdm hides the bar when stderr is not a terminal (docs/cli.md)
     return tqdm(
         iterable, total=total, desc=desc, leave=False, dynamic_ncols=True, file=sys.stderr, disable=None
     )

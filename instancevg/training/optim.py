@@ -1,4 +1,4 @@
-"""Optimizer and learning-rate schedule of the official recipe (INSTANCEVG.md section 3).
+"""Optimizer and learning-rate schedule of the official recipe (docs/training.md).
 
 - `build_optimizer`: Adam (amsgrad, betas (0.9, 0.98), eps 1e-9, weight decay 0 by default) with two
   parameter groups, the multimodal encoder at ``train.lr_encoder`` and everything else (the head) at

@@ -1,4 +1,4 @@
-"""`predict`: a checkpoint + a built dataset split -> a predictions file (PREDICTIONS.md).
+"""`predict`: a checkpoint + a built dataset split -> a predictions file (docs/formats.md#predictions-file).
 
 Two kinds of checkpoint: a vgbench training checkpoint (model config and tokenizer inside), or one of the
 authors' released InstanceVG checkpoints (detected from its layout, `instancevg.official`; sizes from the

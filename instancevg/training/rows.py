@@ -1,7 +1,7 @@
-"""Reading a built dataset (DATA.md section 4) for training and prediction.
+"""Reading a built dataset (docs/formats.md#the-built-dataset) for training and prediction.
 
 Thin layer over `datasets_builders.reading` / `datasets_builders.images`: rows are the unified rows
-of DATA.md section 3 in file order (shards, then rows), restricted to the columns training and
+of docs/formats.md#the-unified-row in file order (shards, then rows), restricted to the columns training and
 prediction need, plus the embedded ``image`` column when the build has one.
 """
 

@@ -1,4 +1,4 @@
-"""A tiny built dataset (DATA.md sections 3-4) written with pyarrow, for the baselines tests.
+"""A tiny built dataset (docs/formats.md#the-unified-row and #the-built-dataset) written with pyarrow, for the baselines tests.
 
 Each image holds a few rectangles (one annotation each); expressions refer to none, one or several of
 them. Masks are filled rectangles, so expected boxes and masks are easy to state.

@@ -1,4 +1,4 @@
-"""Every config of a small synthetic build satisfies the unified-row contract (DATA.md section 3)."""
+"""Every config of a small synthetic build satisfies the unified-row contract (docs/formats.md#the-unified-row)."""
 
 import pytest
 from PIL import Image

@@ -1,4 +1,4 @@
-"""Readers of every refs format normalise to `Ref` (DATA.md section 1)."""
+"""Readers of every refs format normalise to `Ref` (docs/formats.md#source-files)."""
 
 import json
 import pickle

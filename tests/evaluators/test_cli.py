@@ -1,5 +1,5 @@
 """`vgbench eval / compare / protocols` through the entry point: outputs, and every bad-input class
-of PREDICTIONS.md section 3 (exit 2, one `error:` line, no traceback, nothing written)."""
+of docs/formats.md#validation-and-errors (exit 2, one `error:` line, no traceback, nothing written)."""
 
 import gzip
 import json
@@ -177,7 +177,7 @@ def test_validate_only_and_allow_missing(files, capsys):
 
 
 def _bad_records(rows):
-    """(name, records, expected fragments) for each error class of PREDICTIONS.md section 3."""
+    """(name, records, expected fragments) for each error class of docs/formats.md#validation-and-errors."""
     good = [perfect_prediction(r) for r in rows]
     eid = good[1]["expr_id"]
 

@@ -27,7 +27,7 @@ _LAYER_KEYS = (
 
 
 def _torchscale_keys(layers: int) -> set[str]:
-    """Key list of torchscale 0.3.0 ``BEiT3`` (INSTANCEVG.md 2.1 and 7) for ``layers`` layers."""
+    """Key list of torchscale 0.3.0 ``BEiT3`` (docs/instancevg.md) for ``layers`` layers."""
     keys = {
         "text_embed.weight",
         "vision_embed.proj.weight",

@@ -1,4 +1,4 @@
-"""`vgbench predict` on the synthetic benchmark: files valid per PREDICTIONS.md for every task family."""
+"""`vgbench predict` on the synthetic benchmark: files valid per docs/formats.md#predictions-file for every task family."""
 
 import dataclasses
 import gzip

@@ -1,6 +1,6 @@
 """The training data pipeline on a hand-made built dataset with known geometry.
 
-`write_tiny_build` writes the DATA.md section 4 layout (Parquet shards, manifest with ``images_root``)
+`write_tiny_build` writes the docs/formats.md#the-built-dataset layout (Parquet shards, manifest with ``images_root``)
 for one config with rectangles on plain images, so boxes and masks can be checked exactly.
 """
 

@@ -1,4 +1,4 @@
-"""Optimizer groups and the MultiStepLRWarmUp schedule of INSTANCEVG.md section 3."""
+"""Optimizer groups and the MultiStepLRWarmUp schedule of docs/training.md."""
 
 import types
 
