@@ -51,6 +51,14 @@ def shard_paths(data_dir: str | Path, config: str, split: str) -> list[Path]:
     )
     if not shards:
         known = list_configs(data_dir) if (Path(data_dir) / "data").is_dir() else {}
+        if config in known:  # a wrong split of a built config: name that config's splits
+            import difflib
+
+            close = difflib.get_close_matches(split, known[config], n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise InputError(
+                f"{data_dir}: config {config!r} has no split {split!r}{hint} (its splits: {', '.join(known[config])})"
+            )
         present = ", ".join(c + ":" + "/".join(s) for c, s in known.items()) or "none"
         raise InputError(f"{data_dir}: no shards for config {config!r} split {split!r} (present: {present})")
     return shards

@@ -159,7 +159,7 @@ def test_oracle_beats_text_blind_baselines(data, tmp_path):
 def test_bad_inputs(data, tmp_path):
     with pytest.raises(InputError, match="did you mean 'center-box'"):
         run_baseline("centre-box", data, "grefcoco_unc", "val", tmp_path / "p.jsonl")
-    with pytest.raises(InputError, match="no shards for config 'grefcoco_unc' split 'testA'"):
+    with pytest.raises(InputError, match=r"config 'grefcoco_unc' has no split 'testA' \(its splits: "):
         run_baseline("empty", data, "grefcoco_unc", "testA", tmp_path / "p.jsonl")
     with pytest.raises(InputError, match="jitter"):
         run_baseline("oracle-jitter", data, "grefcoco_unc", "val", tmp_path / "p.jsonl", jitter=1.5)
