@@ -14,6 +14,7 @@ import gzip
 import hashlib
 import json
 import re
+import zlib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,11 @@ def sha256_file(path: str | Path) -> str:
     return h.hexdigest()
 
 
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:200] if text else type(exc).__name__
+
+
 def _open_text(path: Path):
     return gzip.open(path, "rt", encoding="utf-8") if path.suffix == ".gz" else open(path, encoding="utf-8")
 
@@ -49,8 +55,10 @@ def _json_records(path: Path) -> list[Any]:
     try:
         with _open_text(path) as f:
             data = jsonio.loads(f.read())
-    except (OSError, EOFError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(f"{path}: not valid JSON: {exc}") from None
+    except (OSError, EOFError, zlib.error) as exc:
+        raise InputError(f"{path}: cannot read: {_one_line(exc)}") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(f"{path}: not valid JSON: {_one_line(exc)}") from None
     if isinstance(data, dict) and "predictions" in data:
         data = data["predictions"]
     if not isinstance(data, list):
@@ -104,7 +112,7 @@ class PredictionsFile:
         try:
             record = jsonio.loads(line)
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise InputError(f"{where}: not valid JSON: {exc}") from None
+            raise InputError(f"{where}: not valid JSON: {_one_line(exc)}") from None
         return parse_prediction(record, where)
 
     def _index_jsonl(self) -> None:
@@ -120,7 +128,7 @@ class PredictionsFile:
                         try:
                             record = jsonio.loads(line)
                         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-                            raise InputError(f"{where}: not valid JSON: {exc}") from None
+                            raise InputError(f"{where}: not valid JSON: {_one_line(exc)}") from None
                         expr_id = record.get("expr_id") if isinstance(record, dict) else None
                         if not isinstance(expr_id, str) or not expr_id:
                             parse_prediction(record, where)  # raises the precise error
@@ -140,8 +148,10 @@ class PredictionsFile:
                         if pred is not None:
                             self._check_duplicate(records, pred.expr_id, pred.where)
                             records[pred.expr_id] = pred
-                except (OSError, EOFError) as exc:
-                    raise InputError(f"{self.path}: cannot read: {exc}") from None
+                except (OSError, EOFError, zlib.error) as exc:
+                    raise InputError(f"{self.path}: cannot read: {_one_line(exc)}") from None
+                except UnicodeDecodeError as exc:
+                    raise InputError(f"{self.path}: not valid UTF-8 text: {_one_line(exc)}") from None
         elif _container(self.path) == "json":
             for index, record in enumerate(_json_records(self.path)):
                 pred = parse_prediction(record, f"{self.path}:[{index}]")
@@ -234,8 +244,16 @@ def _iter_parquet_rows(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
         raise InputError(f"{path}: Parquet targets lack the column(s) {', '.join(sorted(missing))}")
     columns = [c for c in _TARGET_COLUMNS if c in names]
     index = 0
-    for batch in pf.iter_batches(batch_size=1024, columns=columns):
-        for row in batch.to_pylist():
+    batches = pf.iter_batches(batch_size=1024, columns=columns)
+    while True:
+        try:
+            batch = next(batches, None)
+            rows = [] if batch is None else batch.to_pylist()
+        except Exception as exc:  # corrupt pages: pyarrow raises several types
+            raise InputError(f"{path}:[{index}]: cannot read Parquet: {_one_line(exc)}") from None
+        if batch is None:
+            return
+        for row in rows:
             yield f"{path}:[{index}]", row
             index += 1
 
@@ -255,9 +273,11 @@ def _iter_rows(path: Path) -> Iterator[tuple[str, Any]]:
                         try:
                             yield f"{path}:{lineno}", jsonio.loads(line)
                         except json.JSONDecodeError as exc:
-                            raise InputError(f"{path}:{lineno}: not valid JSON: {exc}") from None
-        except (OSError, EOFError) as exc:
-            raise InputError(f"{path}: cannot read: {exc}") from None
+                            raise InputError(f"{path}:{lineno}: not valid JSON: {_one_line(exc)}") from None
+        except (OSError, EOFError, zlib.error) as exc:
+            raise InputError(f"{path}: cannot read: {_one_line(exc)}") from None
+        except UnicodeDecodeError as exc:
+            raise InputError(f"{path}: not valid UTF-8 text: {_one_line(exc)}") from None
 
 
 def iter_targets(
