@@ -25,7 +25,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from datasets_builders.atomic_dir import check_replaceable, swap_in
+from datasets_builders.atomic_dir import check_replaceable, remove_stale_temps, swap_in
 from datasets_builders.synth_grammar import LOCATION_WORDS, absent_expressions, describe, multi_expressions
 from datasets_builders.synth_scene import CATEGORIES, CATEGORY_ID, Scene, SceneObject, make_scene, render
 
@@ -330,6 +330,7 @@ def write_synth(out_dir: str | Path, images: int = 40, seed: int = 0, quiet: boo
     out = Path(out_dir).resolve()
     check_replaceable(out, MARKER, "vgbench synth")
     out.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temps(out)
     tmp = out.with_name(f".{out.name}.synth-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()

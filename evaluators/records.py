@@ -16,7 +16,7 @@ from evaluators import rle
 from evaluators.errors import InputError, locate
 from evaluators.limits import MAX_COORD, MAX_IMAGE_SIDE
 
-__all__ = ["Instance", "Prediction", "Target", "parse_prediction", "parse_target"]
+__all__ = ["Instance", "Prediction", "Target", "check_bbox", "parse_prediction", "parse_target"]
 
 TARGET_TYPES = ("none", "single", "multi")
 
@@ -114,6 +114,12 @@ def _parse_bbox(value: Any, where: str, expr_id: str | None, fld: str) -> tuple[
     if w < 0 or h < 0:
         raise _fail(where, expr_id, fld, f"width and height must be >= 0, got {rle._short(list(value))}")
     return x, y, w, h
+
+
+def check_bbox(value: Any, where: str, fld: str = "bbox") -> tuple[float, float, float, float]:
+    """A COCO ``[x, y, w, h]`` box as the evaluator accepts it (4 finite numbers within +-2**24,
+    ``w, h >= 0``, no booleans) -> floats; `InputError` naming ``where`` and ``fld`` otherwise."""
+    return _parse_bbox(value, where, None, fld)
 
 
 def _parse_rle(
