@@ -212,8 +212,11 @@ def _refzom_refs(
                 sents[:1],
                 source="many",
             )
-        for sent in absent_expressions(scene, rng, 1):
-            w.add(image_id, split, -1, -1, [sent], source="zero")
+        for sent in absent_expressions(scene, rng, 1) if scene.shapes else ():
+            # as the real refs(final).p: a zero ref names an existing annotation of its image (the
+            # official loader indexes every ann_id), and only source == "zero" marks it no-target
+            anchor = scene.shapes[0]
+            w.add(image_id, split, anchor.ann_id, CATEGORY_ID[anchor.kind], [sent], source="zero")
     return w.refs
 
 
