@@ -10,12 +10,15 @@ They keep every input inside what the compiled code and the protocols' arithmeti
   area or enclosing area overflows to inf (which would turn IoU/GIoU into NaN, and NaN counts as a
   match in the official greedy matching).
 - ``MAX_RESIZE``: ``--resize N`` is at most 4096 (a dense N x N mask per comparison).
+- ``MAX_RECORD_BYTES``: one line of a ``.jsonl`` file is at most 256 MiB (a longer line is refused
+  before it is held whole); RLE strings of real masks are kilobytes.
 """
 
 from __future__ import annotations
 
-__all__ = ["MAX_COORD", "MAX_IMAGE_SIDE", "MAX_RESIZE"]
+__all__ = ["MAX_COORD", "MAX_IMAGE_SIDE", "MAX_RECORD_BYTES", "MAX_RESIZE"]
 
 MAX_IMAGE_SIDE = 16384
 MAX_COORD = float(2**24)
 MAX_RESIZE = 4096
+MAX_RECORD_BYTES = 1 << 28

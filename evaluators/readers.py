@@ -21,6 +21,7 @@ from typing import Any
 
 from evaluators import jsonio
 from evaluators.errors import InputError
+from evaluators.limits import MAX_RECORD_BYTES
 from evaluators.records import Prediction, Target, parse_prediction, parse_target
 
 __all__ = ["PredictionRecords", "PredictionsFile", "iter_targets", "sha256_file", "target_files"]
@@ -37,6 +38,20 @@ def sha256_file(path: str | Path) -> str:
 def _one_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return text[0][:200] if text else type(exc).__name__
+
+
+def _lines(f, path: Path) -> Iterator[Any]:
+    """The lines of ``f`` (text or binary), each at most `MAX_RECORD_BYTES` long (`InputError` beyond:
+    a longer line is never held whole)."""
+    lineno = 0
+    while True:
+        line = f.readline(MAX_RECORD_BYTES + 1)
+        if not line:
+            return
+        lineno += 1
+        if len(line) > MAX_RECORD_BYTES:
+            raise InputError(f"{path}:{lineno}: record longer than {MAX_RECORD_BYTES:,} characters")
+        yield line
 
 
 def _open_text(path: Path):
@@ -120,7 +135,7 @@ class PredictionsFile:
         offsets: dict[str, tuple[int, int]] = {}
         with open(self.path, "rb") as f:
             offset = 0
-            for lineno, line in enumerate(f, 1):
+            for lineno, line in enumerate(_lines(f, self.path), 1):
                 if line.strip():
                     where = f"{self.path}:{lineno}"
                     expr_id = _quick_expr_id(line)
@@ -143,7 +158,7 @@ class PredictionsFile:
         if _container(self.path) == "jsonl":
             with _open_text(self.path) as f:
                 try:
-                    for lineno, line in enumerate(f, 1):
+                    for lineno, line in enumerate(_lines(f, self.path), 1):
                         pred = self._parse_line(line, lineno)
                         if pred is not None:
                             self._check_duplicate(records, pred.expr_id, pred.where)
@@ -268,7 +283,7 @@ def _iter_rows(path: Path) -> Iterator[tuple[str, Any]]:
     else:
         try:
             with _open_text(path) as f:
-                for lineno, line in enumerate(f, 1):
+                for lineno, line in enumerate(_lines(f, path), 1):
                     if line.strip():
                         try:
                             yield f"{path}:{lineno}", jsonio.loads(line)

@@ -119,3 +119,12 @@ def test_json_decoding_raises_only_decode_errors(text):
     except (JSONDecodeError, UnicodeDecodeError):
         return
     assert value == {"a": float("inf")}  # 1e999999 is inf, refused later where a number is validated
+
+
+def test_overlong_jsonl_record_is_refused_without_reading_it_whole(files, monkeypatch, capsys):
+    import evaluators.readers as readers
+
+    targets, preds = files
+    monkeypatch.setattr(readers, "MAX_RECORD_BYTES", 64)
+    code, err = _eval(capsys, targets, preds)
+    assert code == 2 and "record longer than 64 characters" in err[0] and ":1:" in err[0]
