@@ -117,9 +117,12 @@ def write_atomic_group(items: list[tuple[str | Path, Any]]) -> None:
     temps: list[tuple[str, Path]] = []
     try:
         for path, write in items:
-            path = Path(path)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+            path = check_output_path(path, "output")
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+            except OSError as exc:  # no permission, read-only file system, ...
+                raise InputError(f"{path}: output: cannot write here: {exc.strerror or exc}") from None
             temps.append((tmp, path))
             with os.fdopen(fd, "w", encoding="utf-8") as f:
                 write(f)

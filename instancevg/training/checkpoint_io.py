@@ -169,6 +169,9 @@ def _check_fields(ckpt: dict[str, Any], path: Path) -> None:
             raise InputError(f"{path}: field {key!r}: missing from the checkpoint")
     if not isinstance(ckpt["config"], dict):
         raise InputError(f"{path}: field 'config': must be a dict")
+    for key in ("options", "metrics"):
+        if ckpt.get(key) is not None and not isinstance(ckpt[key], dict):
+            raise InputError(f"{path}: field {key!r}: must be a dict or absent")
     model = ckpt["model"]
     if not isinstance(model, dict) or not all(
         isinstance(k, str) and torch.is_tensor(v) for k, v in model.items()

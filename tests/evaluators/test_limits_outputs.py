@@ -128,3 +128,25 @@ def test_overlong_jsonl_record_is_refused_without_reading_it_whole(files, monkey
     monkeypatch.setattr(readers, "MAX_RECORD_BYTES", 64)
     code, err = _eval(capsys, targets, preds)
     assert code == 2 and "record longer than 64 characters" in err[0] and ":1:" in err[0]
+
+
+@pytest.mark.parametrize("command", ["synth", "build"])
+def test_out_below_a_file_is_an_input_error_for_every_writer(tmp_path, capsys, command):
+    (tmp_path / "plain").write_text("x")
+    out = str(tmp_path / "plain" / "out")
+    argv = {
+        "synth": ["synth", "--out", out, "--images", "10", "--quiet"],
+        "build": ["build", "--source", str(tmp_path), "--out", out, "--quiet"],
+    }[command]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "is a file, not a folder" in err[0]
+
+
+def test_atomic_writers_refuse_a_path_below_a_file(tmp_path):
+    from evaluators.results import write_json_atomic
+
+    (tmp_path / "plain").write_text("x")
+    with pytest.raises(InputError, match="is a file, not a folder"):
+        write_json_atomic(tmp_path / "plain" / "t.json", {})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["plain"]

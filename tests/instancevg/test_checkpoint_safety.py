@@ -185,3 +185,17 @@ def test_version_1_checkpoint_with_numpy_rng_still_loads(tmp_path):
     ckpt = load_checkpoint(path)
     set_rng_state(ckpt["rng"][0])
     assert (random.random(), float(np.random.rand()), float(torch.rand(1))) == first
+
+
+def test_corrupt_tokenizer_bytes_are_an_input_error():
+    from instancevg.tokenizer import Tokenizer
+
+    with pytest.raises(InputError, match="not a SentencePiece model"):
+        Tokenizer(b"\x00 not a model")
+
+
+def test_options_and_metrics_must_be_dicts(tmp_path):
+    for key in ("options", "metrics"):
+        bad = {**_payload(), key: [1, 2]}
+        with pytest.raises(InputError, match=repr(key)):
+            load_checkpoint(save_checkpoint(tmp_path / f"{key}.pt", bad))
