@@ -32,7 +32,7 @@ static const char *parse(const unsigned char *s, Py_ssize_t n, long long *total)
             more = c & 0x20;
             p++;
             k++;
-            if (!more && (c & 0x10)) x |= -1LL << (5 * k);
+            if (!more && (c & 0x10)) x -= 1LL << (5 * k); /* sign-extend */
         }
         if (m > 2) x += runs_m2;
         if (x < 0) return "compressed RLE 'counts' has a negative run length";
@@ -68,7 +68,7 @@ static Py_ssize_t decode_runs(const unsigned char *s, Py_ssize_t n, long long *r
             x |= (long long)(c & 0x1f) << (5 * k);
             k++;
         } while (c & 0x20);
-        if (c & 0x10) x |= -1LL << (5 * k);
+        if (c & 0x10) x -= 1LL << (5 * k); /* sign-extend */
         if (m > 2) x += runs[m - 2];
         if (x < 0) { *reason = "compressed RLE 'counts' has a negative run length"; return -1; }
         runs[m++] = x;
