@@ -23,7 +23,14 @@ def test_synth_zero_refs_name_an_existing_annotation(synth_src):
 
 def test_builder_reads_zero_refs_both_ways(tmp_path):
     sent = {"sent_id": 1, "sent": "nothing here", "raw": "nothing here", "tokens": ["nothing", "here"]}
-    base = {"ref_id": 0, "image_id": 5, "split": "test", "category_id": 1, "source": "zero", "sentences": [sent]}
+    base = {
+        "ref_id": 0,
+        "image_id": 5,
+        "split": "test",
+        "category_id": 1,
+        "source": "zero",
+        "sentences": [sent],
+    }
     for ann_id in (-1, 42, [42, 43]):
         path = tmp_path / "refs(final).p"
         path.write_bytes(pickle.dumps([{**base, "ann_id": ann_id}], protocol=2))
