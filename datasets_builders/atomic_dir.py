@@ -6,19 +6,28 @@ Only a folder that vgbench wrote (it holds ``marker``) or an empty one is ever r
 
 from __future__ import annotations
 
+import logging
 import os
+import re
 import shutil
 from pathlib import Path
 
 from evaluators.errors import InputError
 
-__all__ = ["check_replaceable", "swap_in"]
+log = logging.getLogger(__name__)
+
+__all__ = ["check_replaceable", "remove_stale_temps", "swap_in"]
 
 
 def check_replaceable(out: Path, marker: str, writer: str) -> None:
     """Raise `InputError` unless ``out`` is absent, an empty folder, or a folder holding ``marker``."""
     if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / marker).is_file())):
         raise InputError(f"{out}: exists and was not written by {writer}; refusing to replace it")
+    for parent in out.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise InputError(f"{out}: --out: {parent} is a file, not a folder")
+            break
 
 
 def swap_in(tmp: Path, out: Path, marker: str, writer: str) -> None:
@@ -32,3 +41,29 @@ def swap_in(tmp: Path, out: Path, marker: str, writer: str) -> None:
     os.replace(out, old)
     os.replace(tmp, out)
     shutil.rmtree(old, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True
+
+
+def remove_stale_temps(out: Path, kinds: tuple[str, ...] = ("building", "synth", "old")) -> list[Path]:
+    """Delete the temp folders ``.{out.name}.{kind}-{pid}`` beside ``out`` that a killed run left
+    (its process no longer exists); returns what was removed. Folders of live runs are kept."""
+    pattern = re.compile(rf"^\.{re.escape(out.name)}\.({'|'.join(kinds)})-(\d+)$")
+    removed = []
+    if not out.parent.is_dir():
+        return removed
+    for path in out.parent.iterdir():
+        m = pattern.match(path.name)
+        if m and path.is_dir() and not path.is_symlink() and not _alive(int(m.group(2))):
+            shutil.rmtree(path, ignore_errors=True)
+            log.info("removed %s, left by a build that did not finish", path)
+            removed.append(path)
+    return removed

@@ -23,7 +23,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
-from datasets_builders.atomic_dir import check_replaceable, swap_in
+from datasets_builders.atomic_dir import check_replaceable, remove_stale_temps, swap_in
 from datasets_builders.card import published_check, write_card
 from datasets_builders.plan import BuildPlan, plan_build
 from datasets_builders.schema import arrow_schema, features
@@ -130,6 +130,7 @@ def build_dataset(
         raise InputError(f"{images_root}: --embed-images needs the images folder")
     check_replaceable(out, MANIFEST, "vgbench build")  # fail before the work, checked again at the swap
     out.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temps(out)
     tmp = out.with_name(f".{out.name}.building-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()

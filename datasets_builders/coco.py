@@ -11,6 +11,7 @@ Boxes are COCO ``[x, y, w, h]`` in absolute pixels. Masks are COCO compressed RL
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from typing import Any
 from evaluators import rle
 from evaluators.errors import InputError
 from evaluators.jsonio import JSONDecodeError, loads
+from evaluators.limits import MAX_IMAGE_SIDE
 
 __all__ = ["CocoIndex", "ImageInfo", "annotation_mask", "image_folder", "load_instances"]
 
@@ -65,9 +67,42 @@ def image_folder(file_name: str) -> str:
 
 
 def _relative_file_name(file_name: str) -> str:
+    """``{folder}/{basename}``; a name that could leave the images folder (``..``, ``/``, a NUL,
+    a backslash) raises ValueError."""
     folder = image_folder(file_name)
     name = Path(file_name).name
+    for part in (folder, name):
+        if part in (".", "..") or "\\" in part or "\x00" in part:
+            raise ValueError(f"file_name {file_name!r} is not a plain image file name")
+    if not name:
+        raise ValueError(f"file_name {file_name!r} is not a plain image file name")
     return f"{folder}/{name}" if folder else name
+
+
+def _strict_int(value: Any, key: str) -> int:
+    """An integer field: an int or an integral finite float, never a bool or a string."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"{key}: expected an integer, got {type(value).__name__}")
+    if isinstance(value, float) and not (math.isfinite(value) and value == int(value)):
+        raise ValueError(f"{key}: expected an integer, got {value!r}")
+    return int(value)
+
+
+def _side(value: Any, key: str) -> int:
+    side = _strict_int(value, key)
+    if not 1 <= side <= MAX_IMAGE_SIDE:
+        raise ValueError(f"{key}: must be in [1, {MAX_IMAGE_SIDE}], got {side}")
+    return side
+
+
+def check_polygons(segm: list, where: str) -> None:
+    """A COCO polygon list: a list of parts, each a flat list of finite numbers (x, y pairs)."""
+    for j, part in enumerate(segm):
+        if not isinstance(part, list) or len(part) % 2:
+            raise InputError(f"{where}: segmentation[{j}]: expected a flat list of x, y numbers")
+        for v in part:
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+                raise InputError(f"{where}: segmentation[{j}]: coordinates must be finite numbers")
 
 
 def load_instances(path: str | Path) -> CocoIndex:
@@ -84,22 +119,38 @@ def load_instances(path: str | Path) -> CocoIndex:
     index = CocoIndex(path=path)
     for i, img in enumerate(data["images"]):
         try:
+            if not isinstance(img, dict) or not isinstance(img.get("file_name"), str):
+                raise ValueError("file_name: expected a string")
             info = ImageInfo(
-                int(img["id"]),
-                _relative_file_name(str(img["file_name"])),
-                int(img["height"]),
-                int(img["width"]),
+                _strict_int(img.get("id"), "id"),
+                _relative_file_name(img["file_name"]),
+                _side(img.get("height"), "height"),
+                _side(img.get("width"), "width"),
             )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise InputError(f"{path}:images[{i}]: {exc}: expected id, file_name, height, width") from None
+        except ValueError as exc:
+            raise InputError(f"{path}:images[{i}]: {exc} (expected id, file_name, height, width)") from None
         index.images[info.image_id] = info
-    for i, ann in enumerate(data.get("annotations") or []):
+    anns, cats = data.get("annotations") or [], data.get("categories") or []
+    if not isinstance(anns, list) or not isinstance(cats, list):
+        raise InputError(f"{path}: annotations/categories: expected lists")
+    for i, ann in enumerate(anns):
+        if not isinstance(ann, dict):
+            raise InputError(f"{path}:annotations[{i}]: expected an object")
         for key in ("id", "image_id", "category_id", "bbox", "segmentation"):
             if key not in ann:
                 raise InputError(f"{path}:annotations[{i}]: {key}: missing")
-        index.anns[int(ann["id"])] = ann
-    for cat in data.get("categories") or []:
-        index.categories[int(cat["id"])] = str(cat.get("name", cat["id"]))
+        try:
+            for key in ("id", "image_id", "category_id"):
+                ann[key] = _strict_int(ann[key], key)
+        except ValueError as exc:
+            raise InputError(f"{path}:annotations[{i}]: {exc}") from None
+        index.anns[ann["id"]] = ann
+    for i, cat in enumerate(cats):
+        try:
+            cat_id = _strict_int(cat.get("id") if isinstance(cat, dict) else None, "id")
+        except ValueError as exc:
+            raise InputError(f"{path}:categories[{i}]: {exc}") from None
+        index.categories[cat_id] = str(cat.get("name", cat_id))
     return index
 
 
@@ -111,6 +162,7 @@ def annotation_mask(ann: dict[str, Any], height: int, width: int, where: str = "
     """
     segm = ann.get("segmentation")
     if isinstance(segm, list):
+        check_polygons(segm, where)
         try:
             return rle.from_polygons(segm, height, width)
         except (TypeError, ValueError) as exc:

@@ -136,6 +136,8 @@ def plan_build(
             log.info("skipping %s: %s", name, reason)
             continue
         _, refs = load_refs(str(source), name)
+        if not refs:
+            raise InputError(f"{refs_path}: holds no refs (an empty list)")
         by_split: dict[str, list[int]] = {}
         for i, ref in enumerate(refs):
             by_split.setdefault(ref.split, []).append(i)

@@ -10,6 +10,7 @@ and an all-zero mask of the image size.
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,6 +19,7 @@ from datasets_builders.configs import ConfigSpec
 from datasets_builders.sources import Ref
 from evaluators import rle
 from evaluators.errors import InputError
+from evaluators.records import check_bbox
 
 __all__ = ["ref_rows", "target_type"]
 
@@ -38,20 +40,29 @@ def _empty(height: int, width: int) -> rle.RLE:
     return {"size": [height, width], "counts": _empty_counts(height, width)}
 
 
+def _finite(value: Any) -> bool:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:
+        return False
+
+
 def _target(coco: CocoIndex, ann_id: int, image_id: int, height: int, width: int, where: str) -> dict:
     ann = coco.ann(ann_id, where)
     if int(ann["image_id"]) != image_id:
         raise InputError(f"{where}: ann_id: {ann_id} belongs to image {ann['image_id']}, not {image_id}")
-    bbox = ann["bbox"]
-    if not isinstance(bbox, (list, tuple)) or len(bbox) != 4:
-        raise InputError(f"{coco.path}:annotation {ann_id}: bbox: expected [x, y, w, h], got {bbox!r}")
+    bbox = check_bbox(ann["bbox"], f"{coco.path}:annotation {ann_id}", "bbox")  # what eval accepts
     mask = annotation_mask(ann, height, width, f"{coco.path}:annotation {ann_id}")
     area = ann.get("area")
+    if area is not None and not _finite(area):
+        raise InputError(f"{coco.path}:annotation {ann_id}: area: expected a finite number")
     return {
         "ann_id": int(ann_id),
         "category_id": int(ann["category_id"]),
         "iscrowd": bool(ann.get("iscrowd", 0)),
-        "bbox": [float(v) for v in bbox],
+        "bbox": list(bbox),
         "area": float(area) if area is not None else float(rle.area(mask)),
         "mask": mask,
     }

@@ -74,7 +74,12 @@ def load_source(source: str, folder: str) -> CocoIndex:
 
 
 def _image_value(images_dir: str, file_name: str, where: str) -> dict[str, Any]:
+    """The image bytes of ``images_dir / file_name``; refused when the resolved path (symlinks
+    followed) leaves the images folder."""
+    root = Path(images_dir).resolve()
     path = Path(images_dir) / file_name
+    if not path.resolve().is_relative_to(root):
+        raise InputError(f"{where}: file_name: {file_name!r} resolves outside the images folder {root}")
     try:
         return {"bytes": path.read_bytes(), "path": file_name}
     except OSError as exc:

@@ -13,6 +13,7 @@ negative). Format rules:
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -67,8 +68,14 @@ def _load(path: Path) -> Any:
 
 
 def _int(value: Any, where: str, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or int(value) != value:
-        raise InputError(f"{where}: {name}: expected an integer, got {value!r}")
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or (isinstance(value, float) and not math.isfinite(value))
+        or int(value) != value
+    ):
+        shown = repr(value) if not isinstance(value, int) or abs(value) < 10**100 else "a huge integer"
+        raise InputError(f"{where}: {name}: expected an integer, got {shown[:80]}")
     return int(value)
 
 

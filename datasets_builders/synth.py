@@ -25,7 +25,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from datasets_builders.atomic_dir import check_replaceable, swap_in
+from datasets_builders.atomic_dir import check_replaceable, remove_stale_temps, swap_in
 from datasets_builders.synth_grammar import LOCATION_WORDS, absent_expressions, describe, multi_expressions
 from datasets_builders.synth_scene import CATEGORIES, CATEGORY_ID, Scene, SceneObject, make_scene, render
 
@@ -212,8 +212,11 @@ def _refzom_refs(
                 sents[:1],
                 source="many",
             )
-        for sent in absent_expressions(scene, rng, 1):
-            w.add(image_id, split, -1, -1, [sent], source="zero")
+        for sent in absent_expressions(scene, rng, 1) if scene.shapes else ():
+            # as the real refs(final).p: a zero ref names an existing annotation of its image (the
+            # official loader indexes every ann_id), and only source == "zero" marks it no-target
+            anchor = scene.shapes[0]
+            w.add(image_id, split, anchor.ann_id, CATEGORY_ID[anchor.kind], [sent], source="zero")
     return w.refs
 
 
@@ -330,6 +333,7 @@ def write_synth(out_dir: str | Path, images: int = 40, seed: int = 0, quiet: boo
     out = Path(out_dir).resolve()
     check_replaceable(out, MARKER, "vgbench synth")
     out.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temps(out)
     tmp = out.with_name(f".{out.name}.synth-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()

@@ -26,17 +26,56 @@ class RestrictedUnpickler(pickle.Unpickler):
         raise pickle.UnpicklingError(f"refused global {module}.{name} (only builtin containers and scalars)")
 
 
-def _to_text(obj: Any) -> Any:
-    """Recursively decode ``bytes`` to ``str`` (latin1) inside lists, tuples and dicts."""
-    if isinstance(obj, bytes):
-        return obj.decode("latin1")
-    if isinstance(obj, dict):
-        return {_to_text(k): _to_text(v) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [_to_text(v) for v in obj]
-    if isinstance(obj, tuple):
-        return tuple(_to_text(v) for v in obj)
-    return obj
+MAX_DEPTH = 32
+"""Deepest container nesting accepted (a refs file nests 4 levels: list, ref, sentences, tokens)."""
+MAX_NODES = 20_000_000
+"""Most values a pickle may expand to when walked as a tree (the largest official refs file, RefCOCOg,
+expands to about 2 million). Shared references count once per reference, so a few hundred bytes of
+pickle that reference one list from many places cannot make the build walk billions of values."""
+
+
+def _to_text(obj: Any, name: str = "<pickle>") -> Any:
+    """Decode ``bytes`` to ``str`` (latin1) inside lists, tuples and dicts.
+
+    Each container is converted once (shared references stay shared, so the work is linear in the
+    pickle); `InputError` when nesting exceeds `MAX_DEPTH` (cycles included) or the tree the
+    pickle describes exceeds `MAX_NODES` values.
+    """
+    memo: dict[int, tuple[Any, int]] = {}  # id -> (converted, tree size)
+
+    def convert(value: Any, depth: int) -> tuple[Any, int]:
+        if isinstance(value, bytes):
+            return value.decode("latin1"), 1
+        if not isinstance(value, (dict, list, tuple)):
+            return value, 1
+        key = id(value)
+        if key in memo:
+            return memo[key]
+        if depth >= MAX_DEPTH:
+            raise InputError(f"{name}: containers nested deeper than {MAX_DEPTH} levels (or a cycle)")
+        size = 1
+        if isinstance(value, dict):
+            out: Any = {}
+            for k, v in value.items():
+                ck, nk = convert(k, depth + 1)
+                cv, nv = convert(v, depth + 1)
+                out[ck] = cv
+                size += nk + nv
+        else:
+            items = []
+            for v in value:
+                cv, nv = convert(v, depth + 1)
+                items.append(cv)
+                size += nv
+            out = items if isinstance(value, list) else tuple(items)
+        if size > MAX_NODES:
+            raise InputError(
+                f"{name}: the pickle expands to more than {MAX_NODES:,} values (shared references)"
+            )
+        memo[key] = (out, size)
+        return out, size
+
+    return convert(obj, 0)[0]
 
 
 def loads_restricted(data: bytes, name: str = "<pickle>") -> Any:
@@ -46,8 +85,8 @@ def loads_restricted(data: bytes, name: str = "<pickle>") -> Any:
     except pickle.UnpicklingError as exc:
         raise InputError(f"{name}: unsafe or corrupt pickle: {exc}") from None
     except (EOFError, ValueError, TypeError, KeyError, IndexError, AttributeError, MemoryError) as exc:
-        raise InputError(f"{name}: corrupt pickle: {type(exc).__name__}: {exc}") from None
-    return _to_text(obj)
+        raise InputError(f"{name}: corrupt pickle: {type(exc).__name__}: {str(exc)[:200]}") from None
+    return _to_text(obj, name)
 
 
 def load_pickle(path: str | Path) -> Any:

@@ -5,14 +5,15 @@ Depends on numpy, pycocotools and pyarrow only (never torch or datasets).
 - `Evaluator` (class API: update / merge / compute) and `evaluate` / `score_files` (functional API)
 - `get_protocol`, `PROTOCOLS`, `DEFAULTS`: the protocol registry (METRICS.md)
 - `PredictionsFile`, `iter_targets`: readers; `rle`: COCO RLE helpers; `InputError`: bad input
+- `limits`: the explicit limits on untrusted input; `check_bbox`: a box as the evaluator accepts it
 """
 
-from evaluators import rle
+from evaluators import limits, rle
 from evaluators.api import Evaluation, Evaluator, evaluate, score_files, validate_files
 from evaluators.errors import InputError
 from evaluators.protocols import DEFAULTS, PROTOCOLS, TASKS, Protocol, get_protocol
 from evaluators.readers import PredictionsFile, iter_targets
-from evaluators.records import Instance, Prediction, Target, parse_prediction, parse_target
+from evaluators.records import Instance, Prediction, Target, check_bbox, parse_prediction, parse_target
 
 __all__ = [
     "DEFAULTS",
@@ -26,9 +27,11 @@ __all__ = [
     "PredictionsFile",
     "Protocol",
     "Target",
+    "check_bbox",
     "evaluate",
     "get_protocol",
     "iter_targets",
+    "limits",
     "parse_prediction",
     "parse_target",
     "rle",

@@ -9,7 +9,7 @@ from evaluators.bootstrap import paired_bootstrap
 from evaluators.cli_eval import add_targets_arguments
 from evaluators.errors import InputError
 from evaluators.protocols import TASKS
-from evaluators.results import DISPLAY, now_iso, write_json_atomic
+from evaluators.results import DISPLAY, check_output_path, now_iso, write_json_atomic
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -31,6 +31,8 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"--ci must be in (0, 1), got {args.ci}")
     if args.resamples < 1:
         raise InputError(f"--resamples must be >= 1, got {args.resamples}")
+    if args.out:
+        check_output_path(args.out, "--out")
     common = dict(
         targets=args.targets,
         config=args.config,

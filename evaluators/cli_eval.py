@@ -8,7 +8,7 @@ import sys
 
 from evaluators.api import score_files, validate_files
 from evaluators.protocols import TASKS
-from evaluators.results import format_table, write_json_atomic, write_jsonl_atomic
+from evaluators.results import check_output_paths, format_table, write_results
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +46,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.ci is not None and not 0.0 < args.ci < 1.0:
         raise InputError(f"--ci must be in (0, 1), got {args.ci}")
+    check_output_paths({"--out": args.out, "--per-sample": args.per_sample})
     if args.validate_only:
         counts = validate_files(
             args.task,
@@ -77,10 +78,12 @@ def run(args: argparse.Namespace) -> int:
     results = evaluation.results
     if results["counts"]["missing"]:
         log.warning("%d expressions had no prediction and were scored as empty", results["counts"]["missing"])
-    if args.per_sample:
-        write_jsonl_atomic(args.per_sample, evaluation.evaluator.rows)
-    if args.out:
-        write_json_atomic(args.out, results)
+    try:
+        write_results(
+            args.out, results, args.per_sample, evaluation.evaluator.rows if args.per_sample else ()
+        )
+    except OSError as exc:
+        raise InputError(f"{args.out or args.per_sample}: cannot write: {exc}") from None
     title = f"{results['protocol']} (v{results['protocol_version']}), {results['counts']['expressions']} expressions"
     print(format_table(results["metrics"], title))
     if "ci" in results:

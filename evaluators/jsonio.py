@@ -2,6 +2,8 @@
 
 orjson rejects the non-standard ``NaN`` / ``Infinity`` literals that Python's json writes; such text
 is re-read with the stdlib so that validation can name the offending field instead of failing on syntax.
+Every failure is a `json.JSONDecodeError` (or `UnicodeDecodeError`): nesting deeper than the decoder
+allows (orjson: 1024 levels) and integers beyond Python's 4300-digit limit included.
 """
 
 from __future__ import annotations
@@ -20,10 +22,17 @@ JSONDecodeError = json.JSONDecodeError
 
 
 def loads(text: bytes | str) -> Any:
-    """Decode one JSON document (raises `json.JSONDecodeError` or `UnicodeDecodeError`)."""
+    """Decode one JSON document (raises `json.JSONDecodeError` or `UnicodeDecodeError`, nothing else)."""
     if orjson is not None:
         try:
             return orjson.loads(text)
         except orjson.JSONDecodeError:
             pass  # fall through: the stdlib accepts NaN literals and gives the standard error
-    return json.loads(text)
+    try:
+        return json.loads(text)
+    except JSONDecodeError:
+        raise
+    except RecursionError:
+        raise JSONDecodeError("nesting too deep", "", 0) from None
+    except ValueError as exc:  # e.g. an integer beyond Python's 4300-digit conversion limit
+        raise JSONDecodeError(str(exc).splitlines()[0] if str(exc) else "invalid number", "", 0) from None

@@ -14,12 +14,14 @@ import gzip
 import hashlib
 import json
 import re
+import zlib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 from evaluators import jsonio
 from evaluators.errors import InputError
+from evaluators.limits import MAX_RECORD_BYTES
 from evaluators.records import Prediction, Target, parse_prediction, parse_target
 
 __all__ = ["PredictionRecords", "PredictionsFile", "iter_targets", "sha256_file", "target_files"]
@@ -31,6 +33,25 @@ def sha256_file(path: str | Path) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:200] if text else type(exc).__name__
+
+
+def _lines(f, path: Path) -> Iterator[Any]:
+    """The lines of ``f`` (text or binary), each at most `MAX_RECORD_BYTES` long (`InputError` beyond:
+    a longer line is never held whole)."""
+    lineno = 0
+    while True:
+        line = f.readline(MAX_RECORD_BYTES + 1)
+        if not line:
+            return
+        lineno += 1
+        if len(line) > MAX_RECORD_BYTES:
+            raise InputError(f"{path}:{lineno}: record longer than {MAX_RECORD_BYTES:,} characters")
+        yield line
 
 
 def _open_text(path: Path):
@@ -49,8 +70,10 @@ def _json_records(path: Path) -> list[Any]:
     try:
         with _open_text(path) as f:
             data = jsonio.loads(f.read())
-    except (OSError, EOFError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(f"{path}: not valid JSON: {exc}") from None
+    except (OSError, EOFError, zlib.error) as exc:
+        raise InputError(f"{path}: cannot read: {_one_line(exc)}") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(f"{path}: not valid JSON: {_one_line(exc)}") from None
     if isinstance(data, dict) and "predictions" in data:
         data = data["predictions"]
     if not isinstance(data, list):
@@ -104,7 +127,7 @@ class PredictionsFile:
         try:
             record = jsonio.loads(line)
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise InputError(f"{where}: not valid JSON: {exc}") from None
+            raise InputError(f"{where}: not valid JSON: {_one_line(exc)}") from None
         return parse_prediction(record, where)
 
     def _index_jsonl(self) -> None:
@@ -112,7 +135,7 @@ class PredictionsFile:
         offsets: dict[str, tuple[int, int]] = {}
         with open(self.path, "rb") as f:
             offset = 0
-            for lineno, line in enumerate(f, 1):
+            for lineno, line in enumerate(_lines(f, self.path), 1):
                 if line.strip():
                     where = f"{self.path}:{lineno}"
                     expr_id = _quick_expr_id(line)
@@ -120,7 +143,7 @@ class PredictionsFile:
                         try:
                             record = jsonio.loads(line)
                         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-                            raise InputError(f"{where}: not valid JSON: {exc}") from None
+                            raise InputError(f"{where}: not valid JSON: {_one_line(exc)}") from None
                         expr_id = record.get("expr_id") if isinstance(record, dict) else None
                         if not isinstance(expr_id, str) or not expr_id:
                             parse_prediction(record, where)  # raises the precise error
@@ -135,13 +158,15 @@ class PredictionsFile:
         if _container(self.path) == "jsonl":
             with _open_text(self.path) as f:
                 try:
-                    for lineno, line in enumerate(f, 1):
+                    for lineno, line in enumerate(_lines(f, self.path), 1):
                         pred = self._parse_line(line, lineno)
                         if pred is not None:
                             self._check_duplicate(records, pred.expr_id, pred.where)
                             records[pred.expr_id] = pred
-                except (OSError, EOFError) as exc:
-                    raise InputError(f"{self.path}: cannot read: {exc}") from None
+                except (OSError, EOFError, zlib.error) as exc:
+                    raise InputError(f"{self.path}: cannot read: {_one_line(exc)}") from None
+                except UnicodeDecodeError as exc:
+                    raise InputError(f"{self.path}: not valid UTF-8 text: {_one_line(exc)}") from None
         elif _container(self.path) == "json":
             for index, record in enumerate(_json_records(self.path)):
                 pred = parse_prediction(record, f"{self.path}:[{index}]")
@@ -234,8 +259,16 @@ def _iter_parquet_rows(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
         raise InputError(f"{path}: Parquet targets lack the column(s) {', '.join(sorted(missing))}")
     columns = [c for c in _TARGET_COLUMNS if c in names]
     index = 0
-    for batch in pf.iter_batches(batch_size=1024, columns=columns):
-        for row in batch.to_pylist():
+    batches = pf.iter_batches(batch_size=1024, columns=columns)
+    while True:
+        try:
+            batch = next(batches, None)
+            rows = [] if batch is None else batch.to_pylist()
+        except Exception as exc:  # corrupt pages: pyarrow raises several types
+            raise InputError(f"{path}:[{index}]: cannot read Parquet: {_one_line(exc)}") from None
+        if batch is None:
+            return
+        for row in rows:
             yield f"{path}:[{index}]", row
             index += 1
 
@@ -250,14 +283,16 @@ def _iter_rows(path: Path) -> Iterator[tuple[str, Any]]:
     else:
         try:
             with _open_text(path) as f:
-                for lineno, line in enumerate(f, 1):
+                for lineno, line in enumerate(_lines(f, path), 1):
                     if line.strip():
                         try:
                             yield f"{path}:{lineno}", jsonio.loads(line)
                         except json.JSONDecodeError as exc:
-                            raise InputError(f"{path}:{lineno}: not valid JSON: {exc}") from None
-        except (OSError, EOFError) as exc:
-            raise InputError(f"{path}: cannot read: {exc}") from None
+                            raise InputError(f"{path}:{lineno}: not valid JSON: {_one_line(exc)}") from None
+        except (OSError, EOFError, zlib.error) as exc:
+            raise InputError(f"{path}: cannot read: {_one_line(exc)}") from None
+        except UnicodeDecodeError as exc:
+            raise InputError(f"{path}: not valid UTF-8 text: {_one_line(exc)}") from None
 
 
 def iter_targets(

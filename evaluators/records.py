@@ -14,8 +14,9 @@ import numpy as np
 
 from evaluators import rle
 from evaluators.errors import InputError, locate
+from evaluators.limits import MAX_COORD, MAX_IMAGE_SIDE
 
-__all__ = ["Instance", "Prediction", "Target", "parse_prediction", "parse_target"]
+__all__ = ["Instance", "Prediction", "Target", "check_bbox", "parse_prediction", "parse_target"]
 
 TARGET_TYPES = ("none", "single", "multi")
 
@@ -87,22 +88,38 @@ def _fail(where: str, expr_id: str | None, fld: str, reason: str) -> InputError:
 
 
 def _finite_number(value: Any) -> bool:
-    return (
-        isinstance(value, (int, float, np.integer, np.floating))
-        and not isinstance(value, bool)
-        and (math.isfinite(float(value)))
-    )
+    if not isinstance(value, (int, float, np.integer, np.floating)) or isinstance(value, (bool, np.bool_)):
+        return False
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:  # an int beyond float range
+        return False
+
+
+def _coord(value: Any) -> bool:
+    """A finite number within +-`MAX_COORD` (exact and overflow-free in float32)."""
+    return _finite_number(value) and abs(float(value)) <= MAX_COORD
 
 
 def _parse_bbox(value: Any, where: str, expr_id: str | None, fld: str) -> tuple[float, float, float, float]:
     if not isinstance(value, (list, tuple, np.ndarray)) or len(value) != 4:
-        raise _fail(where, expr_id, fld, f"must be [x, y, w, h], got {value!r}")
+        raise _fail(where, expr_id, fld, f"must be [x, y, w, h], got {rle._short(value)}")
     if not all(_finite_number(v) for v in value):
-        raise _fail(where, expr_id, fld, f"must hold 4 finite numbers, got {list(value)!r}")
+        raise _fail(where, expr_id, fld, f"must hold 4 finite numbers, got {rle._short(list(value))}")
+    if not all(_coord(v) for v in value):
+        raise _fail(
+            where, expr_id, fld, f"coordinates must be within +-2**24 pixels, got {rle._short(list(value))}"
+        )
     x, y, w, h = (float(v) for v in value)
     if w < 0 or h < 0:
-        raise _fail(where, expr_id, fld, f"width and height must be >= 0, got {list(value)!r}")
+        raise _fail(where, expr_id, fld, f"width and height must be >= 0, got {rle._short(list(value))}")
     return x, y, w, h
+
+
+def check_bbox(value: Any, where: str, fld: str = "bbox") -> tuple[float, float, float, float]:
+    """A COCO ``[x, y, w, h]`` box as the evaluator accepts it (4 finite numbers within +-2**24,
+    ``w, h >= 0``, no booleans) -> floats; `InputError` naming ``where`` and ``fld`` otherwise."""
+    return _parse_bbox(value, where, None, fld)
 
 
 def _parse_rle(
@@ -131,16 +148,18 @@ def _parse_instances(raw: Any, where: str, expr_id: str, size: tuple[int, int] |
         boxes = np.array([inst.get("bbox") for inst in raw])  # no dtype: strings or None must not convert
         fine = boxes.dtype.kind in "iuf" and boxes.shape == (len(raw), 4)
         fine = fine and set(map(type, score_list)) <= {float, int}
+        fine = fine and not any(type(v) is bool for inst in raw for v in inst["bbox"])  # true is not 1
         if fine:
             boxes = boxes.astype(np.float64)
             scores = np.array(score_list, dtype=np.float64)
             fine = bool(
                 np.isfinite(boxes).all()
+                and (np.abs(boxes) <= MAX_COORD).all()
                 and (boxes[:, 2:] >= 0).all()
                 and np.isfinite(scores).all()
                 and ((scores >= 0) & (scores <= 1)).all()
             )
-    except (TypeError, ValueError):  # ragged lists
+    except (TypeError, ValueError, OverflowError):  # ragged lists, ints beyond int64
         fine = False
     if not fine:  # find and name the first defect
         for i, inst in enumerate(raw):
@@ -152,7 +171,10 @@ def _parse_instances(raw: Any, where: str, expr_id: str, size: tuple[int, int] |
                 raise _fail(where, expr_id, f"instances[{i}].score", "missing")
             if not _finite_number(score) or not 0.0 <= float(score) <= 1.0:
                 raise _fail(
-                    where, expr_id, f"instances[{i}].score", f"must be a number in [0, 1], got {score!r}"
+                    where,
+                    expr_id,
+                    f"instances[{i}].score",
+                    f"must be a number in [0, 1], got {rle._short(score)}",
                 )
         raise _fail(where, expr_id, "instances", "malformed instances")  # pragma: no cover - defensive
     raw_segs = [inst.get("segmentation") for inst in raw]
@@ -184,10 +206,12 @@ def parse_prediction(record: Any, where: str, size: tuple[int, int] | None = Non
     mask = None if mask is None else _parse_rle(mask, where, expr_id, "mask", size)
     no_target = record.get("no_target")
     if no_target is not None and not isinstance(no_target, bool):
-        raise _fail(where, expr_id, "no_target", f"must be true, false or absent, got {no_target!r}")
+        raise _fail(
+            where, expr_id, "no_target", f"must be true, false or absent, got {rle._short(no_target)}"
+        )
     nt_score = record.get("no_target_score")
     if nt_score is not None and not _finite_number(nt_score):
-        raise _fail(where, expr_id, "no_target_score", f"must be a finite number, got {nt_score!r}")
+        raise _fail(where, expr_id, "no_target_score", f"must be a finite number, got {rle._short(nt_score)}")
     points = record.get("points")
     if points is not None:
         if not isinstance(points, list) or not all(
@@ -223,6 +247,16 @@ def check_prediction_size(pred: Prediction, size: tuple[int, int]) -> None:
             )
 
 
+def _side(row: dict, key: str, where: str, expr_id: str) -> int:
+    """``height`` or ``width``: an integer in [1, `MAX_IMAGE_SIDE`] (integral floats accepted)."""
+    value = row.get(key)
+    if not _finite_number(value) or float(value) != int(value) or not 1 <= int(value) <= MAX_IMAGE_SIDE:
+        raise _fail(
+            where, expr_id, key, f"must be an integer in [1, {MAX_IMAGE_SIDE}], got {rle._short(value)}"
+        )
+    return int(value)
+
+
 def parse_target(row: Any, where: str) -> Target:
     """Validate one unified row (DATA.md section 3) as ground truth."""
     if not isinstance(row, dict):
@@ -230,13 +264,10 @@ def parse_target(row: Any, where: str) -> Target:
     expr_id = row.get("expr_id")
     if not isinstance(expr_id, str) or not expr_id:
         raise _fail(where, None, "expr_id", "missing or not a non-empty string")
-    try:
-        height, width = int(row["height"]), int(row["width"])
-    except (KeyError, TypeError, ValueError):
-        raise _fail(where, expr_id, "height/width", "missing or not integers") from None
+    height, width = (_side(row, key, where, expr_id) for key in ("height", "width"))
     no_target = row.get("no_target")
     if not isinstance(no_target, (bool, np.bool_)):
-        raise _fail(where, expr_id, "no_target", f"must be a boolean, got {no_target!r}")
+        raise _fail(where, expr_id, "no_target", f"must be a boolean, got {rle._short(no_target)}")
     raw_targets = row.get("targets")
     if raw_targets is None:
         raw_targets = []
@@ -260,8 +291,12 @@ def parse_target(row: Any, where: str) -> Target:
         "none" if n_plain == 0 else "single" if n_plain == 1 else "multi"
     )
     if target_type not in TARGET_TYPES:
-        raise _fail(where, expr_id, "target_type", f"must be one of {TARGET_TYPES}, got {target_type!r}")
+        raise _fail(
+            where, expr_id, "target_type", f"must be one of {TARGET_TYPES}, got {rle._short(target_type)}"
+        )
     ref_id = row.get("ref_id")
+    if ref_id is not None and (not _finite_number(ref_id) or float(ref_id) != int(ref_id)):
+        raise _fail(where, expr_id, "ref_id", f"must be an integer, got {rle._short(ref_id)}")
     return Target(
         expr_id=expr_id,
         height=height,

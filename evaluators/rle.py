@@ -14,10 +14,14 @@ from typing import Any
 import numpy as np
 from pycocotools import mask as _mask
 
+from evaluators.limits import MAX_IMAGE_SIDE
+
 try:  # optional C accelerator (built by `pip install`; see pyproject.toml)
     from evaluators import _rlecount
 except ImportError:  # pragma: no cover - depends on the build
     _rlecount = None
+
+_OVERLAP = getattr(_rlecount, "overlap", None)  # an older build of the accelerator lacks it
 
 RLE = dict[str, Any]
 
@@ -34,6 +38,7 @@ __all__ = [
     "intersection_union",
     "normalize",
     "overlap",
+    "overlap_pycocotools",
     "resize_nearest",
     "run_lengths",
     "to_pycoco",
@@ -45,10 +50,24 @@ def _check_size(size: Any) -> tuple[int, int]:
     if (
         not isinstance(size, (list, tuple, np.ndarray))
         or len(size) != 2
-        or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= 0 for v in size)
+        or not all(
+            isinstance(v, (int, np.integer)) and not isinstance(v, bool) and 0 <= v <= MAX_IMAGE_SIDE
+            for v in size
+        )
     ):
-        raise ValueError(f"RLE 'size' must be [height, width] non-negative integers, got {size!r}")
+        raise ValueError(
+            f"RLE 'size' must be [height, width] integers in [0, {MAX_IMAGE_SIDE}], got {_short(size)}"
+        )
     return int(size[0]), int(size[1])
+
+
+def _short(value: Any, limit: int = 80) -> str:
+    """``repr(value)`` cut to ``limit`` characters (error messages stay one short line)."""
+    try:
+        text = repr(value)
+    except ValueError:  # an int beyond the 4300-digit str limit
+        text = f"<{type(value).__name__}>"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def normalize(obj: Any, check_counts: bool = True) -> RLE:
@@ -198,7 +217,8 @@ def _from_pycoco(rle: dict[str, Any]) -> RLE:
 
 
 def empty(height: int, width: int) -> RLE:
-    """An all-zero mask of the given size."""
+    """An all-zero mask of the given size (sides checked against `MAX_IMAGE_SIDE`)."""
+    height, width = _check_size([height, width])
     return encode(np.zeros((height, width), dtype=np.uint8))
 
 
@@ -228,7 +248,21 @@ def union(rles: Sequence[RLE], height: int, width: int) -> RLE:
 
 
 def overlap(a: RLE, b: RLE) -> tuple[int, int, int]:
-    """``(|a AND b|, |a|, |b|)`` in pixels, computed on the RLEs."""
+    """``(|a AND b|, |a|, |b|)`` in pixels of two masks of one size, computed on the RLEs: one streaming
+    pass over both counts strings with the C accelerator, else with pycocotools."""
+    if _OVERLAP is not None:
+        h, w = a["size"]
+        if list(b["size"]) != [h, w]:
+            raise ValueError(f"RLE sizes differ: {a['size']} and {b['size']}")
+        inter, area_a, area_b, total_a, total_b = _OVERLAP(a["counts"], b["counts"])
+        if total_a != h * w or total_b != h * w:
+            raise ValueError(f"RLE 'counts' cover {total_a} and {total_b} pixels, expected {h}*{w}")
+        return inter, area_a, area_b
+    return overlap_pycocotools(a, b)
+
+
+def overlap_pycocotools(a: RLE, b: RLE) -> tuple[int, int, int]:
+    """`overlap` with pycocotools ``area`` and ``merge`` (the reference of the C pass; tested equal)."""
     pa, pb = to_pycoco(a), to_pycoco(b)
     area_a, area_b = (int(v) for v in _mask.area([pa, pb]))
     if area_a == 0 or area_b == 0:
@@ -244,7 +278,10 @@ def intersection_union(a: RLE, b: RLE) -> tuple[int, int]:
 
 def from_polygons(polygons: Iterable[Sequence[float]], height: int, width: int) -> RLE:
     """Rasterise a COCO polygon list (several parts allowed; parts are OR-ed, never summed)."""
+    height, width = _check_size([height, width])
     parts = [list(map(float, p)) for p in polygons if len(p) >= 6]
+    if not all(np.isfinite(p).all() for p in parts):
+        raise ValueError("polygon coordinates must be finite numbers")
     if not parts:
         return empty(height, width)
     rles = _mask.frPyObjects(parts, height, width)

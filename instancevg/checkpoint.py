@@ -8,6 +8,7 @@ The official files are ``torch.save`` archives (the ``.zip`` is the archive itse
 
 from __future__ import annotations
 
+import argparse
 import logging
 import math
 from pathlib import Path
@@ -43,11 +44,16 @@ def interpolate_vision_positions(table: torch.Tensor, grid: int) -> torch.Tensor
 
 
 def _state_dict(obj: object, path: Path) -> dict[str, torch.Tensor]:
+    def tensors_only(d: dict) -> bool:
+        return all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in d.items())
+
     if isinstance(obj, dict):
         for key in ("model", "module", "state_dict"):
             if key in obj and isinstance(obj[key], dict):
+                if not tensors_only(obj[key]):
+                    raise InputError(f"{path}: checkpoint: field {key!r}: must map names to tensors")
                 return obj[key]
-        if all(isinstance(v, torch.Tensor) for v in obj.values()):
+        if tensors_only(obj):
             return obj
     raise InputError(f"{path}: checkpoint: no state dict found (expected keys 'model' or 'module')")
 
@@ -57,7 +63,9 @@ def load_beit3_checkpoint(
 ) -> tuple[list[str], list[str]]:
     """Load BEiT-3 weights into ``encoder``; returns ``(missing_keys, unexpected_keys)``.
 
-    The file is read with ``weights_only=True`` and, if that fails, as a full pickle (only load trusted files).
+    The file is read with ``torch.load(weights_only=True)``, allowing beyond tensors and plain values only
+    ``argparse.Namespace`` (the training arguments some releases store beside the weights; it only holds
+    attributes). A file needing anything else is refused with `InputError`: no code from it ever runs.
 
     Keys that are not encoder keys (heads of fine-tuned models) are reported as unexpected and skipped. With
     ``strict`` a missing encoder key or a shape mismatch (other than the interpolated position table) raises
@@ -67,13 +75,14 @@ def load_beit3_checkpoint(
     if not path.is_file():
         raise InputError(f"{path}: checkpoint: file not found")
     try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception:  # e.g. an argparse.Namespace stored beside the weights: trusted files only
-        logger.warning("%s: not loadable with weights_only=True; loading it as a full pickle", path)
-        try:
-            obj = torch.load(path, map_location="cpu", weights_only=False)
-        except Exception as exc:
-            raise InputError(f"{path}: checkpoint: cannot read: {exc}") from None
+        with torch.serialization.safe_globals([argparse.Namespace]):
+            obj = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # truncated, foreign, or needing globals beyond tensors and plain values
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise InputError(
+            f"{path}: checkpoint: cannot read with torch.load(weights_only=True) "
+            f"(only tensors, plain values and argparse.Namespace are accepted): {reason}"
+        ) from None
     raw = _state_dict(obj, path)
     state = {}
     for key, value in raw.items():

@@ -69,7 +69,11 @@ class Tokenizer:
 
         self._proto = bytes(model_proto)
         self._sp = spm.SentencePieceProcessor()
-        self._sp.LoadFromSerializedProto(self._proto)
+        try:
+            self._sp.LoadFromSerializedProto(self._proto)
+        except RuntimeError as exc:  # a corrupt model (e.g. from a damaged checkpoint)
+            reason = (str(exc).strip().splitlines() or ["parse error"])[0]
+            raise InputError(f"tokenizer: not a SentencePiece model: {reason}") from None
         if self._sp.unk_id() != _SPM_UNK:
             raise InputError("tokenizer: spm model: unk_id must be 0 (fairseq layout)")
 

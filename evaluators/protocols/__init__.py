@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 
 from evaluators.errors import InputError
+from evaluators.limits import MAX_RESIZE
 from evaluators.protocols.base import Protocol
 from evaluators.protocols.grec import GrecGRefCOCO, GrecIoU
 from evaluators.protocols.gres import GresInstanceVG, GresReLA
@@ -57,6 +58,6 @@ def get_protocol(task: str, name: str | None = None, resize: int | None = None) 
     cls = PROTOCOLS[name]
     if cls.task != task:
         raise InputError(f"protocol {name!r} scores task {cls.task!r}, not {task!r}")
-    if resize is not None and resize <= 0:
-        raise InputError(f"--resize must be a positive integer, got {resize}")
+    if resize is not None and not 0 < resize <= MAX_RESIZE:
+        raise InputError(f"--resize must be an integer in [1, {MAX_RESIZE}], got {resize}")
     return cls(resize=resize)

@@ -144,7 +144,12 @@ class Protocol(ABC):
 
 
 def check_required(protocol: Protocol, pred: Prediction) -> None:
-    """Raise `InputError` if ``pred`` lacks what ``protocol``'s task needs (PREDICTIONS.md section 1)."""
+    """Raise `InputError` if ``pred`` lacks what ``protocol``'s task needs (PREDICTIONS.md section 1).
+
+    For a mask task a record needs ``mask``, or an ``instances`` list whose every instance carries
+    ``segmentation``. ``"instances": []`` without ``mask`` is valid and means the empty mask (the
+    union of no kept instance, as when no instance reaches the score threshold), with or without
+    ``no_target``; a record with neither ``mask`` nor ``instances`` is invalid."""
     if protocol.needs == "boxes":
         if not pred.has_instances:
             raise fail(pred, "instances", f"missing (required for {protocol.task})")

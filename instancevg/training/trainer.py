@@ -188,6 +188,18 @@ class Trainer:
 
     # ------------------------------------------------------------------ state
     def _restore(self, ckpt: dict[str, Any]) -> None:
+        try:
+            self._restore_state(ckpt)
+        except (KeyError, TypeError, ValueError, RuntimeError, IndexError) as exc:
+            reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise InputError(
+                f"{self.out_dir / 'last.pt'}: checkpoint: cannot restore the training state: {reason}"
+            ) from None
+        self.log.write(
+            "resume", epoch=self.epoch, step_in_epoch=self.step_in_epoch, global_step=self.global_step
+        )
+
+    def _restore_state(self, ckpt: dict[str, Any]) -> None:
         self.model.load_state_dict(ckpt["model"])
         self.optimizer.load_state_dict(ckpt["optimizer"])
         self.scheduler.load_state_dict(ckpt["scheduler"])
@@ -202,9 +214,6 @@ class Trainer:
         set_rng_state(rngs[self.info.rank] if len(rngs) == world else rngs[0])
         if len(rngs) != world:
             logger.warning("resuming on %d processes a run saved on %d: RNG streams differ", world, len(rngs))
-        self.log.write(
-            "resume", epoch=self.epoch, step_in_epoch=self.step_in_epoch, global_step=self.global_step
-        )
 
     def save(self, path: Path) -> None:
         """Write a checkpoint (collective: every rank calls it; the main rank writes)."""

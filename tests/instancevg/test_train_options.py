@@ -67,7 +67,7 @@ def test_checkpoint_round_trip_and_rng_restore(tmp_path):
     first = (random.random(), float(np.random.rand()), float(torch.rand(1)))
     path = save_checkpoint(tmp_path / "run" / "last.pt", {"config": {"a": 1}, "model": {}, "rng": [state]})
     ckpt = load_checkpoint(path)
-    assert ckpt["config"] == {"a": 1} and ckpt["format_version"] == 1
+    assert ckpt["config"] == {"a": 1} and ckpt["format_version"] == 2
     set_rng_state(ckpt["rng"][0])
     assert (random.random(), float(np.random.rand()), float(torch.rand(1))) == first
     assert [p.name for p in path.parent.iterdir()] == ["last.pt"]  # no temp file left behind
