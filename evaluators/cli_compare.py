@@ -13,16 +13,18 @@ from evaluators.results import DISPLAY, check_output_path, now_iso, write_json_a
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--task", required=True, choices=TASKS)
+    parser.add_argument("--task", required=True, choices=TASKS, help="the task both files are scored on")
     add_targets_arguments(parser)
     parser.add_argument("predictions_a", metavar="A", help="predictions file A")
     parser.add_argument("predictions_b", metavar="B", help="predictions file B")
     parser.add_argument("--protocol", help="protocol name (default: the task's default)")
     parser.add_argument("--resize", type=int, help="compare masks nearest-resized to N x N")
-    parser.add_argument("--allow-missing", action="store_true")
+    parser.add_argument(
+        "--allow-missing", action="store_true", help="score targets without a record as empty predictions"
+    )
     parser.add_argument("--ci", type=float, default=0.95, help="confidence level (default 0.95)")
     parser.add_argument("--resamples", type=int, default=1000, help="bootstrap resamples (default 1000)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="seed of the bootstrap resampling (default 0)")
     parser.add_argument("--out", help="write the comparison JSON here")
 
 
@@ -68,15 +70,21 @@ def run(args: argparse.Namespace) -> int:
     }
     if args.out:
         write_json_atomic(args.out, out)
+    print(f"A = {args.predictions_a}")
+    print(f"B = {args.predictions_b}")
     print(
-        f"{protocol.name}: A - B with {args.ci:.0%} paired bootstrap CI ({comparison['n_units']} {comparison['unit']})"
+        f"{protocol.name}: A - B with {args.ci:.0%} paired bootstrap CI ({comparison['n_units']} {comparison['unit']}); "
+        "P(A <= B) = share of resamples where A does not beat B"
     )
     for key, m in comparison["metrics"].items():
         fmt = lambda v: "-" if v is None else f"{v:.2f}"  # noqa: E731
         ci = m["ci"]
         ci_text = f"[{ci[0]:+.2f}, {ci[1]:+.2f}]" if ci else "-"
         diff = "-" if m["diff"] is None else f"{m['diff']:+.2f}"
+        p = m.get("p_a_not_better")
+        p_text = "-" if p is None else f"{p:.3f}"
         print(
             f"  {DISPLAY.get(key, key):>10}  A {fmt(m['a']):>6}  B {fmt(m['b']):>6}  A-B {diff:>7}  CI {ci_text}"
+            f"  P(A<=B) {p_text}"
         )
     return 0

@@ -22,7 +22,12 @@ def add_targets_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--task", required=True, choices=TASKS)
+    parser.add_argument(
+        "--task",
+        required=True,
+        choices=TASKS,
+        help="what the predictions are scored as (its protocols: vgbench protocols)",
+    )
     parser.add_argument(
         "--predictions", required=True, help="predictions file (.jsonl, .json, optionally .gz)"
     )
