@@ -3,7 +3,7 @@
 Depends on numpy, pycocotools and pyarrow only (never torch or datasets).
 
 - `Evaluator` (class API: update / merge / compute) and `evaluate` / `score_files` (functional API)
-- `get_protocol`, `PROTOCOLS`, `DEFAULTS`: the protocol registry (METRICS.md)
+- `get_protocol`, `PROTOCOLS`, `DEFAULTS`: the protocol registry (docs/formats.md#scoring-protocols)
 - `PredictionsFile`, `iter_targets`: readers; `rle`: COCO RLE helpers; `InputError`: bad input
 - `limits`: the explicit limits on untrusted input; `check_bbox`: a box as the evaluator accepts it
 """

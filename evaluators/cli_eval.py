@@ -1,4 +1,4 @@
-"""``vgbench eval``: score a predictions file (PREDICTIONS.md, METRICS.md)."""
+"""``vgbench eval``: score a predictions file (docs/formats.md#predictions-file, docs/formats.md#scoring-protocols)."""
 
 from __future__ import annotations
 

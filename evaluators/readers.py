@@ -1,4 +1,4 @@
-"""Reading predictions files and targets (PREDICTIONS.md sections 1-2).
+"""Reading predictions files and targets (docs/formats.md#predictions-file and #targets-file).
 
 Predictions: ``.jsonl`` (one record per line), ``.json`` (a list, or ``{"meta": ..., "predictions": [...]}``),
 each optionally ``.gz``. A plain ``.jsonl`` is streamed: a first pass validates every record and keeps

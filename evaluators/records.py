@@ -36,7 +36,7 @@ _NO_SCORES = np.zeros(0, dtype=np.float64)
 
 @dataclass(frozen=True, eq=False)
 class Prediction:
-    """One predictions record (PREDICTIONS.md section 1), instances held as arrays.
+    """One predictions record (docs/formats.md#predictions-file), instances held as arrays.
 
     ``boxes`` is ``(N, 4)`` float64 COCO xywh, ``scores`` ``(N,)`` float64, ``segmentations`` a tuple of N
     RLEs or ``None``s. ``has_instances`` is false when the record had no ``instances`` field at all.
@@ -258,7 +258,7 @@ def _side(row: dict, key: str, where: str, expr_id: str) -> int:
 
 
 def parse_target(row: Any, where: str) -> Target:
-    """Validate one unified row (DATA.md section 3) as ground truth."""
+    """Validate one unified row (docs/formats.md#the-unified-row) as ground truth."""
     if not isinstance(row, dict):
         raise _fail(where, None, "<row>", "a row must be an object")
     expr_id = row.get("expr_id")

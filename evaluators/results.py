@@ -1,4 +1,4 @@
-"""The results JSON of PREDICTIONS.md section 4 and the small stdout table."""
+"""The results JSON of docs/formats.md#results-file and the small stdout table."""
 
 from __future__ import annotations
 

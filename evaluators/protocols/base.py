@@ -144,7 +144,7 @@ class Protocol(ABC):
 
 
 def check_required(protocol: Protocol, pred: Prediction) -> None:
-    """Raise `InputError` if ``pred`` lacks what ``protocol``'s task needs (PREDICTIONS.md section 1).
+    """Raise `InputError` if ``pred`` lacks what ``protocol``'s task needs (docs/formats.md#predictions-file).
 
     For a mask task a record needs ``mask``, or an ``instances`` list whose every instance carries
     ``segmentation``. ``"instances": []`` without ``mask`` is valid and means the empty mask (the

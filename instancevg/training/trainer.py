@@ -1,6 +1,6 @@
 """The training loop: `train(cfg, data_dir, out_dir, ...)` (also `vgbench train`).
 
-One call trains ``cfg.train.epochs`` epochs of the official recipe (INSTANCEVG.md section 3) on
+One call trains ``cfg.train.epochs`` epochs of the official recipe (docs/training.md) on
 ``options.data_config`` / ``options.train_split`` of a built dataset:
 
 - Adam (amsgrad) with the encoder at ``train.lr_encoder`` and the head at ``train.lr``;
@@ -281,7 +281,7 @@ class Trainer:
                 leave=False,
                 dynamic_ncols=True,
                 file=sys.stderr,
-                disable=None,  # hidden when stderr is not a terminal (CLI.md)
+                disable=None,  # hidden when stderr is not a terminal (docs/cli.md)
             )
         self.net.train()
         try:
