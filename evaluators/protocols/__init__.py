@@ -8,6 +8,7 @@ from evaluators.errors import InputError
 from evaluators.protocols.base import Protocol
 from evaluators.protocols.grec import GrecGRefCOCO, GrecIoU
 from evaluators.protocols.gres import GresInstanceVG, GresReLA
+from evaluators.protocols.harness import RecLmmsEval, RecVLMEvalKit
 from evaluators.protocols.rec import RecGIoU, RecIoU, RecRefer
 from evaluators.protocols.refzom import RefzomDMMI, RefzomInstanceVG
 from evaluators.protocols.res import ResLAVT
@@ -21,6 +22,8 @@ PROTOCOLS: dict[str, type[Protocol]] = {
         RecIoU,
         RecGIoU,
         RecRefer,
+        RecLmmsEval,
+        RecVLMEvalKit,
         ResLAVT,
         GrecGRefCOCO,
         GrecIoU,

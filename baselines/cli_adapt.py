@@ -1,0 +1,143 @@
+"""``vgbench adapt text``: multimodal-LLM text answers or harness logs -> a predictions file.
+
+Optionally scores the written file right away under one or more protocols (``--task``, ``--protocol``)
+so that a harness's number and the official one are printed side by side from the same answers; each
+results JSON carries the adapter's report (parse failures by expr_id, convention warnings) under
+``notes.adapter``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+from evaluators.errors import InputError
+
+log = logging.getLogger(__name__)
+
+KINDS = ("text",)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from baselines.adapters.text import ANSWER_FORMATS, CONVENTIONS, FAMILIES, PARSE_FAILURE_MODES
+    from baselines.adapters.text.conventions import QWEN_MAX_PIXELS, QWEN_MIN_PIXELS
+
+    parser.add_argument("kind", choices=KINDS, help="what to adapt: text = answers of multimodal LLMs")
+    parser.add_argument(
+        "--family",
+        help=f"answer family: {', '.join(FAMILIES)} (default for harness logs: the harness's rule)",
+    )
+    parser.add_argument(
+        "--answers", required=True, help="answers file (.jsonl/.json), lmms-eval log or VLMEvalKit result"
+    )
+    parser.add_argument("--answers-format", choices=ANSWER_FORMATS, default="auto", help="default: detected")
+    parser.add_argument(
+        "--targets", required=True, help="targets file (.jsonl/.json/.parquet) or a built dataset folder"
+    )
+    parser.add_argument("--config", help="config of a built dataset (with a folder --targets)")
+    parser.add_argument("--split", help="split of a built dataset (with a folder --targets)")
+    parser.add_argument("--out", required=True, help="predictions file to write (.jsonl or .json[.gz])")
+    parser.add_argument(
+        "--coords", choices=tuple(CONVENTIONS), help="generic family: the coordinate convention"
+    )
+    parser.add_argument(
+        "--on-parse-failure",
+        choices=PARSE_FAILURE_MODES,
+        default="miss",
+        help="miss (default): write an unparsable answer as a miss and list it; error: stop with exit 2",
+    )
+    parser.add_argument(
+        "--masks", help="seg / ref-vlm: folder of per-expression PNG masks (expr_id, / -> __)"
+    )
+    parser.add_argument(
+        "--allow-missing", action="store_true", help="write expressions without an answer as misses"
+    )
+    parser.add_argument(
+        "--id-template", help="VLMEvalKit results: expr_id from columns, e.g. 'refcoco_unc/val/{index}'"
+    )
+    parser.add_argument(
+        "--min-pixels", type=int, default=QWEN_MIN_PIXELS, help="qwen2.5-vl smart_resize min_pixels"
+    )
+    parser.add_argument(
+        "--max-pixels", type=int, default=QWEN_MAX_PIXELS, help="qwen2.5-vl smart_resize max_pixels"
+    )
+    s = parser.add_argument_group("scoring the written file (optional)")
+    s.add_argument("--task", choices=("rec", "res", "grec", "gres"), help="score under this task")
+    s.add_argument(
+        "--protocol",
+        action="append",
+        help="protocol(s) to score with, repeatable (default: the task's default; rec: rec/iou, rec/lmms-eval, rec/vlmevalkit)",
+    )
+    s.add_argument(
+        "--results-dir", help="write one results JSON per protocol here (<protocol with / as _>.json)"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from baselines.adapters.text import convert_text_answers, report_path
+
+    if args.kind != "text":  # pragma: no cover - argparse choices
+        raise InputError(f"unknown adapt kind {args.kind!r}")
+    protocols = _protocols(args)
+    report = convert_text_answers(
+        args.family,
+        args.answers,
+        args.targets,
+        args.out,
+        config=args.config,
+        split=args.split,
+        answers_format=args.answers_format,
+        id_template=args.id_template,
+        coords=args.coords,
+        on_parse_failure=args.on_parse_failure,
+        masks=args.masks,
+        allow_missing=args.allow_missing,
+        min_pixels=args.min_pixels,
+        max_pixels=args.max_pixels,
+        quiet=args.quiet,
+    )
+    print(
+        f"wrote {report.expressions} predictions to {args.out} ({report.family}, {report.convention}); "
+        f"parse failures: {len(report.parse_failures)} (written as misses, listed in {report_path(args.out)})"
+        if args.on_parse_failure == "miss"
+        else f"wrote {report.expressions} predictions to {args.out} ({report.family}, {report.convention})"
+    )
+    for warning in report.convention_warnings:
+        print(f"convention warning: {warning}")
+    if protocols:
+        _score(args, protocols, report.as_dict())
+    return 0
+
+
+def _protocols(args: argparse.Namespace) -> list[str]:
+    from evaluators.protocols import DEFAULTS, get_protocol
+
+    if not args.task:
+        if args.protocol or args.results_dir:
+            raise InputError("--protocol and --results-dir need --task")
+        return []
+    names = args.protocol or (
+        ["rec/iou", "rec/lmms-eval", "rec/vlmevalkit"] if args.task == "rec" else [DEFAULTS[args.task]]
+    )
+    for name in names:
+        get_protocol(args.task, name)  # fail early on a wrong name
+    return names
+
+
+def _score(args: argparse.Namespace, protocols: list[str], adapter_notes: dict) -> None:
+    from evaluators.api import score_files
+    from evaluators.results import format_table, write_json_atomic
+
+    all_results = []
+    for name in protocols:
+        results = score_files(args.task, args.out, args.targets, args.config, args.split, name).results
+        results["notes"] = {**results.get("notes", {}), "adapter": adapter_notes}
+        all_results.append(results)
+        title = f"{results['protocol']} (v{results['protocol_version']}), {results['counts']['expressions']} expressions"
+        print(format_table(results["metrics"], title))
+    if args.results_dir:
+        folder = Path(args.results_dir)
+        for results in all_results:
+            write_json_atomic(folder / (results["protocol"].replace("/", "_") + ".json"), results)
+        print(f"wrote {len(all_results)} results files to {folder}")
