@@ -21,7 +21,14 @@ CASES = json.loads((Path(__file__).parent / "data" / "text_answers.json").read_t
 
 def target(h: int, w: int, expr_id: str = "c/val/1"):
     return parse_target(
-        {"expr_id": expr_id, "height": h, "width": w, "no_target": True, "targets": [], "mask": rle.empty(h, w)},
+        {
+            "expr_id": expr_id,
+            "height": h,
+            "width": w,
+            "no_target": True,
+            "targets": [],
+            "mask": rle.empty(h, w),
+        },
         "<t>",
     )
 

@@ -142,9 +142,12 @@ def render_quantum(family: str, size: ImageSize, coords: str | None = None) -> t
     if conv.name == "resized":
         ax, _, ay, _ = conv.scale(size)
         return 0.5 * ax + 1e-9, 0.5 * ay + 1e-9
-    if conv.name in ("norm1000", "bins1000", "norm1024", "norm100"):
+    if family not in ("generic", "lmms-eval") and conv.name in ("norm1000", "bins1000", "norm1024", "norm100"):
         grid = {"norm100": 100, "norm1000": 1000, "bins1000": 1000, "norm1024": 1024}[conv.name]
-        return w / grid + 1e-9, h / grid + 1e-9  # rounding (half a cell) or clamping at the edge (a cell)
+        # rounding (or Florence-2's floor decoded at the bin centre) is off by half a cell; the families
+        # whose largest token is grid - 1 (CogVLM 999, PaliGemma 1023) lose a whole cell at the far edge
+        cells = 1.0 if family in ("cogvlm", "paligemma") else 0.5
+        return cells * w / grid + 1e-9, cells * h / grid + 1e-9
     step = 1e-4 if conv.limit == 1.0 else 1e-2
     scale = CONVENTIONS[conv.name].scale(size)
     return 0.5 * step * abs(scale[0]) + 1e-9, 0.5 * step * abs(scale[2]) + 1e-9
