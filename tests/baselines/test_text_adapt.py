@@ -320,3 +320,35 @@ def test_qwen25_input_size_from_the_answer(data, tmp_path):
         == 0
     )
     assert json.loads((tmp_path / "r" / "rec_iou.json").read_text())["metrics"]["miou"] == 100.0
+
+
+def test_vlmevalkit_xlsx_results_in(data, tmp_path):
+    openpyxl = pytest.importorskip("openpyxl")
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["index", "question", "prediction", "split"])
+    for row in rows_of("refcoco_unc", "val"):
+        x, y, w, h = row["targets"][0]["bbox"]
+        W, H = row["width"], row["height"]
+        sheet.append(
+            [
+                row["sent_id"],
+                row["sentence"],
+                f"[{x / W:.4f}, {y / H:.4f}, {(x + w) / W:.4f}, {(y + h) / H:.4f}]",
+                "val",
+            ]
+        )
+    book.save(tmp_path / "model_RefCOCO.xlsx")
+    argv = ["--id-template", "refcoco_unc/{split}/{index}", "--task", "rec", "--protocol", "rec/vlmevalkit"]
+    assert (
+        adapt(
+            data,
+            tmp_path,
+            *argv,
+            "--results-dir",
+            str(tmp_path / "r"),
+            answers=tmp_path / "model_RefCOCO.xlsx",
+        )
+        == 0
+    )
+    assert json.loads((tmp_path / "r" / "rec_vlmevalkit.json").read_text())["metrics"]["prec@1"] == 100.0
