@@ -62,6 +62,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--max-pixels", type=int, default=QWEN_MAX_PIXELS, help="qwen2.5-vl smart_resize max_pixels"
     )
+    parser.add_argument(
+        "--workers", type=int, default=1, help="processes to adapt and score with (default 1)"
+    )
     s = parser.add_argument_group("scoring the written file (optional)")
     s.add_argument("--task", choices=("rec", "res", "grec", "gres"), help="score under this task")
     s.add_argument(
@@ -75,16 +78,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from baselines.adapters.text import convert_text_answers, report_path
+    from baselines.adapters.text import adapt_and_score, report_path
+    from evaluators.results import format_table, write_json_atomic
 
     if args.kind != "text":  # pragma: no cover - argparse choices
         raise InputError(f"unknown adapt kind {args.kind!r}")
+    if args.workers < 1:
+        raise InputError(f"--workers must be at least 1, got {args.workers}")
     protocols = _protocols(args)
-    report = convert_text_answers(
+    report, all_results = adapt_and_score(
         args.family,
         args.answers,
         args.targets,
         args.out,
+        task=args.task,
+        protocols=protocols,
         config=args.config,
         split=args.split,
         answers_format=args.answers_format,
@@ -95,18 +103,23 @@ def run(args: argparse.Namespace) -> int:
         allow_missing=args.allow_missing,
         min_pixels=args.min_pixels,
         max_pixels=args.max_pixels,
+        workers=args.workers,
         quiet=args.quiet,
     )
     print(
         f"wrote {report.expressions} predictions to {args.out} ({report.family}, {report.convention}); "
         f"parse failures: {len(report.parse_failures)} (written as misses, listed in {report_path(args.out)})"
-        if args.on_parse_failure == "miss"
-        else f"wrote {report.expressions} predictions to {args.out} ({report.family}, {report.convention})"
     )
     for warning in report.convention_warnings:
         print(f"convention warning: {warning}")
-    if protocols:
-        _score(args, protocols, report.as_dict())
+    for results in all_results:
+        title = f"{results['protocol']} (v{results['protocol_version']}), {results['counts']['expressions']} expressions"
+        print(format_table(results["metrics"], title))
+    if args.results_dir:
+        folder = Path(args.results_dir)
+        for results in all_results:
+            write_json_atomic(folder / (results["protocol"].replace("/", "_") + ".json"), results)
+        print(f"wrote {len(all_results)} results files to {folder}")
     return 0
 
 
@@ -123,21 +136,3 @@ def _protocols(args: argparse.Namespace) -> list[str]:
     for name in names:
         get_protocol(args.task, name)  # fail early on a wrong name
     return names
-
-
-def _score(args: argparse.Namespace, protocols: list[str], adapter_notes: dict) -> None:
-    from evaluators.api import score_files
-    from evaluators.results import format_table, write_json_atomic
-
-    all_results = []
-    for name in protocols:
-        results = score_files(args.task, args.out, args.targets, args.config, args.split, name).results
-        results["notes"] = {**results.get("notes", {}), "adapter": adapter_notes}
-        all_results.append(results)
-        title = f"{results['protocol']} (v{results['protocol_version']}), {results['counts']['expressions']} expressions"
-        print(format_table(results["metrics"], title))
-    if args.results_dir:
-        folder = Path(args.results_dir)
-        for results in all_results:
-            write_json_atomic(folder / (results["protocol"].replace("/", "_") + ".json"), results)
-        print(f"wrote {len(all_results)} results files to {folder}")

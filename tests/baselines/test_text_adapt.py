@@ -352,3 +352,43 @@ def test_vlmevalkit_xlsx_results_in(data, tmp_path):
         == 0
     )
     assert json.loads((tmp_path / "r" / "rec_vlmevalkit.json").read_text())["metrics"]["prec@1"] == 100.0
+
+
+def test_in_pass_scores_equal_vgbench_eval_and_workers_agree(data, tmp_path, monkeypatch):
+    from baselines.adapters.text import adapt_and_score
+    from baselines.adapters.text import convert as convert_mod
+
+    monkeypatch.setattr(convert_mod, "PARALLEL_MIN", 0)  # fork even for this small split
+    answers = write_jsonl(
+        tmp_path / "a.jsonl", answers_for("grefcoco_unc", "qwen-vl", broken=("grefcoco_unc/val/2",))
+    )
+    runs = {}
+    for workers in (1, 2):
+        out = tmp_path / f"p{workers}.jsonl"
+        report, results = adapt_and_score(
+            "qwen-vl",
+            answers,
+            data,
+            out,
+            task="grec",
+            protocols=["grec/grefcoco", "grec/iou"],
+            config="grefcoco_unc",
+            split="val",
+            workers=workers,
+            quiet=True,
+        )
+        runs[workers] = (
+            out.read_text(),
+            report.as_dict(),
+            [r["metrics"] for r in results],
+            [r["counts"] for r in results],
+        )
+        for r in results:
+            direct = score_files("grec", out, data, "grefcoco_unc", "val", r["protocol"]).results
+            assert r["metrics"] == direct["metrics"] and r["breakdown"] == direct["breakdown"]
+            assert r["predictions_sha256"] == direct["predictions_sha256"]
+            assert r["targets_sha256"] == direct["targets_sha256"]
+    assert runs[1][0] == runs[2][0] and runs[1][2:] == runs[2][2:]
+    assert {k: v for k, v in runs[1][1].items() if k != "answers"} == {
+        k: v for k, v in runs[2][1].items() if k != "answers"
+    }

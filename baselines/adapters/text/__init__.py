@@ -2,6 +2,7 @@
 
 - `convert_text_answers`: an answers file (vgbench JSON lines, lmms-eval ``--log_samples``, VLMEvalKit
   results) + targets -> predictions file + ``.adapt.json`` report (``vgbench adapt text``).
+- `adapt_and_score`: the same, scoring the written records in the same pass (results dicts).
 - `adapt_answers`: the same on in-memory `Answer`s and `Target`s (records + `AdaptReport`).
 - `FAMILIES`: the answer families (grammar, coordinate convention, source); `CONVENTIONS`;
   `smart_resize` (Qwen2-VL input size).
@@ -17,6 +18,7 @@ from baselines.adapters.text.conventions import CONVENTIONS, Convention, ImageSi
 from baselines.adapters.text.convert import (
     PARSE_FAILURE_MODES,
     AdaptReport,
+    adapt_and_score,
     adapt_answers,
     convert_text_answers,
     report_path,
@@ -39,6 +41,7 @@ __all__ = [
     "ImageSize",
     "Observation",
     "Parsed",
+    "adapt_and_score",
     "adapt_answers",
     "check_convention",
     "convert_text_answers",

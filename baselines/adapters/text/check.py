@@ -24,7 +24,7 @@ from baselines.adapters.text.conventions import CONVENTIONS, Convention, ImageSi
 __all__ = ["Observation", "check_convention"]
 
 MIN_BOXES = 5  # fewer boxes are no evidence
-MAX_GT_SAMPLES = 5000  # the agreement check looks at the first answers only (speed)
+MAX_GT_SAMPLES = 2000  # the agreement check looks at the first answers only (speed)
 
 
 @dataclass(frozen=True)

@@ -41,7 +41,7 @@ from baselines.adapters.text.families import Family, get_family, resolve_convent
 from baselines.writer import progress, write_predictions
 from evaluators import rle
 from evaluators.errors import InputError, locate
-from evaluators.records import Target
+from evaluators.records import Prediction, Target
 
 __all__ = ["AdaptReport", "PARSE_FAILURE_MODES", "adapt_answers", "convert_text_answers", "report_path"]
 
@@ -49,6 +49,7 @@ log = logging.getLogger(__name__)
 
 PARSE_FAILURE_MODES = ("miss", "error")
 SCORE_STEP = 2.0**-20
+PARALLEL_MIN = 2000  # fewer targets are adapted in-process: forking costs more than it saves
 
 
 @dataclass
@@ -177,8 +178,14 @@ def adapt_answer(
                 return miss(f"{parsed.refs} <REF> in the text but {len(answer.boxes)} decoder boxes")
             units = list(answer.boxes)
     instances: list[dict[str, Any]] = []
+    ax, bx, ay, by = conv.scale(size)
+    harness = family.name == "vlmevalkit"
     for k, unit in enumerate(units):
-        box = family.to_pixels(unit, size, conv)
+        box = (
+            family.to_pixels(unit, size, conv)
+            if harness
+            else (ax * unit[0] + bx, ay * unit[1] + by, ax * unit[2] + bx, ay * unit[3] + by)
+        )
         if box[2] < box[0] or box[3] < box[1]:
             return miss(f"inverted box {list(unit)} (x2 < x1 or y2 < y1)")
         instances.append({"bbox": _xywh(box), "score": 1.0 - k * SCORE_STEP})
@@ -231,22 +238,134 @@ def _target_rows_loader(targets: str | Path, config: str | None, split: str | No
     return load
 
 
-def adapt_answers(
+@dataclass
+class _Job:
+    """What adapting a chunk of targets needs (shared with forked workers, never pickled)."""
+
+    family: Family
+    conv: Convention
+    got: dict[str, Answer]
+    masks_dir: Path | None
+    on_parse_failure: str
+    min_pixels: int
+    max_pixels: int
+    quiet: bool = True
+    protocols: tuple[tuple[str, str], ...] = ()  # (task, protocol) pairs scored on the fly
+
+
+@dataclass
+class _Part:
+    """The result of one chunk: records in order, report counters, observations, scoring states."""
+
+    records: list[dict[str, Any]] = field(default_factory=list)
+    answered: int = 0
+    boxes: int = 0
+    multi_box_answers: int = 0
+    no_target_answers: int = 0
+    parse_failures: dict[str, str] = field(default_factory=dict)
+    parse_failures_on_no_target: int = 0
+    observations: list[Observation] = field(default_factory=list)
+    states: list[Any] = field(default_factory=list)
+
+
+def _adapt_chunk(job: _Job, targets: list[Target]) -> _Part:
+    family, conv = job.family, job.conv
+    part = _Part()
+    evaluators = []
+    if job.protocols:
+        from evaluators.api import Evaluator
+
+        evaluators = [Evaluator(task, name) for task, name in job.protocols]
+    for t in progress(targets, len(targets), f"adapt {family.name}", job.quiet):
+        a = job.got.get(t.expr_id)
+        if a is None:
+            record = {"expr_id": t.expr_id, "instances": [], "no_target": False}
+        else:
+            part.answered += 1
+            iw, ih = a.input_width, a.input_height
+            if conv.name == "resized" and not (iw and ih):
+                ih, iw = smart_resize(t.height, t.width, min_pixels=job.min_pixels, max_pixels=job.max_pixels)
+            size = ImageSize(t.width, t.height, iw, ih)
+            outcome = adapt_answer(family, conv, a, size, job.masks_dir)
+            if outcome.failure is not None:
+                if job.on_parse_failure == "error":
+                    raise InputError(
+                        f"{locate(a.where, None, a.expr_id, 'text')}: cannot parse the {family.name} answer: "
+                        f"{outcome.failure} (text {a.text[:80]!r}); --on-parse-failure miss scores it as a miss"
+                    )
+                part.parse_failures[a.expr_id] = outcome.failure
+                part.parse_failures_on_no_target += int(t.no_target)
+            part.no_target_answers += int(outcome.no_target)
+            n = len(outcome.record.get("instances", []))
+            part.boxes += n
+            part.multi_box_answers += int(n > 1)
+            if outcome.units:
+                gt = [(b[0], b[1], b[0] + b[2], b[1] + b[3]) for b in t.boxes.tolist()]
+                part.observations.append(Observation(outcome.units, size, gt))
+            record = outcome.record
+        part.records.append(record)
+        if evaluators:
+            pred = _as_prediction(record)
+            for ev in evaluators:
+                ev.update(pred, t)
+    part.states = [ev.state for ev in evaluators]
+    return part
+
+
+def _as_prediction(record: dict[str, Any]) -> Prediction:
+    """The evaluator's `Prediction` of a record this module built (valid by construction: finite boxes
+    with w, h >= 0, scores in [0, 1], RLEs from `evaluators.rle`), without re-validating it."""
+    instances = record.get("instances", [])
+    return Prediction(
+        expr_id=record["expr_id"],
+        boxes=np.asarray([i["bbox"] for i in instances], dtype=np.float64).reshape(-1, 4),
+        scores=np.asarray([i["score"] for i in instances], dtype=np.float64),
+        segmentations=tuple(i.get("segmentation") for i in instances),
+        has_instances="instances" in record,
+        mask=record.get("mask"),
+        no_target=record.get("no_target"),
+        where=f"<adapted {record['expr_id']}>",
+    )
+
+
+_SHARED: dict[str, Any] = {}  # the job and chunks of a parallel run, inherited by forked workers
+
+
+def _run_shared_chunk(index: int) -> _Part:
+    return _adapt_chunk(_SHARED["job"], _SHARED["chunks"][index])
+
+
+def _run_chunks(job: _Job, targets: list[Target], workers: int) -> list[_Part]:
+    """Adapt (and score) ``targets`` in ``workers`` forked processes (chunks in order), or in-process."""
+    import multiprocessing as mp
+
+    if workers <= 1 or len(targets) < max(PARALLEL_MIN, workers) or "fork" not in mp.get_all_start_methods():
+        return [_adapt_chunk(job, targets)]
+    size = -(-len(targets) // workers)
+    chunks = [targets[k : k + size] for k in range(0, len(targets), size)]
+    _SHARED.update(job=job, chunks=chunks)
+    try:
+        with mp.get_context("fork").Pool(len(chunks)) as pool:
+            return pool.map(_run_shared_chunk, range(len(chunks)))
+    finally:
+        _SHARED.clear()
+
+
+def _prepare(
     family_name: str,
     answers: Iterable[Answer],
     targets: list[Target],
     *,
-    coords: str | None = None,
-    on_parse_failure: str = "miss",
-    masks: str | Path | None = None,
-    allow_missing: bool = False,
-    min_pixels: int = QWEN_MIN_PIXELS,
-    max_pixels: int = QWEN_MAX_PIXELS,
-    answers_label: str = "<answers>",
-    answers_format: str = "jsonl",
-    quiet: bool = True,
-) -> tuple[list[dict[str, Any]], AdaptReport]:
-    """Answers + targets -> (records in target order, report). Raises `InputError` on bad input."""
+    coords: str | None,
+    on_parse_failure: str,
+    masks: str | Path | None,
+    allow_missing: bool,
+    min_pixels: int,
+    max_pixels: int,
+    answers_label: str,
+    answers_format: str,
+    quiet: bool,
+) -> tuple[_Job, AdaptReport]:
     family = get_family(family_name)
     conv = resolve_convention(family, coords)
     if on_parse_failure not in PARSE_FAILURE_MODES:
@@ -263,7 +382,7 @@ def adapt_answers(
         answers_format,
         on_parse_failure,
     )
-    by_id = {t.expr_id: t for t in targets}
+    by_id = {t.expr_id for t in targets}
     got: dict[str, Answer] = {}
     for a in answers:
         if a.expr_id not in by_id:
@@ -283,43 +402,68 @@ def adapt_answers(
             f"{answers_label}: {len(report.missing_answers)} expression(s) have no answer (e.g. {listed}); "
             "pass --allow-missing to write them as misses"
         )
-    records: list[dict[str, Any]] = []
-    observations: list[Observation] = []
-    for t in progress(targets, len(targets), f"adapt {family.name}", quiet):
-        a = got.get(t.expr_id)
-        if a is None:
-            records.append({"expr_id": t.expr_id, "instances": [], "no_target": False})
-            continue
-        report.answered += 1
-        iw, ih = a.input_width, a.input_height
-        if conv.name == "resized" and not (iw and ih):
-            ih, iw = smart_resize(t.height, t.width, min_pixels=min_pixels, max_pixels=max_pixels)
-        size = ImageSize(t.width, t.height, iw, ih)
-        outcome = adapt_answer(family, conv, a, size, masks_dir)
-        if outcome.failure is not None:
-            if on_parse_failure == "error":
-                raise InputError(
-                    f"{locate(a.where, None, a.expr_id, 'text')}: cannot parse the {family.name} answer: "
-                    f"{outcome.failure} (text {a.text[:80]!r}); --on-parse-failure miss scores it as a miss"
-                )
-            report.parse_failures[a.expr_id] = outcome.failure
-            report.parse_failures_on_no_target += int(t.no_target)
-        report.no_target_answers += int(outcome.no_target)
-        n = len(outcome.record.get("instances", []))
-        report.boxes += n
-        report.multi_box_answers += int(n > 1)
-        if outcome.units:
-            gt = [(b[0], b[1], b[0] + b[2], b[1] + b[3]) for b in t.boxes.tolist()]
-            observations.append(Observation(outcome.units, size, gt))
-        records.append(outcome.record)
-    to_pixels = (lambda b, s: family.to_pixels(b, s, conv)) if family.name == "vlmevalkit" else None
+    job = _Job(family, conv, got, masks_dir, on_parse_failure, min_pixels, max_pixels, quiet)
+    return job, report
+
+
+def _merge(job: _Job, report: AdaptReport, parts: list[_Part]) -> list[dict[str, Any]]:
+    """Fold the parts into ``report`` (counters, failures, convention check); the records in order."""
+    records, observations = [], []
+    for part in parts:
+        records += part.records
+        observations += part.observations
+        report.answered += part.answered
+        report.boxes += part.boxes
+        report.multi_box_answers += part.multi_box_answers
+        report.no_target_answers += part.no_target_answers
+        report.parse_failures.update(part.parse_failures)
+        report.parse_failures_on_no_target += part.parse_failures_on_no_target
+    family, conv = job.family, job.conv
     if family.name == "vlmevalkit":
         from baselines.adapters.text.check import _agreement_warnings
 
-        report.convention_warnings = _agreement_warnings(conv, observations, to_pixels)
+        report.convention_warnings = _agreement_warnings(
+            conv, observations, lambda b, s: family.to_pixels(b, s, conv)
+        )
     else:
         report.convention_warnings = check_convention(conv, observations)
-    return records, report
+    return records
+
+
+def adapt_answers(
+    family_name: str,
+    answers: Iterable[Answer],
+    targets: list[Target],
+    *,
+    coords: str | None = None,
+    on_parse_failure: str = "miss",
+    masks: str | Path | None = None,
+    allow_missing: bool = False,
+    min_pixels: int = QWEN_MIN_PIXELS,
+    max_pixels: int = QWEN_MAX_PIXELS,
+    answers_label: str = "<answers>",
+    answers_format: str = "jsonl",
+    quiet: bool = True,
+    workers: int = 1,
+) -> tuple[list[dict[str, Any]], AdaptReport]:
+    """Answers + targets -> (records in target order, report). Raises `InputError` on bad input.
+
+    ``workers > 1`` adapts chunks of the targets in that many forked processes (same result)."""
+    job, report = _prepare(
+        family_name,
+        answers,
+        targets,
+        coords=coords,
+        on_parse_failure=on_parse_failure,
+        masks=masks,
+        allow_missing=allow_missing,
+        min_pixels=min_pixels,
+        max_pixels=max_pixels,
+        answers_label=answers_label,
+        answers_format=answers_format,
+        quiet=quiet,
+    )
+    return _merge(job, report, _run_chunks(job, targets, workers)), report
 
 
 def convert_text_answers(
@@ -338,14 +482,68 @@ def convert_text_answers(
     allow_missing: bool = False,
     min_pixels: int = QWEN_MIN_PIXELS,
     max_pixels: int = QWEN_MAX_PIXELS,
+    workers: int = 1,
     quiet: bool = False,
 ) -> AdaptReport:
     """Read ``answers``, adapt them against ``targets`` (a targets file, or a built dataset with
     ``config``/``split``), write the predictions file ``out`` and its report ``<stem>.adapt.json``
     (both atomically, nothing on error). ``family`` defaults to the harness's own parse rule for
     ``lmms-eval`` / ``vlmevalkit`` answer files."""
+    report, _ = adapt_and_score(
+        family,
+        answers,
+        targets,
+        out,
+        config=config,
+        split=split,
+        answers_format=answers_format,
+        id_template=id_template,
+        coords=coords,
+        on_parse_failure=on_parse_failure,
+        masks=masks,
+        allow_missing=allow_missing,
+        min_pixels=min_pixels,
+        max_pixels=max_pixels,
+        workers=workers,
+        quiet=quiet,
+    )
+    return report
+
+
+def adapt_and_score(
+    family: str | None,
+    answers: str | Path,
+    targets: str | Path,
+    out: str | Path,
+    *,
+    task: str | None = None,
+    protocols: Iterable[str] = (),
+    config: str | None = None,
+    split: str | None = None,
+    answers_format: str = "auto",
+    id_template: str | None = None,
+    coords: str | None = None,
+    on_parse_failure: str = "miss",
+    masks: str | Path | None = None,
+    allow_missing: bool = False,
+    min_pixels: int = QWEN_MIN_PIXELS,
+    max_pixels: int = QWEN_MAX_PIXELS,
+    workers: int = 1,
+    quiet: bool = False,
+) -> tuple[AdaptReport, list[dict[str, Any]]]:
+    """`convert_text_answers`, and the written records scored in the same pass under ``protocols``
+    of ``task``: (report, one results dict per protocol, with the report under ``notes.adapter``).
+
+    Scoring reuses the targets read for adapting (no second read); the results equal those of
+    ``vgbench eval`` on the written file (tested)."""
+    from evaluators.protocols import get_protocol
     from evaluators.readers import iter_targets
 
+    protocols = tuple(protocols)
+    if protocols and not task:
+        raise InputError("scoring needs a task (--task)")
+    for name in protocols:
+        get_protocol(task, name)  # an unknown or mismatched protocol fails before any work
     target_list = list(iter_targets(targets, config, split))
     fmt, answer_list = read_answers(
         answers, answers_format, rows=_target_rows_loader(targets, config, split), id_template=id_template
@@ -356,7 +554,7 @@ def convert_text_answers(
                 "--family is required for a vgbench answers file (see `vgbench adapt text --help`)"
             )
         family = fmt
-    records, report = adapt_answers(
+    job, report = _prepare(
         family,
         answer_list,
         target_list,
@@ -370,6 +568,9 @@ def convert_text_answers(
         answers_format=fmt,
         quiet=quiet,
     )
+    job.protocols = tuple((task, name) for name in protocols)
+    parts = _run_chunks(job, target_list, workers)
+    records = _merge(job, report, parts)
     write_predictions(out, records)
     from evaluators.results import write_json_atomic
 
@@ -384,7 +585,49 @@ def convert_text_answers(
             report_path(out),
         )
     log.info("adapt text %s: wrote %d predictions to %s", report.family, len(records), out)
-    return report
+    results = [
+        _results(task, name, [p.states[k] for p in parts], report, targets, config, split, out)
+        for k, name in enumerate(protocols)
+    ]
+    return report, results
+
+
+def _results(task, name, states, report, targets, config, split, out) -> dict[str, Any]:
+    """The results dict (PREDICTIONS.md section 4) of merged scoring states, as `vgbench eval` writes it."""
+    from evaluators.api import Evaluator
+    from evaluators.readers import sha256_file, target_files
+    from evaluators.results import now_iso
+
+    ev = Evaluator(task, name)
+    for state in states:
+        ev.state.merge(state)
+    results = ev.compute()
+    results["notes"] = {**results.get("notes", {}), "adapter": report.as_dict()}
+    files = target_files(targets, config, split)
+    results["targets"] = str(targets) if not (config and split) else f"{targets}:{config}/{split}"
+    if len(files) == 1:
+        results["targets_sha256"] = sha256_file(files[0])
+    else:
+        import hashlib
+
+        h = hashlib.sha256()
+        for f in files:
+            h.update(f"{f.name}:{sha256_file(f)}\n".encode())
+        results["targets_sha256"] = h.hexdigest()
+    results["predictions"] = str(out)
+    results["predictions_sha256"] = sha256_file(out)
+    results["vgbench_version"] = _version()
+    results["created"] = now_iso()
+    return results
+
+
+def _version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("vgbench")
+    except Exception:  # not installed: running from a source tree
+        return "0.0.0+local"
 
 
 def load_report(path: str | Path) -> dict[str, Any]:

@@ -142,7 +142,12 @@ def render_quantum(family: str, size: ImageSize, coords: str | None = None) -> t
     if conv.name == "resized":
         ax, _, ay, _ = conv.scale(size)
         return 0.5 * ax + 1e-9, 0.5 * ay + 1e-9
-    if family not in ("generic", "lmms-eval") and conv.name in ("norm1000", "bins1000", "norm1024", "norm100"):
+    if family not in ("generic", "lmms-eval") and conv.name in (
+        "norm1000",
+        "bins1000",
+        "norm1024",
+        "norm100",
+    ):
         grid = {"norm100": 100, "norm1000": 1000, "bins1000": 1000, "norm1024": 1024}[conv.name]
         # rounding (or Florence-2's floor decoded at the bin centre) is off by half a cell; the families
         # whose largest token is grid - 1 (CogVLM 999, PaliGemma 1023) lose a whole cell at the far edge
