@@ -115,6 +115,14 @@ def run(args: argparse.Namespace) -> int:
     for results in all_results:
         title = f"{results['protocol']} (v{results['protocol_version']}), {results['counts']['expressions']} expressions"
         print(format_table(results["metrics"], title))
+    if len(all_results) > 1:
+        cells = []
+        for results in all_results:
+            metrics = results["metrics"]
+            key = next((k for k in ("prec@0.5", "acc@0.5", "prec@1") if k in metrics), next(iter(metrics)))
+            value = metrics[key]
+            cells.append(f"{results['protocol']} {key} = {'-' if value is None else f'{value:.2f}'}")
+        print("side by side, same answers: " + " | ".join(cells))
     if args.results_dir:
         folder = Path(args.results_dir)
         for results in all_results:

@@ -64,6 +64,11 @@ def test_parse_failures_counted_listed_and_in_results_notes(data, tmp_path, caps
     assert rc == 0
     assert "parse failures: 1 (written as misses" in out
     assert "rec/iou" in out and "rec/lmms-eval" in out and "rec/vlmevalkit" in out
+    two_thirds = f"{200 / 3:.2f}"
+    assert (
+        f"side by side, same answers: rec/iou prec@0.5 = {two_thirds} | rec/lmms-eval acc@0.5 = {two_thirds} | "
+        f"rec/vlmevalkit prec@1 = {two_thirds}"
+    ) in out
     report = json.loads((tmp_path / "preds.adapt.json").read_text())
     assert report["parse_failure_ids"] == [bad] and report["on_parse_failure"] == "miss"
     for name in ("rec_iou", "rec_lmms-eval", "rec_vlmevalkit"):
