@@ -397,3 +397,30 @@ def test_in_pass_scores_equal_vgbench_eval_and_workers_agree(data, tmp_path, mon
     assert {k: v for k, v in runs[1][1].items() if k != "answers"} == {
         k: v for k, v in runs[2][1].items() if k != "answers"
     }
+
+
+def test_lmms_eval_join_through_a_targets_file_and_box_family_on_a_mask_task(data, tmp_path, capsys):
+    from datasets_builders import export_targets
+
+    targets = tmp_path / "targets.jsonl"
+    export_targets(data, "refcoco_unc", "val", targets)
+    rows = {json.loads(line)["expr_id"] for line in targets.read_text().splitlines()}
+    if not all("sentence" in json.loads(line) for line in targets.read_text().splitlines()):
+        pytest.skip("this export has no sentences to join lmms-eval samples on")
+    log = write_jsonl(tmp_path / "log.jsonl", lmms_samples())
+    argv = [
+        "adapt",
+        "text",
+        "--answers",
+        str(log),
+        "--targets",
+        str(targets),
+        "--out",
+        str(tmp_path / "p.jsonl"),
+    ]
+    assert main([*argv, "--quiet"]) == 0 and len(rows) == 3
+    answers = write_jsonl(tmp_path / "a.jsonl", answers_for("grefcoco_unc", "qwen-vl"))
+    rc = adapt(
+        data, tmp_path, "--family", "qwen-vl", "--task", "gres", config="grefcoco_unc", answers=answers
+    )
+    assert rc == 2 and "boxes only" in capsys.readouterr().err

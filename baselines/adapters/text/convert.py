@@ -223,7 +223,7 @@ def adapt_answer(
 
 
 def _target_rows_loader(targets: str | Path, config: str | None, split: str | None):
-    """A callable giving the unified rows (expr_id, sentence, ref_id, targets.ann_id) for joins."""
+    """A callable giving the unified rows (expr_id, sentence, ref_id, targets) for joins (lmms-eval)."""
 
     def load() -> list[dict]:
         path = Path(targets)
@@ -231,11 +231,31 @@ def _target_rows_loader(targets: str | Path, config: str | None, split: str | No
             from baselines.rows import iter_rows
 
             return list(iter_rows(path, config, split, columns=["expr_id", "sentence", "ref_id", "targets"]))
-        from evaluators.readers import _iter_rows  # the evaluator's own targets-file reader
-
-        return [row for _, row in _iter_rows(path) if isinstance(row, dict)]
+        return _read_rows_file(path)
 
     return load
+
+
+def _read_rows_file(path: Path) -> list[dict]:
+    """Rows of a targets file (.parquet, .json list, .jsonl, optionally .gz); `InputError` if unreadable."""
+    import gzip
+
+    from evaluators import jsonio
+
+    name = path.name[:-3] if path.name.endswith(".gz") else path.name
+    try:
+        if name.endswith(".parquet"):
+            import pyarrow.parquet as pq
+
+            return pq.read_table(path).to_pylist()
+        opener = gzip.open if path.name.endswith(".gz") else open
+        with opener(path, "rt", encoding="utf-8") as f:
+            if name.endswith(".json"):
+                data = jsonio.loads(f.read())
+                return [r for r in data if isinstance(r, dict)] if isinstance(data, list) else []
+            return [r for r in (jsonio.loads(line) for line in f if line.strip()) if isinstance(r, dict)]
+    except Exception as exc:  # pyarrow, gzip and JSON raise several types for a bad file
+        raise InputError(f"{path}: cannot read the targets rows: {exc}") from None
 
 
 @dataclass
@@ -542,6 +562,11 @@ def adapt_and_score(
     protocols = tuple(protocols)
     if protocols and not task:
         raise InputError("scoring needs a task (--task)")
+    if protocols and task not in ("rec", "grec") and family and get_family(family).masks == "none":
+        raise InputError(
+            f"family {family} answers with boxes only: score it on rec or grec, not {task} "
+            "(masks come from florence-2-seg polygons or from --masks with seg / ref-vlm)"
+        )
     for name in protocols:
         get_protocol(task, name)  # an unknown or mismatched protocol fails before any work
     target_list = list(iter_targets(targets, config, split))
