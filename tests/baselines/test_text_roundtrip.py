@@ -36,7 +36,7 @@ CASES = [
     for c in ("refcoco_unc", "grefcoco_unc")
     if not (f in HARNESS and c == "grefcoco_unc")
 ] + [("generic", coords, c) for coords in CONVENTIONS for c in ("refcoco_unc", "grefcoco_unc")]
-REC_PROTOCOLS = ("rec/iou", "rec/refer", "rec/lmms-eval", "rec/vlmevalkit")
+REC_PROTOCOLS = ("rec/iou", "rec/giou", "rec/refer", "rec/lmms-eval", "rec/vlmevalkit")
 GREC_PROTOCOLS = ("grec/grefcoco", "grec/iou")
 LAYOUTS = {"square": (0, 0), "wide": (0, 144), "tall": (96, 0)}  # rows, columns of zero padding
 CONFIGS = {"refcoco_unc": "rec", "grefcoco_unc": "grec"}
@@ -121,18 +121,19 @@ def test_round_trip(synth, family, coords, config, layout):
             floors.append(_iou_floor(w, q))
             gfloors.append(_giou_floor(w, q))
             centre_ok &= (w[2] - w[0]) > 2 * q[0] and (w[3] - w[1]) > 2 * q[1]
-    floor = min(floors)
     checked = 0
     for protocol in REC_PROTOCOLS if task == "rec" else GREC_PROTOCOLS:
         metrics = evaluate(task, records, path, protocol=protocol)["metrics"]
+        # generalized IoU (rec/giou, float32) is only guaranteed its own, lower floor
+        lows = gfloors if protocol == "rec/giou" else floors
         for key, value in metrics.items():
             if "@" in key:
                 t = 0.5 if key == "prec@1" else float(key.split("@")[1])
-                if floor >= t:
+                if min(lows) >= t + (1e-6 if protocol == "rec/giou" else 0):
                     assert value == 100.0, (protocol, key, value)
                     checked += 1
             elif key == "miou":
-                assert value >= 100 * float(np.mean(floors)) - 1e-9, (protocol, value)
+                assert value >= 100 * float(np.mean(lows)) - 1e-4, (protocol, value)
             elif key == "center_acc" and centre_ok:
                 assert value == 100.0
             elif key in ("n_acc", "t_acc"):
