@@ -1,4 +1,10 @@
-"""``vgbench adapt text``: multimodal-LLM text answers or harness logs -> a predictions file.
+"""``vgbench adapt KIND``: other models' outputs -> a predictions file.
+
+- ``text``: multimodal-LLM text answers (``--family``), an lmms-eval ``--log_samples`` file or a
+  VLMEvalKit result file (detected); ``lmms-eval`` and ``vlmevalkit`` name the harness formats
+  explicitly (their parse rule is the default family).
+- ``png-masks``, ``coco-results``, ``vg-dump``: the adapters of ``vgbench baseline`` under this name
+  (``--input``, ``--data``, ``--config``, ``--split``; docs/baselines.md).
 
 Optionally scores the written file right away under one or more protocols (``--task``, ``--protocol``)
 so that a harness's number and the official one are printed side by side from the same answers; each
@@ -16,25 +22,29 @@ from evaluators.errors import InputError
 
 log = logging.getLogger(__name__)
 
-KINDS = ("text",)
+TEXT_KINDS = ("text", "lmms-eval", "vlmevalkit")
+OTHER_KINDS = ("png-masks", "coco-results", "vg-dump")
+KINDS = TEXT_KINDS + OTHER_KINDS
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from baselines.adapters import OUTMASK_TYPES
     from baselines.adapters.text import ANSWER_FORMATS, CONVENTIONS, FAMILIES, PARSE_FAILURE_MODES
     from baselines.adapters.text.conventions import QWEN_MAX_PIXELS, QWEN_MIN_PIXELS
 
-    parser.add_argument("kind", choices=KINDS, help="what to adapt: text = answers of multimodal LLMs")
+    parser.add_argument(
+        "kind",
+        choices=KINDS,
+        help="text (answers of multimodal LLMs), lmms-eval, vlmevalkit (harness files), png-masks, "
+        "coco-results, vg-dump (as `vgbench baseline NAME`)",
+    )
     parser.add_argument(
         "--family",
         help=f"answer family: {', '.join(FAMILIES)} (default for harness logs: the harness's rule)",
     )
-    parser.add_argument(
-        "--answers", required=True, help="answers file (.jsonl/.json), lmms-eval log or VLMEvalKit result"
-    )
+    parser.add_argument("--answers", help="answers file (.jsonl/.json), lmms-eval log or VLMEvalKit result")
     parser.add_argument("--answers-format", choices=ANSWER_FORMATS, default="auto", help="default: detected")
-    parser.add_argument(
-        "--targets", required=True, help="targets file (.jsonl/.json/.parquet) or a built dataset folder"
-    )
+    parser.add_argument("--targets", help="targets file (.jsonl/.json/.parquet) or a built dataset folder")
     parser.add_argument("--config", help="config of a built dataset (with a folder --targets)")
     parser.add_argument("--split", help="split of a built dataset (with a folder --targets)")
     parser.add_argument("--out", required=True, help="predictions file to write (.jsonl or .json[.gz])")
@@ -65,6 +75,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--workers", type=int, default=1, help="processes to adapt and score with (default 1)"
     )
+    o = parser.add_argument_group("png-masks, coco-results, vg-dump")
+    o.add_argument("--input", help="png-masks: folder; coco-results: results JSON; vg-dump: dump file")
+    o.add_argument("--data", help="built dataset folder (vgbench build --out)")
+    o.add_argument("--mapping", help="coco-results: sidecar JSON mapping results to expr_id")
+    o.add_argument(
+        "--instances", choices=("bbox", "none"), default="bbox", help="png-masks: add the mask's box"
+    )
+    o.add_argument(
+        "--score-threshold", type=float, default=0.7, help="vg-dump: no-target threshold (strict >)"
+    )
+    o.add_argument("--outmask-type", choices=OUTMASK_TYPES, default="merge", help="vg-dump: mask rule")
     s = parser.add_argument_group("scoring the written file (optional)")
     s.add_argument("--task", choices=("rec", "res", "grec", "gres"), help="score under this task")
     s.add_argument(
@@ -81,8 +102,12 @@ def run(args: argparse.Namespace) -> int:
     from baselines.adapters.text import adapt_and_score, report_path
     from evaluators.results import format_table, write_json_atomic
 
-    if args.kind != "text":  # pragma: no cover - argparse choices
-        raise InputError(f"unknown adapt kind {args.kind!r}")
+    if args.kind in OTHER_KINDS:
+        return _run_other(args)
+    missing = [opt for opt in ("answers", "targets") if not getattr(args, opt)]
+    if missing:
+        raise InputError(f"vgbench adapt {args.kind}: --{missing[0]} is required")
+    answers_format = args.answers_format if args.kind == "text" else args.kind
     if args.workers < 1:
         raise InputError(f"--workers must be at least 1, got {args.workers}")
     protocols = _protocols(args)
@@ -95,7 +120,7 @@ def run(args: argparse.Namespace) -> int:
         protocols=protocols,
         config=args.config,
         split=args.split,
-        answers_format=args.answers_format,
+        answers_format=answers_format,
         id_template=args.id_template,
         coords=args.coords,
         on_parse_failure=args.on_parse_failure,
@@ -144,3 +169,16 @@ def _protocols(args: argparse.Namespace) -> list[str]:
     for name in names:
         get_protocol(args.task, name)  # fail early on a wrong name
     return names
+
+
+def _run_other(args: argparse.Namespace) -> int:
+    """``vgbench adapt png-masks | coco-results | vg-dump``: the `vgbench baseline` adapters."""
+    from baselines.cli import _run_adapter
+
+    for opt in ("input", "data", "config", "split"):
+        if not getattr(args, opt):
+            raise InputError(f"vgbench adapt {args.kind}: --{opt} is required")
+    args.name = args.kind
+    n = _run_adapter(args)
+    print(f"wrote {n} predictions to {args.out}")
+    return 0

@@ -424,3 +424,31 @@ def test_lmms_eval_join_through_a_targets_file_and_box_family_on_a_mask_task(dat
         data, tmp_path, "--family", "qwen-vl", "--task", "gres", config="grefcoco_unc", answers=answers
     )
     assert rc == 2 and "boxes only" in capsys.readouterr().err
+
+
+def test_adapt_kinds(data, tmp_path, capsys):
+    log = write_jsonl(tmp_path / "log.jsonl", lmms_samples())
+    argv = [
+        "--targets",
+        str(data),
+        "--config",
+        "refcoco_unc",
+        "--split",
+        "val",
+        "--out",
+        str(tmp_path / "p.jsonl"),
+    ]
+    assert main(["adapt", "lmms-eval", "--answers", str(log), *argv, "--quiet"]) == 0
+    assert json.loads((tmp_path / "p.adapt.json").read_text())["answers_format"] == "lmms-eval"
+    assert main(["adapt", "text", *argv, "--quiet"]) == 2
+    assert "--answers is required" in capsys.readouterr().err
+    # the baseline adapters under `vgbench adapt NAME`
+    rows = rows_of("grefcoco_unc", "val")
+    masks = write_pngs(tmp_path / "masks", rows)
+    out = tmp_path / "png.jsonl"
+    common = ["--data", str(data), "--config", "grefcoco_unc", "--split", "val", "--out", str(out), "--quiet"]
+    assert main(["adapt", "png-masks", "--input", str(masks), *common]) == 0
+    res = score_files("gres", out, data, "grefcoco_unc", "val").results
+    assert res["metrics"]["giou"] == 100.0
+    assert main(["adapt", "png-masks", *common]) == 2
+    assert "--input is required" in capsys.readouterr().err
