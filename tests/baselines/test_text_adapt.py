@@ -360,10 +360,9 @@ def test_vlmevalkit_xlsx_results_in(data, tmp_path):
 
 
 def test_in_pass_scores_equal_vgbench_eval_and_workers_agree(data, tmp_path, monkeypatch):
-    from baselines.adapters.text import adapt_and_score
-    from baselines.adapters.text import convert as convert_mod
+    from baselines.adapters.text import adapt_and_score, chunks
 
-    monkeypatch.setattr(convert_mod, "PARALLEL_MIN", 0)  # fork even for this small split
+    monkeypatch.setattr(chunks, "PARALLEL_MIN", 0)  # fork even for this small split
     answers = write_jsonl(
         tmp_path / "a.jsonl", answers_for("grefcoco_unc", "qwen-vl", broken=("grefcoco_unc/val/2",))
     )

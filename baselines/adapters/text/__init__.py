@@ -17,15 +17,14 @@ from baselines.adapters.text.check import Observation, check_convention
 from baselines.adapters.text.conventions import CONVENTIONS, Convention, ImageSize, smart_resize
 from baselines.adapters.text.convert import (
     PARSE_FAILURE_MODES,
-    AdaptReport,
     adapt_and_score,
     adapt_answers,
     convert_text_answers,
-    report_path,
 )
 from baselines.adapters.text.families import FAMILIES, Family, get_family, resolve_convention
 from baselines.adapters.text.grammars import GRAMMARS, Parsed, says_no_target
 from baselines.adapters.text.render import NO_TARGET_TEXT, render_answer, render_quantum
+from baselines.adapters.text.report import AdaptReport, load_report, report_path
 
 __all__ = [
     "ANSWER_FORMATS",
@@ -46,6 +45,7 @@ __all__ = [
     "check_convention",
     "convert_text_answers",
     "get_family",
+    "load_report",
     "read_answers",
     "render_answer",
     "render_quantum",

@@ -117,8 +117,10 @@ def _agreement_warnings(conv: Convention, obs: Sequence[Observation], to_pixels)
     return []
 
 
-def check_convention(conv: Convention, obs: Sequence[Observation], to_pixels=None) -> list[str]:
-    """Warnings (possibly none) about ``obs`` read under ``conv``; ``to_pixels(box, size)`` overrides
-    the conversion (harness families)."""
+def check_convention(
+    conv: Convention, obs: Sequence[Observation], to_pixels=None, ranges: bool = True
+) -> list[str]:
+    """Warnings (possibly none) about ``obs`` read under ``conv``. ``to_pixels(box, size)`` overrides
+    the conversion and ``ranges=False`` skips the range evidence (VLMEvalKit guesses the scale)."""
     to_pixels = to_pixels or conv.to_pixels
-    return _range_warnings(conv, obs) + _agreement_warnings(conv, obs, to_pixels)
+    return (_range_warnings(conv, obs) if ranges else []) + _agreement_warnings(conv, obs, to_pixels)
