@@ -451,3 +451,27 @@ def test_adapt_kinds(data, tmp_path, capsys):
     assert res["metrics"]["giou"] == 100.0
     assert main(["adapt", "png-masks", *common]) == 2
     assert "--input is required" in capsys.readouterr().err
+
+
+def test_cli_prints_the_convention_warning_with_evidence(data, tmp_path, capsys):
+    rows = rows_of("grefcoco_unc", "val")
+    answers = []
+    for r in rows:
+        boxes = [xyxy(t["bbox"]) for t in r["targets"]]
+        answers.append(
+            {
+                "expr_id": r["expr_id"],
+                "text": render_answer("generic", boxes, ImageSize(r["width"], r["height"]), coords="norm1"),
+            }
+        )
+    path = write_jsonl(tmp_path / "a.jsonl", answers)
+    argv = ["--family", "generic", "--coords", "norm1000"]
+    assert adapt(data, tmp_path, *argv, config="grefcoco_unc", answers=path) == 0
+    out = capsys.readouterr().out
+    assert "convention warning: all 7 boxes have every coordinate within [0, 1] although norm1000" in out
+    assert json.loads((tmp_path / "preds.adapt.json").read_text())["convention_warnings"]
+    assert (
+        adapt(data, tmp_path, "--family", "generic", "--coords", "norm1", config="grefcoco_unc", answers=path)
+        == 0
+    )
+    assert "convention warning" not in capsys.readouterr().out
