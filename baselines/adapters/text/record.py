@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -104,6 +105,8 @@ def adapt_answer(
             if harness
             else (ax * unit[0] + bx, ay * unit[1] + by, ax * unit[2] + bx, ay * unit[3] + by)
         )
+        if not all(math.isfinite(v) for v in box):
+            return miss(f"a coordinate is not a finite number: {list(unit)}")
         if box[2] < box[0] or box[3] < box[1]:
             return miss(f"inverted box {list(unit)} (x2 < x1 or y2 < y1)")
         instances.append({"bbox": _xywh(box), "score": 1.0 - k * SCORE_STEP})
