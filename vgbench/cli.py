@@ -55,6 +55,12 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "write a reference predictor's predictions file",
         "vgbench baseline empty --data data --config grefcoco_unc --split val --out preds.jsonl",
     ),
+    "adapt": (
+        "baselines.cli_adapt",
+        "turn multimodal-LLM text answers or harness logs into a predictions file",
+        "vgbench adapt text --family qwen-vl --answers answers.jsonl --targets data --config refcoco_unc "
+        "--split val --out preds.jsonl --task rec",
+    ),
     "train": (
         "instancevg.cli_train",
         "train InstanceVG",

@@ -9,6 +9,7 @@ from evaluators.limits import MAX_RESIZE
 from evaluators.protocols.base import Protocol
 from evaluators.protocols.grec import GrecGRefCOCO, GrecIoU
 from evaluators.protocols.gres import GresInstanceVG, GresReLA
+from evaluators.protocols.harness import RecLmmsEval, RecVLMEvalKit
 from evaluators.protocols.rec import RecGIoU, RecIoU, RecRefer
 from evaluators.protocols.refzom import RefzomDMMI, RefzomInstanceVG
 from evaluators.protocols.res import ResLAVT
@@ -22,6 +23,8 @@ PROTOCOLS: dict[str, type[Protocol]] = {
         RecIoU,
         RecGIoU,
         RecRefer,
+        RecLmmsEval,
+        RecVLMEvalKit,
         ResLAVT,
         GrecGRefCOCO,
         GrecIoU,
