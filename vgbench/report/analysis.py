@@ -19,15 +19,17 @@ Outcome tags of an expression (`TAGS`), from the default protocols' per-sample r
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from evaluators import DEFAULTS, PROTOCOLS, Evaluator, InputError, Prediction, PredictionsFile, rle
+from evaluators import DEFAULTS, PROTOCOLS, Evaluator, InputError, Prediction, PredictionsFile, Protocol, rle
+from evaluators.accumulate import Sums
 from evaluators.protocols.base import kept_f32
+from evaluators.results import clean_metrics
 from vgbench.report.rows import Expression
 
 __all__ = [
@@ -40,6 +42,7 @@ __all__ = [
     "breakdown_values",
     "compare_models",
     "infer_tasks",
+    "subset_metrics",
 ]
 
 HEADLINE = {
@@ -142,6 +145,23 @@ class ModelAnalysis:
     default_evaluators: dict[str, Evaluator] = field(repr=False, default_factory=dict)
 
 
+def subset_metrics(protocol: Protocol, contributions: Sequence[tuple[Any, dict]]) -> dict[str, float | None]:
+    """The protocol's metrics over a subset of scored expressions, from their contributions (as kept by
+    ``Evaluator(..., keep_rows=True).state.contributions``), summed exactly as the evaluator sums them
+    (grouped protocols: per unit first), so no expression is scored twice."""
+    total = Sums()
+    if protocol.grouped:
+        units: dict[Any, Sums] = {}
+        for key, contribution in contributions:
+            units.setdefault(key, Sums()).add(contribution)
+        for key in sorted(units, key=repr):
+            total.add(protocol.unit_contribution(units[key]))
+    else:
+        for _, contribution in contributions:
+            total.add(contribution)
+    return clean_metrics(protocol.compute(total))[0]
+
+
 def _maskable(pred: Prediction) -> bool:
     return pred.mask is not None or (pred.has_instances and all(s is not None for s in pred.segmentations))
 
@@ -233,8 +253,12 @@ def analyse(
     ci: float = 0.95,
     resamples: int = 1000,
     seed: int = 0,
+    on_drawing: Callable[[int, tuple[list[list[float]], dict | None, list[list[float]]]], None] | None = None,
 ) -> ModelAnalysis:
-    """Score ``predictions`` on ``expressions`` under every protocol of ``tasks`` (default: inferred)."""
+    """Score ``predictions`` on ``expressions`` under every protocol of ``tasks`` (default: inferred).
+
+    ``on_drawing(i, drawing)`` is called as soon as expression ``i``'s drawing is known (the report
+    starts its thumbnails while the scoring goes on)."""
     explicit = tasks is not None
     tasks = tuple(tasks) if tasks else infer_tasks(expressions)
     with PredictionsFile(predictions) as preds:
@@ -262,7 +286,7 @@ def analyse(
             ]
             for task in tasks
         }
-        per_group: dict[tuple[str, str, str], Evaluator] = {}
+        members: dict[tuple[str, str], list[int]] = {}
         group_counts: dict[str, dict[str, int]] = {d: {} for d in DIMENSIONS}
         outcomes, drawings = [], []
         for expr in expressions:
@@ -276,11 +300,7 @@ def analyse(
             values = breakdown_values(expr)
             for dim, value in values.items():
                 group_counts[dim][value] = group_counts[dim].get(value, 0) + 1
-                for task in tasks:
-                    key = (dim, value, task)
-                    if key not in per_group:
-                        per_group[key] = Evaluator(task, DEFAULTS[task])
-                    per_group[key].update(pred, t)
+                members.setdefault((dim, value), []).append(len(outcomes))
             shown = pred if pred is not None else Prediction.empty(t.expr_id)
             mask = _display_mask(shown, t.height, t.width)
             outcome = _outcome(expr, rows, None if mask is None else rle.area(mask))
@@ -288,13 +308,19 @@ def analyse(
             outcome["missing"] = pred is None
             outcomes.append(outcome)
             drawings.append((_kept_boxes(shown), mask, [list(p) for p in (shown.points or ())]))
+            if on_drawing is not None:
+                on_drawing(len(drawings) - 1, drawings[-1])
     results = {
         task: [ev.compute(ci=ci, seed=seed, resamples=resamples) for ev in evs]
         for task, evs in evaluators.items()
     }
     breakdowns: dict[str, dict[str, dict[str, dict[str, float | None]]]] = {d: {} for d in DIMENSIONS}
-    for (dim, value, task), ev in per_group.items():
-        breakdowns[dim].setdefault(value, {})[task] = ev.compute()["metrics"]
+    for (dim, value), index in members.items():
+        for task, evs in evaluators.items():
+            contributions = evs[0].state.contributions
+            breakdowns[dim].setdefault(value, {})[task] = subset_metrics(
+                evs[0].protocol, [contributions[i] for i in index]
+            )
     return ModelAnalysis(
         name=name,
         path=Path(predictions),

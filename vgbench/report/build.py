@@ -22,16 +22,16 @@ import logging
 import os
 import shutil
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from evaluators import InputError
-from vgbench.report.analysis import DIMENSIONS, TAGS, ModelAnalysis, analyse, compare_models
+from vgbench.report.analysis import DIMENSIONS, TAGS, analyse, compare_models
 from vgbench.report.assets import CSS, JS
 from vgbench.report.html import COMPARE_SORTS, PAIRS, SORTS, page
 from vgbench.report.rows import Expression, read_expressions
-from vgbench.report.thumbs import Drawing, render_many
+from vgbench.report.thumbs import Drawing, Renderer
 
 __all__ = ["MARKER", "build_report"]
 
@@ -110,47 +110,49 @@ def _pair(a: dict[str, Any], b: dict[str, Any]) -> str:
     return "both_right" if a["correct"] else "both_wrong"
 
 
-def _drawings(
-    expressions: Sequence[Expression], model: ModelAnalysis, images: list[str | None]
-) -> list[Drawing]:
-    out = []
-    for e, (boxes, mask, points), image in zip(expressions, model.drawings, images):
-        t = e.target
-        out.append(
-            Drawing(
+class _Thumbnails:
+    """Names each (model, expression) thumbnail by what it shows; reuses an earlier report's file of
+    the same name, else queues the drawing on the `Renderer`."""
+
+    def __init__(self, expressions, images, tmp: Path, old: Path | None, renderer: Renderer, size: int):
+        self.expressions, self.images, self.tmp, self.old = expressions, images, tmp, old
+        self.renderer, self.size = renderer, size
+        self.names: list[list[str]] = []
+        self.planned: set[str] = set()
+        self.reused = 0
+
+    def model(self) -> Callable[[int, tuple], None]:
+        names: list[str] = [""] * len(self.expressions)
+        self.names.append(names)
+
+        def on_drawing(i: int, drawing: tuple) -> None:
+            boxes, mask, points = drawing
+            t = self.expressions[i].target
+            d = Drawing(
                 height=t.height,
                 width=t.width,
-                image=image,
+                image=self.images[i],
                 gt_boxes=tuple(tuple(round(float(v), 2) for v in b) for b in t.boxes),
                 gt_mask=None if t.no_target else dict(t.mask),
                 pred_boxes=tuple(tuple(b) for b in boxes),
                 pred_mask=None if mask is None else dict(mask),
                 points=tuple(tuple(p) for p in points),
             )
-        )
-    return out
+            name = f"thumbs/{d.key(self.size)}.jpg"
+            names[i] = name
+            if name in self.planned:
+                return
+            self.planned.add(name)
+            if self.old is not None and (self.old / name).is_file():
+                try:
+                    os.link(self.old / name, self.tmp / name)
+                except OSError:
+                    shutil.copy2(self.old / name, self.tmp / name)
+                self.reused += 1
+            else:
+                self.renderer.add(d, self.tmp / name)
 
-
-def _thumbs(
-    drawings: list[Drawing], tmp: Path, old: Path | None, size: int
-) -> tuple[list[str], list[tuple[Drawing, Path]], int]:
-    """Thumbnail paths (relative), the drawing jobs still to do, and how many were reused."""
-    names, jobs, reused, planned = [], [], 0, set()
-    for d in drawings:
-        name = f"thumbs/{d.key(size)}.jpg"
-        names.append(name)
-        if name in planned:
-            continue
-        planned.add(name)
-        if old is not None and (old / name).is_file():
-            try:
-                os.link(old / name, tmp / name)
-            except OSError:
-                shutil.copy2(old / name, tmp / name)
-            reused += 1
-        else:
-            jobs.append((d, tmp / name))
-    return names, jobs, reused
+        return on_drawing
 
 
 def build_report(
@@ -194,27 +196,25 @@ def build_report(
     if compare is not None and name_a == name_b:
         name_a, name_b = f"A: {name_a}", f"B: {name_b}"
     common = dict(tasks=tasks, allow_missing=allow_missing, ci=ci, resamples=resamples, seed=seed)
-    models = [analyse(name_a, predictions, expressions, **common)]
-    if compare is not None:
-        models.append(analyse(name_b, compare, expressions, **{**common, "tasks": tasks or models[0].tasks}))
-    paired = compare_models(models[0], models[1], ci, resamples, seed) if len(models) > 1 else None
-    a = models[0]
 
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.parent / f".{out.name}.tmp-{os.getpid()}"
     if tmp.exists():
         shutil.rmtree(tmp)
     (tmp / "thumbs").mkdir(parents=True)
+    renderer = Renderer(thumb_size, workers or min(2, os.cpu_count() or 1), quiet)
     try:
         old = out if (out / MARKER).is_file() else None
-        thumbs, jobs, reused = [], [], 0
-        for m in models:
-            names_m, jobs_m, reused_m = _thumbs(_drawings(expressions, m, image_paths), tmp, old, thumb_size)
-            thumbs.append(names_m)
-            jobs += jobs_m
-            reused += reused_m
-        workers = workers or min(2, os.cpu_count() or 1)
-        drawn = render_many(jobs, thumb_size, workers, quiet)
+        planner = _Thumbnails(expressions, image_paths, tmp, old, renderer, thumb_size)
+        # the thumbnails are drawn in worker processes while the models are scored here
+        models = [analyse(name_a, predictions, expressions, **common, on_drawing=planner.model())]
+        if compare is not None:
+            common["tasks"] = tasks or models[0].tasks
+            models.append(analyse(name_b, compare, expressions, **common, on_drawing=planner.model()))
+        paired = compare_models(models[0], models[1], ci, resamples, seed) if len(models) > 1 else None
+        a = models[0]
+        drawn = renderer.finish()
+        thumbs, reused = planner.names, planner.reused
 
         cards, pair_counts = [], {k: 0 for k in PAIRS}
         tag_counts = {k: 0 for k in TAGS}
@@ -304,6 +304,7 @@ def build_report(
         else:
             tmp.rename(out)
     except BaseException:
+        renderer.close()
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     seconds = round(time.monotonic() - t0, 2)

@@ -24,7 +24,7 @@ import numpy as np
 
 from evaluators import InputError, rle
 
-__all__ = ["COLOURS", "Drawing", "render", "render_many"]
+__all__ = ["COLOURS", "Drawing", "Renderer", "render", "render_many"]
 
 COLOURS = {"gt": (0, 213, 255), "pred": (255, 122, 0), "points": (255, 230, 0)}
 BLANK = (236, 236, 236)
@@ -60,7 +60,8 @@ class Drawing:
 
 
 def _overlay(canvas: np.ndarray, mask: dict, ys: np.ndarray, xs: np.ndarray, colour) -> None:
-    m = rle.decode(mask)[np.ix_(ys, xs)].astype(bool)
+    # decode gives a column-major (h, w) array: gather whole columns first (contiguous), then rows
+    m = rle.decode(mask).T[xs][:, ys].T.view(bool)
     if not m.any():
         return
     col = np.array(colour, dtype=np.float32)
@@ -127,24 +128,69 @@ def _render_chunk(jobs: Sequence[tuple[Drawing, str]], size: int) -> int:
     return len(jobs)
 
 
+class Renderer:
+    """Draws thumbnails in ``workers`` processes while the caller goes on (scoring, for the report).
+
+    ``add(drawing, path)`` queues a job (sent in chunks of `CHUNK`); ``finish()`` waits for all and
+    returns how many were drawn, re-raising a worker's error (e.g. an unreadable image). With
+    ``workers <= 1`` the jobs are drawn in this process when a chunk is full.
+    """
+
+    CHUNK = 64
+
+    def __init__(self, size: int = 256, workers: int = 1, quiet: bool = False):
+        from tqdm.auto import tqdm
+
+        self.size = size
+        self._pending: list[tuple[Drawing, str]] = []
+        self._futures: list = []
+        self._done = 0
+        self._pool = ProcessPoolExecutor(workers, mp_context=get_context("spawn")) if workers > 1 else None
+        self._bar = tqdm(desc="report thumbnails", unit="img", disable=True if quiet else None)
+
+    def add(self, drawing: Drawing, path: str | Path) -> None:
+        self._pending.append((drawing, str(path)))
+        if len(self._pending) >= self.CHUNK:
+            self._flush()
+
+    def _flush(self) -> None:
+        jobs, self._pending = self._pending, []
+        if not jobs:
+            return
+        self._bar.total = (self._bar.total or 0) + len(jobs)
+        if self._pool is None:
+            self._done += _render_chunk(jobs, self.size)
+            self._bar.update(len(jobs))
+        else:
+            future = self._pool.submit(_render_chunk, jobs, self.size)
+            future.add_done_callback(lambda f: self._bar.update(len(jobs)) if not f.exception() else None)
+            self._futures.append(future)
+
+    def finish(self) -> int:
+        self._flush()
+        try:
+            for future in self._futures:
+                self._done += future.result()
+        finally:
+            self.close()
+        return self._done
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+        self._bar.close()
+
+
 def render_many(
-    jobs: Sequence[tuple[Drawing, str | Path]], size: int = 256, workers: int = 1, quiet: bool = False
+    jobs: Iterable[tuple[Drawing, str | Path]], size: int = 256, workers: int = 1, quiet: bool = False
 ) -> int:
     """Render every ``(drawing, path)`` (``workers`` processes when > 1); returns how many."""
-    from tqdm.auto import tqdm
-
-    jobs = [(d, str(p)) for d, p in jobs]
-    bar = tqdm(total=len(jobs), desc="report thumbnails", unit="img", disable=True if quiet else None)
-    chunk = 64
-    chunks: Iterable = (jobs[i : i + chunk] for i in range(0, len(jobs), chunk))
+    renderer = Renderer(size, workers, quiet)
     try:
-        if workers <= 1 or len(jobs) <= chunk:
-            for part in chunks:
-                bar.update(_render_chunk(part, size))
-        else:
-            with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
-                for done in pool.map(_render_chunk, chunks, [size] * (len(jobs) // chunk + 1)):
-                    bar.update(done)
-    finally:
-        bar.close()
-    return len(jobs)
+        for d, path in jobs:
+            renderer.add(d, path)
+    except BaseException:
+        renderer.close()
+        raise
+    return renderer.finish()
