@@ -90,7 +90,9 @@ def test_report_in_headless_chromium(built, preds, tmp_path, compare):
             _select(browser, "f-q", "all")
         _select(browser, "f-o", "all")
         browser.evaluate("document.getElementById('next').click()")
-        assert _state(browser)["ids"] == [c["id"] for c in sorted(cards, key=lambda c: _score(c["a"]))[PAGE : 2 * PAGE]]
+        assert _state(browser)["ids"] == [
+            c["id"] for c in sorted(cards, key=lambda c: _score(c["a"]))[PAGE : 2 * PAGE]
+        ]
 
         # every thumbnail of the page loads (scrolled into view: they are lazy)
         sizes = browser.evaluate(

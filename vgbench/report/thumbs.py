@@ -11,6 +11,7 @@ a 2-pixel coloured line inside a black halo, points a black-ringed dot.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -74,26 +75,36 @@ def _overlay(canvas: np.ndarray, mask: dict, ys: np.ndarray, xs: np.ndarray, col
     canvas[m & ~inner] = col
 
 
-def _base(d: Drawing, tw: int, th: int) -> np.ndarray:
-    if d.image is None:
-        return np.full((th, tw, 3), BLANK, dtype=np.float32)
+@functools.lru_cache(maxsize=16)
+def _image_base(path: str, width: int, height: int, tw: int, th: int) -> np.ndarray:
+    """The image at thumbnail size (float32, read-only); cached because the expressions of one
+    image come together in the datasets (several sentences per image, and both models of --compare)."""
     from PIL import Image
 
     try:
-        with Image.open(d.image) as img:
-            if img.size != (d.width, d.height):
+        with Image.open(path) as img:
+            if img.size != (width, height):
                 raise InputError(
-                    f"{d.image}: image is {img.size[0]}x{img.size[1]}, the row says {d.width}x{d.height}"
+                    f"{path}: image is {img.size[0]}x{img.size[1]}, the row says {width}x{height}"
                 )
             img.draft("RGB", (tw, th))  # JPEG: decode at a reduced scale (fast)
             small = img.convert("RGB").resize((tw, th), Image.BILINEAR)
     except OSError as exc:
-        raise InputError(f"{d.image}: cannot read image: {exc}") from None
-    return np.asarray(small, dtype=np.float32).copy()
+        raise InputError(f"{path}: cannot read image: {exc}") from None
+    base = np.asarray(small, dtype=np.float32)
+    base.flags.writeable = False
+    return base
+
+
+def _base(d: Drawing, tw: int, th: int) -> np.ndarray:
+    if d.image is None:
+        return np.full((th, tw, 3), BLANK, dtype=np.float32)
+    return _image_base(d.image, d.width, d.height, tw, th).copy()
 
 
 def render(d: Drawing, path: str | Path, size: int = 256) -> Path:
-    """Draw ``d`` into the JPEG ``path`` (longer side ``size`` pixels); written atomically."""
+    """Draw ``d`` into the JPEG ``path`` (longer side ``size`` pixels). Not atomic by itself: the
+    report writes into a temporary folder renamed as a whole."""
     from PIL import Image, ImageDraw
 
     scale = size / max(d.height, d.width)
@@ -116,9 +127,7 @@ def render(d: Drawing, path: str | Path, size: int = 256) -> Path:
         px, py = x * scale, y * scale
         draw.ellipse([px - 3, py - 3, px + 3, py + 3], fill=COLOURS["points"], outline=(0, 0, 0))
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
-    img.save(tmp, "JPEG", quality=80, subsampling=0)  # 4:4:4 keeps thin colour lines
-    os.replace(tmp, path)
+    img.save(path, "JPEG", quality=80, subsampling=0)  # 4:4:4 keeps thin colour lines
     return path
 
 
