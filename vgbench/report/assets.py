@@ -26,7 +26,8 @@ td.ci { color: #666; font-size: 12px; }
 tr.default td:first-child { font-weight: 600; }
 .pos { color: var(--ok); } .neg { color: var(--bad); }
 .breakdowns { display: flex; flex-wrap: wrap; gap: 8px 28px; }
-.breakdowns section { flex: 0 1 auto; }
+.breakdowns section { flex: 0 1 auto; max-width: 100%; }
+.scroll { overflow-x: auto; max-width: 100%; }
 .legend { display: flex; flex-wrap: wrap; gap: 14px; margin: 8px 0; }
 .legend span { display: inline-flex; align-items: center; gap: 6px; }
 .sw { width: 22px; height: 12px; display: inline-block; border: 2px solid #000; }

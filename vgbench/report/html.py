@@ -125,7 +125,8 @@ def _breakdowns(models: Sequence[ModelAnalysis], order: dict[str, list[str]]) ->
             for m in models:
                 if task not in m.tasks:
                     continue
-                keys = list(m.results[task][0]["metrics"])[:3]
+                metrics = list(m.results[task][0]["metrics"])
+                keys = [HEADLINE[task]] if len(models) > 1 else metrics[:3]
                 cols += [(m, task, k) for k in keys]
                 prefix = f"{m.name} " if len(models) > 1 else ""
                 heads += [f"{prefix}{task.upper()} {_metric(k)}" for k in keys]
@@ -146,8 +147,8 @@ def _breakdowns(models: Sequence[ModelAnalysis], order: dict[str, list[str]]) ->
             ]
             plots.append(_bars(f"{task.upper()} {_metric(key)} by {title}", values, series))
         parts.append(
-            f"<section><h3>{_e(title)}</h3><table><tr>{''.join(f'<th>{_e(h)}</th>' for h in heads)}</tr>"
-            f"{''.join(rows)}</table>{''.join(plots)}</section>"
+            f"<section><h3>{_e(title)}</h3><div class='scroll'><table><tr>{''.join(f'<th>{_e(h)}</th>' for h in heads)}</tr>"
+            f"{''.join(rows)}</table></div>{''.join(plots)}</section>"
         )
     legend = ""
     if len(models) > 1:
