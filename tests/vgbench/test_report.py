@@ -223,3 +223,24 @@ def test_targets_file_and_task_inference(built, preds, tmp_path):
     assert summary["tasks"] == ["grec"] and list(summary["models"]["largest-object.jsonl"]["results"]) == [
         "grec"
     ]
+
+
+def test_tasks_the_records_do_not_support_are_left_out(built, preds, tmp_path):
+    _, data = built
+    boxes_only = tmp_path / "boxes.jsonl"
+    with open(boxes_only, "w") as f:
+        for line in preds["largest-object"].read_text().splitlines():
+            record = json.loads(line)
+            record.pop("mask", None)
+            for inst in record.get("instances", []):
+                inst.pop("segmentation", None)
+            f.write(json.dumps(record) + "\n")
+    build_report(boxes_only, data, tmp_path / "r", CONFIG, SPLIT, resamples=10, quiet=True)
+    summary = json.loads((tmp_path / "r" / "report.json").read_text())
+    assert summary["tasks"] == ["grec"]
+    # named explicitly, a task the records cannot support is an error naming the record and field
+    with pytest.raises(Exception, match="mask"):
+        build_report(
+            boxes_only, data, tmp_path / "r2", CONFIG, SPLIT, resamples=10, tasks=["gres"], quiet=True
+        )
+    assert not (tmp_path / "r2").exists()

@@ -18,6 +18,7 @@ Outcome tags of an expression (`TAGS`), from the default protocols' per-sample r
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -44,6 +45,8 @@ __all__ = [
     "infer_tasks",
     "subset_metrics",
 ]
+
+log = logging.getLogger(__name__)
 
 HEADLINE = {
     "rec": "prec@0.5",
@@ -166,20 +169,11 @@ def _maskable(pred: Prediction) -> bool:
     return pred.mask is not None or (pred.has_instances and all(s is not None for s in pred.segmentations))
 
 
-def _usable_tasks(tasks: Sequence[str], preds: PredictionsFile, explicit: bool) -> tuple[str, ...]:
-    """Drop (unless the user named them) the tasks whose fields the records lack."""
-    if explicit:
-        return tuple(tasks)
-    records = [preds.get(i) for i in preds.ids]
-    boxes = all(p.has_instances for p in records)
-    masks = all(_maskable(p) for p in records)
-    kept = tuple(t for t in tasks if (boxes if PROTOCOLS[DEFAULTS[t]].needs == "boxes" else masks))
-    if not kept:
-        raise InputError(
-            f"{preds.path}: the records carry neither boxes for {'/'.join(tasks)} nor masks; "
-            "name the task with --task to see the first defect"
-        )
-    return kept
+def _supports(task: str, pred: Prediction | None) -> bool:
+    """Whether a record carries what ``task`` needs (a missing record is scored as empty: yes)."""
+    if pred is None:
+        return True
+    return pred.has_instances if PROTOCOLS[DEFAULTS[task]].needs == "boxes" else _maskable(pred)
 
 
 def _display_mask(pred: Prediction, height: int, width: int) -> dict | None:
@@ -276,7 +270,6 @@ def analyse(
                 f"{preds.path}: {len(missing)} target expression(s) have no prediction (e.g. {missing[0]!r}); "
                 "pass --allow-missing to score them as empty predictions"
             )
-        tasks = _usable_tasks(tasks, preds, explicit)
         evaluators = {
             task: [Evaluator(task, DEFAULTS[task], keep_rows=True)]
             + [
@@ -288,28 +281,44 @@ def analyse(
         }
         members: dict[tuple[str, str], list[int]] = {}
         group_counts: dict[str, dict[str, int]] = {d: {} for d in DIMENSIONS}
-        outcomes, drawings = [], []
-        for expr in expressions:
+        groups, pixels, missing_flags, drawings = [], [], [], []
+        for i, expr in enumerate(expressions):
             t = expr.target
             pred = preds.get(t.expr_id) if t.expr_id in preds else None
-            rows = {}
-            for task, evs in evaluators.items():
-                rows[task] = evs[0].update(pred, t)
-                for ev in evs[1:]:
+            for task in list(evaluators):
+                if not explicit and not _supports(task, pred):
+                    # a task the records do not support is left out (named with --task, it is an error)
+                    log.info(
+                        "report: %s: %s lacks what %s needs; %s left out", preds.path, t.expr_id, task, task
+                    )
+                    del evaluators[task]
+            if not evaluators:
+                raise InputError(
+                    f"{pred.where} expr_id={t.expr_id!r} field='instances/mask': the records carry neither "
+                    f"boxes nor masks for {'/'.join(tasks)}"
+                )
+            for evs in evaluators.values():
+                for ev in evs:
                     ev.update(pred, t)
             values = breakdown_values(expr)
             for dim, value in values.items():
                 group_counts[dim][value] = group_counts[dim].get(value, 0) + 1
-                members.setdefault((dim, value), []).append(len(outcomes))
+                members.setdefault((dim, value), []).append(i)
             shown = pred if pred is not None else Prediction.empty(t.expr_id)
             mask = _display_mask(shown, t.height, t.width)
-            outcome = _outcome(expr, rows, None if mask is None else rle.area(mask))
-            outcome["groups"] = values
-            outcome["missing"] = pred is None
-            outcomes.append(outcome)
+            groups.append(values)
+            pixels.append(None if mask is None else rle.area(mask))
+            missing_flags.append(pred is None)
             drawings.append((_kept_boxes(shown), mask, [list(p) for p in (shown.points or ())]))
             if on_drawing is not None:
-                on_drawing(len(drawings) - 1, drawings[-1])
+                on_drawing(i, drawings[-1])
+    tasks = tuple(evaluators)
+    outcomes = []
+    for i, expr in enumerate(expressions):  # from the rows of the tasks kept to the end
+        outcome = _outcome(expr, {task: evs[0].rows[i] for task, evs in evaluators.items()}, pixels[i])
+        outcome["groups"] = groups[i]
+        outcome["missing"] = missing_flags[i]
+        outcomes.append(outcome)
     results = {
         task: [ev.compute(ci=ci, seed=seed, resamples=resamples) for ev in evs]
         for task, evs in evaluators.items()
