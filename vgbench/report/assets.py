@@ -28,6 +28,7 @@ tr.default td:first-child { font-weight: 600; }
 .breakdowns { display: flex; flex-wrap: wrap; gap: 8px 28px; }
 .breakdowns section { flex: 0 1 auto; max-width: 100%; }
 .scroll { overflow-x: auto; max-width: 100%; }
+table.facts td { white-space: normal; overflow-wrap: anywhere; }
 .legend { display: flex; flex-wrap: wrap; gap: 14px; margin: 8px 0; }
 .legend span { display: inline-flex; align-items: center; gap: 6px; }
 .sw { width: 22px; height: 12px; display: inline-block; border: 2px solid #000; }
@@ -40,7 +41,7 @@ tr.default td:first-child { font-weight: 600; }
 .controls button { padding: 2px 10px; }
 #gallery { display: grid; grid-template-columns: repeat(auto-fill, minmax(270px, 1fr)); gap: 12px; margin-top: 12px; }
 .card { background: #fff; border: 1px solid #ddd; border-radius: 6px; padding: 8px; }
-.card.compare { grid-column: span 2; }
+#gallery.compare { grid-template-columns: repeat(auto-fill, minmax(460px, 1fr)); }
 .thumbs { display: flex; gap: 6px; }
 .thumbs figure { margin: 0; flex: 1 1 0; min-width: 0; }
 .thumbs img { width: 100%; height: auto; display: block; background: #eee; }
@@ -146,6 +147,7 @@ JS = r"""(function () {
     if (state.p >= pages) state.p = pages - 1;
     if (state.p < 0) state.p = 0;
     var g = $("gallery"), frag = document.createDocumentFragment();
+    if (D.compare) g.className = "compare";
     list.slice(state.p * per, (state.p + 1) * per).forEach(function (c) { frag.appendChild(card(c)); });
     g.replaceChildren(frag);
     if (!list.length) g.appendChild(el("p", "empty", "No expression matches these filters."));

@@ -78,7 +78,8 @@ def _metrics_table(models: Sequence[ModelAnalysis], task: str) -> str:
         f"of {ci.get('n_units')} {ci.get('unit', 'expressions')} (seed {ci.get('seed')})."
     )
     return (
-        f"<h3>{_e(task.upper())}</h3><table><tr><th>protocol</th>{head}</tr>{''.join(rows)}</table>"
+        f"<h3>{_e(task.upper())}</h3><div class='scroll'><table><tr><th>protocol</th>{head}</tr>"
+        f"{''.join(rows)}</table></div>"
         f"<p class='sub'>{_e(note)}</p>"
     )
 
@@ -223,7 +224,7 @@ def page(
 <link rel="stylesheet" href="report.css">
 </head><body>
 <h1>{_e(title)}</h1>
-<table>{facts_html}</table>
+<table class="facts">{facts_html}</table>
 <h2 id="metrics">Metrics</h2>
 {metrics}
 {compare}
