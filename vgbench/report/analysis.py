@@ -1,9 +1,12 @@
 """Score one predictions file for the report: every protocol of every task that fits the data, the
 bootstrap intervals, per-expression outcomes, breakdowns and what each card draws.
 
-Only public evaluator APIs are used: `evaluators.Evaluator` (update / compute with ``ci``),
-`evaluators.PredictionsFile`, the protocol registry, `evaluators.rle` and
-`evaluators.bootstrap.paired_bootstrap` (the statistics of ``vgbench compare``).
+Only public names of the evaluators package and its modules are used: `evaluators.Evaluator`
+(update / compute with ``ci``: the numbers of ``vgbench eval``), `evaluators.PredictionsFile`, the
+protocol registry, `evaluators.rle`, `evaluators.accumulate.Sums` (exact sums for the breakdowns),
+`evaluators.protocols.base.kept_f32` (the 0.7 score threshold in float32) and
+`evaluators.bootstrap.paired_bootstrap` (the statistics of ``vgbench compare``). Nothing in
+``evaluators`` was changed for the report.
 
 Outcome tags of an expression (`TAGS`), from the default protocols' per-sample rows:
 
@@ -248,6 +251,7 @@ def analyse(
     resamples: int = 1000,
     seed: int = 0,
     on_drawing: Callable[[int, tuple[list[list[float]], dict | None, list[list[float]]]], None] | None = None,
+    quiet: bool = False,
 ) -> ModelAnalysis:
     """Score ``predictions`` on ``expressions`` under every protocol of ``tasks`` (default: inferred).
 
@@ -282,7 +286,12 @@ def analyse(
         members: dict[tuple[str, str], list[int]] = {}
         group_counts: dict[str, dict[str, int]] = {d: {} for d in DIMENSIONS}
         groups, pixels, missing_flags, drawings = [], [], [], []
-        for i, expr in enumerate(expressions):
+        from tqdm.auto import tqdm
+
+        progress = tqdm(
+            expressions, desc=f"report: scoring {name}", unit="expr", disable=True if quiet else None
+        )
+        for i, expr in enumerate(progress):
             t = expr.target
             pred = preds.get(t.expr_id) if t.expr_id in preds else None
             for task in list(evaluators):

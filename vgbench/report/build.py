@@ -195,7 +195,9 @@ def build_report(
     )
     if compare is not None and name_a == name_b:
         name_a, name_b = f"A: {name_a}", f"B: {name_b}"
-    common = dict(tasks=tasks, allow_missing=allow_missing, ci=ci, resamples=resamples, seed=seed)
+    common = dict(
+        tasks=tasks, allow_missing=allow_missing, ci=ci, resamples=resamples, seed=seed, quiet=quiet
+    )
 
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.parent / f".{out.name}.tmp-{os.getpid()}"
