@@ -13,11 +13,10 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import json
 import os
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -49,8 +48,15 @@ class Drawing:
 
     def key(self, size: int) -> str:
         """A name for the thumbnail: hash of everything drawn, the size and the image file's stat."""
-        h = hashlib.sha1(json.dumps(asdict(self), sort_keys=True, default=str).encode())
-        h.update(f"|{size}|".encode())
+        shapes = (self.height, self.width, self.image, self.gt_boxes, self.pred_boxes, self.points, size)
+        h = hashlib.sha1(repr(shapes).encode())
+        for mask in (self.gt_mask, self.pred_mask):
+            if mask is None:
+                h.update(b"|-")
+            else:
+                counts = mask["counts"]
+                h.update(f"|{list(mask['size'])}:".encode())
+                h.update(counts if isinstance(counts, bytes) else counts.encode())
         if self.image:
             try:
                 st = os.stat(self.image)
