@@ -17,6 +17,18 @@ CHROMIUM = find_chromium()
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (.ci/run installs it)")
 
 PAGE = 8
+# scroll to each thumbnail in turn (they load lazily) and wait until it decodes; a missing or broken
+# file rejects, a thumbnail that never loads times out
+LOAD_ALL = """(async () => {
+  const sizes = [];
+  for (const img of document.querySelectorAll('.card img')) {
+    img.scrollIntoView();
+    const timeout = new Promise((_, reject) => setTimeout(() => reject(new Error('timeout ' + img.src)), 20000));
+    await Promise.race([img.decode(), timeout]);
+    sizes.push([img.naturalWidth, img.naturalHeight]);
+  }
+  return sizes;
+})()"""
 
 
 def _score(side: dict) -> float:
@@ -95,10 +107,7 @@ def test_report_in_headless_chromium(built, preds, tmp_path, compare):
         ]
 
         # every thumbnail of the page loads (scrolled into view: they are lazy)
-        sizes = browser.evaluate(
-            "Promise.all([...document.querySelectorAll('.card img')].map(i => {"
-            " i.scrollIntoView(); return i.decode().then(() => [i.naturalWidth, i.naturalHeight]); }))"
-        )
+        sizes = browser.evaluate(LOAD_ALL)
         assert len(sizes) == PAGE * (2 if compare else 1)
         assert all(w > 0 and h > 0 and max(w, h) == 256 for w, h in sizes)
         assert browser.errors == []
