@@ -244,3 +244,32 @@ def test_tasks_the_records_do_not_support_are_left_out(built, preds, tmp_path):
             boxes_only, data, tmp_path / "r2", CONFIG, SPLIT, resamples=10, tasks=["gres"], quiet=True
         )
     assert not (tmp_path / "r2").exists()
+
+
+@pytest.mark.parametrize(
+    ("config", "split", "task"), [("rrefcoco_unc", "val", "rrefcoco"), (CONFIG, SPLIT, "gres")]
+)
+def test_subset_metrics_equal_scoring_the_subset(built, tmp_path, config, split, task):
+    """Breakdown metrics come from kept contributions; they equal a fresh evaluator on the subset
+    (R-RefCOCO: grouped by ref_id, so the units of the subset are regrouped)."""
+    from baselines import run_baseline
+    from evaluators import DEFAULTS, Evaluator, PredictionsFile
+    from vgbench.report.analysis import subset_metrics
+    from vgbench.report.rows import read_expressions
+
+    source, data = built
+    path = tmp_path / "p.jsonl"
+    run_baseline("oracle-jitter", data, config, split, path, seed=1, source=source, quiet=True)
+    expressions = read_expressions(data, config, split)
+    full = Evaluator(task, DEFAULTS[task], keep_rows=True)
+    part = Evaluator(task, DEFAULTS[task])
+    chosen = list(range(0, len(expressions), 2))
+    with PredictionsFile(path) as preds:
+        for i, e in enumerate(expressions):
+            pred = preds.get(e.target.expr_id)
+            full.update(pred, e.target)
+            if i in chosen:
+                part.update(pred, e.target)
+    got = subset_metrics(full.protocol, [full.state.contributions[i] for i in chosen])
+    assert got == part.compute()["metrics"]
+    assert got != full.compute()["metrics"]
