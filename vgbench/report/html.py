@@ -28,6 +28,7 @@ SORTS = (
     ("words_desc", "longest sentence first"),
     ("targets_desc", "most targets first"),
 )
+MAX_BARS = 20  # values per breakdown plot (the table lists them all)
 COMPARE_SORTS = (("diff_desc", "A - B IoU, largest first"), ("diff_asc", "A - B IoU, smallest first"))
 
 
@@ -139,14 +140,16 @@ def _breakdowns(models: Sequence[ModelAnalysis], order: dict[str, list[str]]) ->
             ]
             rows.append(f"<tr>{''.join(cells)}</tr>")
         plots = []
+        shown = values[:MAX_BARS]  # category values come most frequent first
+        more = f" ({MAX_BARS} most frequent)" if len(values) > MAX_BARS else ""
         for task in a.tasks:
             key = HEADLINE[task]
             series = [
-                (m.name, [m.breakdowns[dim].get(v, {}).get(task, {}).get(key) for v in values])
+                (m.name, [m.breakdowns[dim].get(v, {}).get(task, {}).get(key) for v in shown])
                 for m in models
                 if task in m.tasks
             ]
-            plots.append(_bars(f"{task.upper()} {_metric(key)} by {title}", values, series))
+            plots.append(_bars(f"{task.upper()} {_metric(key)} by {title}{more}", shown, series))
         parts.append(
             f"<section><h3>{_e(title)}</h3><div class='scroll'><table><tr>{''.join(f'<th>{_e(h)}</th>' for h in heads)}</tr>"
             f"{''.join(rows)}</table></div>{''.join(plots)}</section>"
