@@ -20,6 +20,7 @@ from leaderboards.api import (
 from leaderboards.build import BuiltTable, Cell, Header, PlotData, Row, build_part, build_results_table
 from leaderboards.check import check_published
 from leaderboards.computed import ComputedResult, load_results, load_results_dir
+from leaderboards.conflicts import Conflict, find_conflicts, load_aliases
 from leaderboards.schema import (
     COLUMNS,
     DATASETS,
@@ -41,6 +42,7 @@ __all__ = [
     "Cell",
     "Column",
     "ComputedResult",
+    "Conflict",
     "Header",
     "PartSpec",
     "PlotData",
@@ -51,7 +53,9 @@ __all__ = [
     "build_results_table",
     "build_table",
     "check_published",
+    "find_conflicts",
     "list_tables",
+    "load_aliases",
     "load_bibliography",
     "load_published",
     "load_results",

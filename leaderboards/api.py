@@ -20,6 +20,7 @@ from pathlib import Path
 from evaluators.errors import InputError
 from leaderboards.build import BuiltTable, PlotData, build_part, build_results_table
 from leaderboards.computed import ComputedResult, load_results, load_results_dir
+from leaderboards.conflicts import find_conflicts
 from leaderboards.io import write_text_atomic
 from leaderboards.render_csv import render_csv
 from leaderboards.render_md import render_markdown
@@ -53,8 +54,9 @@ def build_table(
     spec = table if isinstance(table, TableSpec) else load_spec(table)
     rows = load_published() if published is None else published
     bib = load_bibliography()
+    conflicts = find_conflicts(rows)
     return spec, [
-        dataclasses.replace(build_part(part, rows, results), year_plot=year_plot(part, rows, bib))
+        dataclasses.replace(build_part(part, rows, results, conflicts), year_plot=year_plot(part, rows, bib))
         for part in spec.parts
     ]
 

@@ -15,6 +15,8 @@ Rules:
   ``null`` shows ``n/a``.
 - Where exactly one published row has the same model (case-insensitive, " (Ours)" ignored; the
   results' ``backbone`` narrows it down), a **delta** row follows with reproduced - published.
+- A published cell that another source prints differently (`leaderboards.conflicts`) keeps its printed
+  text and carries footnote numbers (``Cell.notes``); ``BuiltTable.footnotes[i - 1]`` names both sources.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from dataclasses import dataclass
 
 from evaluators.errors import InputError
 from leaderboards.computed import ComputedResult
+from leaderboards.conflicts import Conflict, find_conflicts
 from leaderboards.schema import DATASETS, METRICS, PublishedRow, parse_value
 from leaderboards.specs import Column, PartSpec
 from leaderboards.years import YearPlotData
@@ -40,10 +43,12 @@ TASK_ORDER = ("rec", "res", "grec", "gres", "refzom", "rrefcoco")
 
 @dataclass(frozen=True)
 class Cell:
-    """One shown value: its text and its mark (``"best"``, ``"second"`` or ``""``)."""
+    """One shown value: its text, its mark (``"best"``, ``"second"`` or ``""``) and its footnote
+    numbers (1-based into `BuiltTable.footnotes`; cross-source conflicts)."""
 
     text: str
     mark: str = ""
+    notes: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -90,6 +95,7 @@ class BuiltTable:
     notes: tuple[str, ...]
     plot: PlotData | None
     year_plot: YearPlotData | None = None
+    footnotes: tuple[str, ...] = ()
 
 
 def _metric_label(col: Column) -> str:
@@ -203,9 +209,13 @@ def _reproduced(
 
 
 def build_part(
-    part: PartSpec, published: Sequence[PublishedRow], results: Sequence[ComputedResult] = ()
+    part: PartSpec,
+    published: Sequence[PublishedRow],
+    results: Sequence[ComputedResult] = (),
+    conflicts: Sequence[Conflict] | None = None,
 ) -> BuiltTable:
-    """Build one table part (see the module docstring for the rules)."""
+    """Build one table part (see the module docstring for the rules). ``conflicts`` defaults to
+    `find_conflicts` of ``published``."""
     columns = part.columns
     by_col = {(c.dataset, c.split, c.metric): c for c in columns}
     label_fields = [f for f, _ in part.labels]
@@ -213,6 +223,7 @@ def build_part(
     order: list[tuple[str, str, str, str]] = []
     info: dict[tuple, PublishedRow] = {}
     texts: dict[tuple, dict[Column, str]] = {}
+    idents: dict[tuple, dict[Column, tuple]] = {}
     for row in published:
         if row.source != part.source or row.table != part.table:
             continue
@@ -223,7 +234,9 @@ def build_part(
             order.append(row.row_key)
             info[row.row_key] = row
             texts[row.row_key] = {}
+            idents[row.row_key] = {}
         texts[row.row_key][col] = row.value
+        idents[row.row_key][col] = row.identity
     if part.groups:
         unknown = sorted({k[0] for k in order} - set(part.groups))
         if unknown:
@@ -234,6 +247,16 @@ def build_part(
     numbers = [{c: parse_value(t) for c, t in texts[k].items()} for k in order]
     marks = _marks(columns, numbers, part.highlight)
 
+    by_row: dict[tuple, list[Conflict]] = {}
+    for conflict in find_conflicts(published) if conflicts is None else conflicts:
+        for r in (conflict.a, conflict.b):
+            by_row.setdefault(r.identity, []).append(conflict)
+    footnotes: dict[str, int] = {}
+
+    def cell_notes(key: tuple, col: Column) -> tuple[int, ...]:
+        found = by_row.get(idents[key].get(col), [])
+        return tuple(footnotes.setdefault(c.describe(lines=False), len(footnotes) + 1) for c in found)
+
     rows: list[Row] = []
     blank = ("",) * (len(label_fields) - 1)
     group = None
@@ -243,7 +266,7 @@ def build_part(
             rows.append(Row("group", (group, *blank), ()))
         src = info[key]
         labels = tuple(getattr(src, f) for f in label_fields)
-        cells = tuple(Cell(texts[key].get(c, "-"), mark.get(c, "")) for c in columns)
+        cells = tuple(Cell(texts[key].get(c, "-"), mark.get(c, ""), cell_notes(key, c)) for c in columns)
         rows.append(Row("published", labels, cells))
 
     notes: list[str] = []
@@ -318,6 +341,7 @@ def build_part(
         rows=tuple(rows),
         notes=tuple(notes),
         plot=plot,
+        footnotes=tuple(sorted(footnotes, key=footnotes.get)),
     )
 
 

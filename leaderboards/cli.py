@@ -32,7 +32,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--check",
         action="store_true",
         help="validate the published-numbers CSV and bibliography (schema, duplicates, metrics, "
-        "numbers, sources); exit 2 on any problem",
+        "numbers, sources; exit 2 on any problem) and list the cross-source conflicts (same model, "
+        "dataset, split and metric printed differently by two sources; reported, not an error)",
     )
     mode.add_argument("--list", action="store_true", help="list the table names with their titles")
     parser.add_argument("--results", metavar="DIR", help="folder of `vgbench eval` results JSON to join")
@@ -53,7 +54,17 @@ def run(args: argparse.Namespace) -> int:
             log.error("%s", p)
         if problems:
             raise InputError(f"{len(problems)} problem(s) in the published data; first: {problems[0]}")
+        from leaderboards.conflicts import find_conflicts
+        from leaderboards.schema import load_published
+
+        conflicts = find_conflicts(load_published(args.data))
         print(f"ok: {summary(args.data)}")
+        print(
+            f"{len(conflicts)} cross-source conflict(s): the same model, dataset, split and metric printed "
+            "differently by two sources (kept as printed; footnoted in the rendered tables)"
+        )
+        for conflict in conflicts:
+            print(f"conflict: {conflict.describe()}")
         return 0
     if args.list:
         from leaderboards.specs import list_tables, load_spec

@@ -1,7 +1,9 @@
 """CSV rendering: one line per table row, the table's layout flattened (no highlighting).
 
 Columns: ``group``, ``kind`` (published / reproduced / delta), the label columns, then one column per
-value column named by its key (``dataset/split/metric``). Values are the shown texts.
+value column named by its key (``dataset/split/metric``). Values are the shown texts, exactly as
+printed. A table with cross-source conflicts has a last column ``footnotes``: for each footnoted cell
+of the row, ``<column key>: <footnote>``, joined by `` | ``.
 """
 
 from __future__ import annotations
@@ -18,11 +20,25 @@ def render_csv(table: BuiltTable) -> str:
     """The CSV text of one table part (``\\n`` line ends)."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(["group", "kind", *table.header.labels, *table.header.leaf_keys])
+    extra = ["footnotes"] if table.footnotes else []
+    writer.writerow(["group", "kind", *table.header.labels, *table.header.leaf_keys, *extra])
     group = ""
     for row in table.rows:
         if row.kind == "group":
             group = row.labels[0]
             continue
-        writer.writerow([group, row.kind, *row.labels, *(c.text for c in row.cells)])
+        notes = [
+            f"{key}: {table.footnotes[i - 1]}"
+            for key, cell in zip(table.header.leaf_keys, row.cells)
+            for i in cell.notes
+        ]
+        writer.writerow(
+            [
+                group,
+                row.kind,
+                *row.labels,
+                *(c.text for c in row.cells),
+                *([" | ".join(notes)] if extra else []),
+            ]
+        )
     return buf.getvalue()

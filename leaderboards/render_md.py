@@ -26,13 +26,14 @@ def _esc(text: str) -> str:
     return text.replace("|", "\\|")
 
 
-def _cell(text: str, mark: str) -> str:
+def _cell(text: str, mark: str, notes: tuple[int, ...] = ()) -> str:
     text = _esc(text)
+    sup = f"<sup>{','.join(map(str, notes))}</sup>" if notes else ""
     if mark == "best":
-        return f"**{text}**"
+        return f"**{text}**{sup}"
     if mark == "second":
-        return f"<u>{text}</u>"
-    return text
+        return f"<u>{text}</u>{sup}"
+    return text + sup
 
 
 def _part(table: BuiltTable, level: int) -> list[str]:
@@ -55,11 +56,18 @@ def _part(table: BuiltTable, level: int) -> list[str]:
             labels = [_esc(t) for t in row.labels]
             if row.kind == "delta":
                 labels[0] = f"*{labels[0]}*"
-            cells = labels + [_cell(c.text, c.mark) for c in row.cells]
+            cells = labels + [_cell(c.text, c.mark, c.notes) for c in row.cells]
         lines.append("| " + " | ".join(cells) + " |")
     if table.notes:
         lines.append("")
         lines += [f"- Note: {n}" for n in table.notes]
+    if table.footnotes:
+        lines += [
+            "",
+            "Printed differently by another source (numbers above are as this source prints them):",
+            "",
+        ]
+        lines += [f"- <sup>{i}</sup> {_esc(text)}" for i, text in enumerate(table.footnotes, 1)]
     lines.append("")
     return lines
 

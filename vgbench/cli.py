@@ -81,6 +81,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "render a leaderboard table",
         "vgbench leaderboard --table gres --out tables --format md,tex",
     ),
+    "report": (
+        "vgbench.report.cli",
+        "write a static HTML error-analysis report (metrics, breakdowns, gallery)",
+        "vgbench report --predictions p.jsonl --targets data --config grefcoco_unc --split val --out report",
+    ),
     "demo": (
         "vgbench.demo",
         "the main job end to end on synthetic data",

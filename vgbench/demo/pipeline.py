@@ -9,6 +9,7 @@ Layout of ``OUT``::
     results/{model}/{task}.json  one results JSON per model and task (PREDICTIONS.md section 4)
     leaderboard/                 tables of the synthetic benchmark (never mixed with published numbers)
     plots/                       training_curves.png, examples.png
+    report/                      `vgbench report` of the model on grefcoco_unc val, vs largest-object
     summary.json
 
 The model trains on ``grefcoco_unc`` train (it has single, multi and no-target expressions) and is
@@ -60,6 +61,7 @@ _OWNED = (
     "results",
     "leaderboard",
     "plots",
+    "report",
     "hf_cache",
     "summary.json",
 )
@@ -215,6 +217,28 @@ def step_score(out: Path, data: Path, predictions: dict[str, dict[str, Path]]) -
     return results
 
 
+def step_report(
+    out: Path, data: Path, source: Path, predictions: dict[str, dict[str, Path]], quiet: bool
+) -> Path:
+    """The browsable report (`vgbench.report`) of the model on grefcoco_unc val, side by side with the
+    best text-blind baseline of the README (largest-object) -> ``OUT/report/index.html``."""
+    from vgbench.report import build_report
+
+    key = "grefcoco_unc/val"
+    build_report(
+        predictions[MODEL_NAME][key],
+        data,
+        out / "report",
+        "grefcoco_unc",
+        "val",
+        images=source / "images",
+        compare=predictions["largest-object"][key],
+        names=(MODEL_NAME, "largest-object"),
+        quiet=quiet,
+    )
+    return out / "report" / "index.html"
+
+
 def run_demo(
     out: str | Path,
     minutes: float = 7.0,
@@ -246,6 +270,7 @@ def run_demo(
     figures = t.run(
         "plots", plots.make_plots, out / "plots", data, out / "run" / "log.jsonl", predictions[MODEL_NAME]
     )
+    report_page = t.run("report", step_report, out, data, source, predictions, quiet)
     from baselines import TEXT_BLIND
 
     comparison = report.compare(report.metrics_of(results), MODEL_NAME, list(TEXT_BLIND))
@@ -267,5 +292,6 @@ def run_demo(
         timings={**t.seconds, "total": round(time.monotonic() - t0, 2)},
         comparison=comparison,
     )
+    summary["paths"]["report"] = str(report_page)
     write_json_atomic(out / "summary.json", summary)
     return summary

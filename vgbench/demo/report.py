@@ -230,6 +230,7 @@ def format_summary(summary: dict[str, Any]) -> str:
         f"  results     {Path(paths['out']) / 'results'}",
         "  leaderboard " + ", ".join(paths["leaderboard"]),
         "  plots       " + ", ".join(paths["plots"]),
+        *([f"  report      {paths['report']}  (open in a browser)"] if paths.get("report") else []),
         f"  summary     {paths['summary']}",
         "",
     ]
