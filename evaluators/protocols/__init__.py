@@ -1,4 +1,4 @@
-"""The registry of scoring protocols (METRICS.md): names, versions, defaults, "did you mean" lookup."""
+"""The registry of scoring protocols (docs/formats.md#scoring-protocols): names, versions, defaults, "did you mean" lookup."""
 
 from __future__ import annotations
 

@@ -2,11 +2,11 @@
 
 Layout of ``OUT``::
 
-    source/                      synthetic sources (DATA.md section 1) + images/
+    source/                      synthetic sources (docs/formats.md#source-files) + images/
     data/                        the built dataset (Parquet + card + vgbench_build.json)
     run/                         the training run (log.jsonl, tokenizer.model, last.pt, ...)
     predictions/{model}/{config}-{split}.jsonl
-    results/{model}/{task}.json  one results JSON per model and task (PREDICTIONS.md section 4)
+    results/{model}/{task}.json  one results JSON per model and task (docs/formats.md#results-file)
     leaderboard/                 tables of the synthetic benchmark (never mixed with published numbers)
     plots/                       training_curves.png, examples.png
     report/                      `vgbench report` of the model on grefcoco_unc val, vs largest-object

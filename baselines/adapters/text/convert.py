@@ -1,4 +1,4 @@
-"""Text answers -> a predictions file (PREDICTIONS.md section 1), with a report of what was read.
+"""Text answers -> a predictions file (docs/formats.md#predictions-file), with a report of what was read.
 
 Per expression of the targets, in target order:
 
@@ -322,7 +322,7 @@ def adapt_and_score(
 
 
 def _results(task, name, states, report, targets, config, split, out) -> dict[str, Any]:
-    """The results dict (PREDICTIONS.md section 4) of merged scoring states, as `vgbench eval` writes it."""
+    """The results dict (docs/formats.md#results-file) of merged scoring states, as `vgbench eval` writes it."""
     from evaluators.api import Evaluator
     from evaluators.readers import sha256_file, target_files
     from evaluators.results import now_iso

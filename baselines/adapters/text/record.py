@@ -1,4 +1,4 @@
-"""One answer -> one predictions record (PREDICTIONS.md section 1), or a parse failure with its reason.
+"""One answer -> one predictions record (docs/formats.md#predictions-file), or a parse failure with its reason.
 
 - boxes: one instance per box, in answer order, COCO ``[x, y, w, h]`` pixels of the original image,
   ``score = 1 - k * 2**-20`` for the k-th box (the first box tops REC; the 0.7 rule of GREC keeps all);
