@@ -115,9 +115,14 @@ def build_dataset(
     embed_images: bool = False,
     quiet: bool = False,
     rows_per_shard: int = 10000,
+    layout: str | None = None,
+    images: str | Path | None = None,
 ) -> Path:
     """Build every config of ``configs`` (default: all whose files are present) from ``source`` to ``out``.
 
+    ``layout`` names the source layout (`datasets_builders.layouts.LAYOUTS`; None: detected).
+    ``images`` is the folder holding ``train2014/`` and ``val2014/`` (default ``SOURCE/images``); rows
+    name their image relative to it (``file_name``) and the manifest records it as ``images_root``.
     Raises `InputError` (nothing written) on missing or corrupt sources. Returns ``out``.
     """
     from vgbench import __version__
@@ -125,9 +130,11 @@ def build_dataset(
     source, out = Path(source).resolve(), Path(out).resolve()
     if not source.is_dir():
         raise InputError(f"{source}: source folder not found")
-    images_root = source / "images"
+    images_root = Path(images).resolve() if images is not None else source / "images"
+    if images is not None and not images_root.is_dir():
+        raise InputError(f"{images_root}: --images: folder not found")
     if embed_images and not images_root.is_dir():
-        raise InputError(f"{images_root}: --embed-images needs the images folder")
+        raise InputError(f"{images_root}: --embed-images needs the images folder (see --images)")
     check_replaceable(out, MANIFEST, "vgbench build")  # fail before the work, checked again at the swap
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.building-{os.getpid()}")
@@ -135,7 +142,9 @@ def build_dataset(
     tmp.mkdir()
     try:
         schema = arrow_schema(embed_images)
-        plan = plan_build(source, tmp, configs, schema, images_root if embed_images else None, rows_per_shard)
+        plan = plan_build(
+            source, tmp, configs, schema, images_root if embed_images else None, rows_per_shard, layout
+        )
         stats = _run_jobs(plan, workers, quiet)
         counts = _counts(plan, stats)
         sources = {str(p.relative_to(source)): sha256_file(p) for c in plan.configs for p in c.sources}
@@ -145,6 +154,7 @@ def build_dataset(
         manifest = {
             "vgbench_version": __version__,
             "format": 1,
+            "layout": plan.layout,
             "configs": {c: {"splits": counts[c]} for c in counts},
             "skipped": plan.skipped,
             "notes": {c.name: c.notes for c in plan.configs if c.notes},

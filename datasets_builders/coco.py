@@ -19,7 +19,15 @@ from evaluators import rle
 from evaluators.errors import InputError
 from evaluators.jsonio import JSONDecodeError, loads
 
-__all__ = ["CocoIndex", "ImageInfo", "annotation_mask", "image_folder", "load_instances"]
+__all__ = [
+    "CocoIndex",
+    "ImageInfo",
+    "annotation_mask",
+    "image_folder",
+    "index_instances",
+    "load_instances",
+    "relative_file_name",
+]
 
 
 @dataclass(frozen=True)
@@ -64,7 +72,8 @@ def image_folder(file_name: str) -> str:
     return ""
 
 
-def _relative_file_name(file_name: str) -> str:
+def relative_file_name(file_name: str) -> str:
+    """``train2014/COCO_train2014_...jpg`` from any COCO file name or path (folder from its prefix)."""
     folder = image_folder(file_name)
     name = Path(file_name).name
     return f"{folder}/{name}" if folder else name
@@ -79,6 +88,12 @@ def load_instances(path: str | Path) -> CocoIndex:
         raise InputError(f"{path}: cannot read: {exc}") from None
     except (JSONDecodeError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: not valid JSON: {exc}") from None
+    return index_instances(data, path)
+
+
+def index_instances(data: Any, path: str | Path) -> CocoIndex:
+    """Index an already-parsed COCO instances object; ``path`` names it in errors."""
+    path = Path(path)
     if not isinstance(data, dict) or not isinstance(data.get("images"), list):
         raise InputError(f"{path}: images: expected a COCO instances object with an 'images' list")
     index = CocoIndex(path=path)
@@ -86,7 +101,7 @@ def load_instances(path: str | Path) -> CocoIndex:
         try:
             info = ImageInfo(
                 int(img["id"]),
-                _relative_file_name(str(img["file_name"])),
+                relative_file_name(str(img["file_name"])),
                 int(img["height"]),
                 int(img["width"]),
             )

@@ -8,7 +8,6 @@ not import `datasets` (pool workers start fast).
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,13 +16,10 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from datasets_builders.coco import CocoIndex, load_instances
-from datasets_builders.configs import CONFIGS
 from datasets_builders.rows import ref_rows
-from datasets_builders.sources import Ref, find_refs_file, read_refs
 from evaluators.errors import InputError
 
-__all__ = ["ShardJob", "ShardStats", "load_refs", "load_source", "write_shard"]
+__all__ = ["ShardJob", "ShardStats", "write_shard"]
 
 
 @dataclass(frozen=True)
@@ -41,6 +37,7 @@ class ShardJob:
     expr_prefix: str
     images_dir: str | None = None
     batch_rows: int = 1000
+    layout: str = "official"
 
 
 @dataclass
@@ -56,23 +53,6 @@ class ShardStats:
     image_ids: tuple[int, ...] = ()
 
 
-@functools.lru_cache(maxsize=4)
-def load_refs(source: str, source_config: str) -> tuple[Path, list[Ref]]:
-    """The refs file of a config under ``source`` and its normalised refs (cached per process)."""
-    spec = CONFIGS[source_config]
-    path = find_refs_file(spec, Path(source))
-    if path is None:
-        raise InputError(f"{Path(source) / spec.folder}: no refs file ({' or '.join(spec.refs_files)})")
-    return path, read_refs(path, spec.kind)
-
-
-@functools.lru_cache(maxsize=1)
-def load_source(source: str, folder: str) -> CocoIndex:
-    """The ``instances.json`` of one source folder (cached per process; jobs come grouped by config,
-    so one index at a time is enough and bounds memory on the real files)."""
-    return load_instances(Path(source) / folder / "instances.json")
-
-
 def _image_value(images_dir: str, file_name: str, where: str) -> dict[str, Any]:
     path = Path(images_dir) / file_name
     try:
@@ -83,9 +63,12 @@ def _image_value(images_dir: str, file_name: str, where: str) -> dict[str, Any]:
 
 def write_shard(job: ShardJob, progress: Callable[[int], None] | None = None) -> ShardStats:
     """Build and write one shard; returns its counts. ``progress(n)`` is called after each batch."""
-    spec = CONFIGS[job.source_config]
-    refs_path, refs = load_refs(job.source, job.source_config)
-    coco = load_source(job.source, spec.folder)
+    from datasets_builders.layouts import config_coco, config_refs, spec_for
+
+    source = Path(job.source)
+    spec = spec_for(job.source_config)
+    refs_path, refs = config_refs(source, job.layout, job.source_config)
+    coco = config_coco(source, job.layout, job.source_config)
     stats = ShardStats(job.config, job.split, job.path)
     images: set[int] = set()
     batch: list[dict[str, Any]] = []
