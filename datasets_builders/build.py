@@ -14,7 +14,9 @@ Rows are streamed to Parquet in row groups; masks of a whole config are never he
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import json
 import logging
 import multiprocessing
 import os
@@ -23,8 +25,12 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+
 from datasets_builders.atomic_dir import check_replaceable, swap_in
 from datasets_builders.card import published_check, write_card
+from datasets_builders.citations import dataset_info
+from datasets_builders.layouts import clear_caches, spec_for
 from datasets_builders.plan import BuildPlan, plan_build
 from datasets_builders.schema import arrow_schema, features
 from datasets_builders.shards import ShardJob, ShardStats, write_shard
@@ -79,6 +85,23 @@ def _run_jobs(plan: BuildPlan, workers: int, quiet: bool) -> list[ShardStats]:
     finally:
         for bar in bars.values():
             bar.close()
+
+
+def is_synthetic(source: Path) -> bool:
+    """Whether ``source`` was written by ``vgbench synth`` (its marker in it, or two levels up for the
+    ``formats/{layout}`` copies)."""
+    from datasets_builders.synth import MARKER
+
+    return any((p / MARKER).is_file() for p in (source, source.parent, source.parent.parent))
+
+
+def _attach_info(plan: BuildPlan, schema: pa.Schema, infos: dict[str, dict[str, Any]]) -> None:
+    """Put each config's licence and citation into the schema metadata of its shards (key ``vgbench``)."""
+    for c in plan.configs:
+        meta = dict(schema.metadata or {})
+        meta[b"vgbench"] = json.dumps(infos[c.name], sort_keys=True).encode()
+        with_info = schema.with_metadata(meta)
+        c.jobs = [dataclasses.replace(j, schema=with_info) for j in c.jobs]
 
 
 def _counts(plan: BuildPlan, stats: list[ShardStats]) -> dict[str, dict[str, dict[str, Any]]]:
@@ -136,15 +159,19 @@ def build_dataset(
     if embed_images and not images_root.is_dir():
         raise InputError(f"{images_root}: --embed-images needs the images folder (see --images)")
     check_replaceable(out, MANIFEST, "vgbench build")  # fail before the work, checked again at the swap
+    clear_caches()
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.building-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
     try:
-        schema = arrow_schema(embed_images)
+        synthetic = is_synthetic(source)
+        schema = arrow_schema(embed_images, synthetic)
         plan = plan_build(
             source, tmp, configs, schema, images_root if embed_images else None, rows_per_shard, layout
         )
+        infos = {c.name: dataset_info([spec_for(c.name).dataset], synthetic) for c in plan.configs}
+        _attach_info(plan, schema, infos)
         stats = _run_jobs(plan, workers, quiet)
         counts = _counts(plan, stats)
         sources = {str(p.relative_to(source)): sha256_file(p) for c in plan.configs for p in c.sources}
@@ -155,6 +182,8 @@ def build_dataset(
             "vgbench_version": __version__,
             "format": 1,
             "layout": plan.layout,
+            "dataset_info": dataset_info(sorted({spec_for(c.name).dataset for c in plan.configs}), synthetic),
+            "config_citations": {c: infos[c]["citation"] for c in infos},
             "configs": {c: {"splits": counts[c]} for c in counts},
             "skipped": plan.skipped,
             "notes": {c.name: c.notes for c in plan.configs if c.notes},
@@ -163,12 +192,14 @@ def build_dataset(
             "images_root": str(images_root) if images_root.is_dir() else None,
             "published_check": check,
         }
-        write_card(tmp / "README.md", plan, counts, manifest, features(embed_images))
+        write_card(tmp / "README.md", plan, counts, manifest, features(embed_images, synthetic))
         write_json_atomic(tmp / MANIFEST, manifest)
         swap_in(tmp, out, MANIFEST, "vgbench build")
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    finally:
+        clear_caches()
     total = sum(v["rows"] for c in counts.values() for v in c.values())
     log.info("built %d configs, %d rows -> %s", len(counts), total, out)
     return out

@@ -72,7 +72,9 @@ class _Reader:
     def expect(self, char: str) -> None:
         got = self.peek()
         if got != char:
-            raise InputError(f"{self.path}: not valid JSON: expected {char!r} at offset ~{self.pos}, got {got!r}")
+            raise InputError(
+                f"{self.path}: not valid JSON: expected {char!r} at offset ~{self.pos}, got {got!r}"
+            )
         self.pos += 1
 
     def value(self) -> Any:
@@ -119,7 +121,9 @@ def iter_top_level(path: Path, streamed: tuple[str, ...]) -> Iterator[tuple[str,
                         if nxt == "]":
                             break
                         if nxt != ",":
-                            raise InputError(f"{path}: not valid JSON: expected ',' or ']' in {key}, got {nxt!r}")
+                            raise InputError(
+                                f"{path}: not valid JSON: expected ',' or ']' in {key}, got {nxt!r}"
+                            )
             else:
                 yield key, -1, r.value()
             nxt = r.peek()

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from datasets_builders.coco import CocoIndex, ImageInfo, relative_file_name
+from datasets_builders.coco_categories import COCO_CATEGORIES
 from evaluators.errors import InputError
 
 __all__ = ["IndexBuilder", "clean_string", "float_value", "image_id_from_name", "shortest_float"]
@@ -56,6 +57,8 @@ class IndexBuilder:
 
     def __init__(self, name: str) -> None:
         self.index = CocoIndex(path=Path(name))
+        # these sources carry category ids only: names from COCO's table (0 = unknown category)
+        self.index.categories = {**COCO_CATEGORIES, 0: "N/A"}
         self._next_derived = -1
 
     def image(self, image_id: int, file_name: str, height: Any, width: Any, where: str) -> None:

@@ -18,7 +18,20 @@ from datasets_builders.configs import CONFIGS, REFMIX, ConfigSpec
 from datasets_builders.sources import Ref
 from evaluators.errors import InputError
 
-__all__ = ["LAYOUTS", "Notes", "available", "config_coco", "config_refs", "detect", "expr_prefix", "notes", "spec_for"]
+__all__ = [
+    "LAYOUTS",
+    "Notes",
+    "available",
+    "check_layout",
+    "clear_caches",
+    "config_coco",
+    "config_refs",
+    "detect",
+    "expr_prefix",
+    "notes",
+    "refmix_computed",
+    "spec_for",
+]
 
 LAYOUTS: dict[str, str] = {
     "official": "refer folders: refcoco/refs(unc).p + instances.json, grefcoco/grefs(unc).json, ... "
@@ -46,7 +59,9 @@ class Notes:
 
 
 _NOTES = {
-    "official": Notes("nothing", "nothing", "kept as the refs files spell them", "yes (this is the reference build)"),
+    "official": Notes(
+        "nothing", "nothing", "kept as the refs files spell them", "yes (this is the reference build)"
+    ),
     "zip": Notes(
         "nothing",
         "nothing",
@@ -165,3 +180,19 @@ def expr_prefix(layout: str, config: str, split: str) -> str:
 
 def notes(layout: str) -> Notes:
     return _NOTES[layout]
+
+
+def clear_caches() -> None:
+    """Forget every parsed source (a build starts and ends with this: files may change in between)."""
+    from datasets_builders import coco_stream
+
+    for fn in (
+        src_official.official_refs,
+        src_official._instances,
+        src_official.zip_refs,
+        src_official._zip_instances,
+        src_instancevg._parse,
+        src_hub._read,
+        coco_stream.stream_index,
+    ):
+        fn.cache_clear()

@@ -175,7 +175,9 @@ def plan_build(
         else:
             plans.append(refmix)
     if not plans:
-        raise InputError(f"{source}: no source files found for any config (layout {layout}; see DATA.md section 1)")
+        raise InputError(
+            f"{source}: no source files found for any config (layout {layout}; see DATA.md section 1)"
+        )
     return BuildPlan(plans, skipped, layout)
 
 

@@ -29,7 +29,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from datasets_builders.coco import CocoIndex
+from datasets_builders.coco import CocoIndex, image_folder
 from datasets_builders.derived_index import IndexBuilder, image_id_from_name, shortest_float
 from datasets_builders.sources import Ref, Sentence
 from evaluators.errors import InputError
@@ -169,7 +169,9 @@ def _read_jxu124(folder: Path, config: str) -> tuple[list[Ref], CocoIndex]:
             ann_id = b.ann(full, f"{where}: raw_anns")
             split = _jxu_split(config, row["split"], where)
             ref_id = int(_need(row, "ref_id", where))
-            out.append(Ref(ref_id, image_id, split, (ann_id,), False, _jxu_sentences(row["sentences"], where)))
+            out.append(
+                Ref(ref_id, image_id, split, (ann_id,), False, _jxu_sentences(row["sentences"], where))
+            )
     return out, b.index
 
 
@@ -203,7 +205,8 @@ def _read_lmms(folder: Path, config: str) -> tuple[list[Ref], CocoIndex]:
             file_name = str(_need(row, "file_name", where))
             image_id = image_id_from_name(file_name, where)
             height, width = _image_size(row["image"], where)
-            b.image(image_id, file_name, height, width, where)
+            folder = image_folder(file_name) or "train2014"  # the name carries a fake _NN suffix
+            b.image(image_id, f"COCO_{folder}_{image_id:012d}.jpg", height, width, where)
             seg = row["segmentation"]
             if not isinstance(seg, list) or len(seg) < 6:
                 raise InputError(f"{where}: segmentation: expected one flat polygon [x1, y1, x2, y2, ...]")

@@ -39,7 +39,16 @@ from datasets_builders.sources import Ref, Sentence
 from evaluators.errors import InputError
 from evaluators.jsonio import JSONDecodeError, loads
 
-__all__ = ["FILES", "MIXED_SPLIT_CONFIGS", "RREFCOCO_SPLITS", "available", "coco", "find_file", "map_split", "refs"]
+__all__ = [
+    "FILES",
+    "MIXED_SPLIT_CONFIGS",
+    "RREFCOCO_SPLITS",
+    "available",
+    "coco",
+    "find_file",
+    "map_split",
+    "refs",
+]
 
 log = logging.getLogger(__name__)
 
@@ -174,9 +183,7 @@ def _mixed_record(
     return Ref(ref_id, image_id, split, (ann_id,), False, sents)
 
 
-def _gres_record(
-    rec: Any, split: str, index: int, b: IndexBuilder, counter: _Counter, where: str
-) -> Ref:
+def _gres_record(rec: Any, split: str, index: int, b: IndexBuilder, counter: _Counter, where: str) -> Ref:
     if not isinstance(rec, dict):
         raise InputError(f"{where}: expected a record object, got {type(rec).__name__}")
     if "expressions" not in rec:
@@ -221,7 +228,9 @@ def _gres_record(
 def _parse(path: Path, kind: str) -> _Parsed:
     data = _load_json(path)
     if not isinstance(data, dict):
-        raise InputError(f"{path}: expected an object {{split_name: [record, ...]}}, got {type(data).__name__}")
+        raise InputError(
+            f"{path}: expected an object {{split_name: [record, ...]}}, got {type(data).__name__}"
+        )
     parsed = _Parsed(builder=IndexBuilder(str(path)))
     b = parsed.builder
     for split_name, records in data.items():
@@ -240,9 +249,7 @@ def _parse(path: Path, kind: str) -> _Parsed:
             if kind == "mixed":
                 out.append(_mixed_record(rec, split, i, b, counter, config == REFMIX, where))
             elif isinstance(rec, list):  # R-RefCOCO: a list of records of one ref
-                out += [
-                    _gres_record(r, split, i, b, counter, f"{where}[{j}]") for j, r in enumerate(rec)
-                ]
+                out += [_gres_record(r, split, i, b, counter, f"{where}[{j}]") for j, r in enumerate(rec)]
             else:
                 out.append(_gres_record(rec, split, i, b, counter, where))
     return parsed

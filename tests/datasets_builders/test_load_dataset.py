@@ -16,7 +16,7 @@ def test_every_config_loads_with_the_declared_features(built, hf_cache):
     for config, splits in list_configs(built).items():
         for split in splits:
             ds = datasets.load_dataset(str(built), config, split=split, cache_dir=hf_cache)
-            assert ds.features == features()
+            assert ds.features == features(synthetic=True)
             ours = list(iter_rows(built, config, split))
             assert len(ds) == len(ours)
             assert ds[0] == ours[0] and ds[-1] == ours[-1]
@@ -36,6 +36,6 @@ def test_embedded_images_load_as_pil(synth_src, tmp_path):
 
     out = build_dataset(synth_src, tmp_path / "d", configs=["refzom_final"], embed_images=True, quiet=True)
     ds = datasets.load_dataset(str(out), "refzom_final", split="test", cache_dir=str(tmp_path / "cache"))
-    assert ds.features == features(embed_images=True)
+    assert ds.features == features(embed_images=True, synthetic=True)
     row = ds[0]
     assert row["image"].size == (row["width"], row["height"])
