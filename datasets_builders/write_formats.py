@@ -66,11 +66,18 @@ def _write_zips(source: Path, out: Path) -> None:
 # ---------------------------------------------------------------- InstanceVG
 
 
+def _not_train2014(file_name: str) -> dict[str, str]:
+    """InstanceVG's RefCOCO/gRefCOCO records name train2014 images by id; other images by file name."""
+    name = Path(file_name).name
+    return {} if name.startswith("COCO_train2014_") else {"file_name": name}
+
+
 def _mixed_record(ref: Ref, coco: CocoIndex) -> dict[str, Any]:
     ann = coco.anns[ref.ann_ids[0]]
     image = coco.images[ref.image_id]
     return {
         "image_id": ref.image_id,
+        **_not_train2014(image.file_name),
         "height": image.height,
         "width": image.width,
         "ref_id": ref.ref_id,
@@ -96,7 +103,10 @@ def _gres_records(ref: Ref, coco: CocoIndex, by_file_name: bool) -> list[dict[st
         }
         for a in ref.ann_ids
     ]
-    where = {"file_name": Path(image.file_name).name} if by_file_name else {"image_id": ref.image_id}
+    if by_file_name:
+        where = {"file_name": Path(image.file_name).name}
+    else:
+        where = {"image_id": ref.image_id, **_not_train2014(image.file_name)}
     return [
         {
             **where,
