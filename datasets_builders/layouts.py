@@ -41,6 +41,7 @@ LAYOUTS: dict[str, str] = {
     "ref-zom/instance.json, rrefcoco/instance.json",
     "jxu124": "Hub Parquet copies jxu124/refcoco, refcocoplus, refcocog (one folder each)",
     "lmms-lab": "Hub Parquet copies lmms-lab/RefCOCO, RefCOCOplus, RefCOCOg (one folder each)",
+    "jxu124-benchmark": "Hub Parquet copy jxu124/refcoco-benchmark (one row per image, eval splits)",
 }
 
 # refmix_train of a source that has no mixed training set of its own is computed from the train splits
@@ -100,6 +101,14 @@ _NOTES = {
         "5,000 more rows): compare the counts table",
         "no: sent ids are derived",
     ),
+    "jxu124-benchmark": Notes(
+        "category names (no category table), train splits, crowd (RLE) targets",
+        "nothing else: `ann_info` and `image_info` carry the COCO annotation and image",
+        "one file per `{dataset}_{splitBy}_{split}`: `refcoco_unc_val` -> `refcoco_unc/val`, "
+        "`refcoco_plus_unc_testA` -> `refcocoplus_unc/testA`, `refcoco_google_test` -> `refcoco_google/test`, "
+        "`refcocog_google_val` -> `refcocog_google/val`",
+        "yes: ref ids and sent ids are the official ones",
+    ),
 }
 
 
@@ -115,7 +124,7 @@ def detect(source: Path) -> str:
         return "zip"
     if _instancevg_detect(source):
         return "instancevg"
-    for kind in ("jxu124", "lmms-lab"):
+    for kind in ("jxu124", "lmms-lab", "jxu124-benchmark"):
         if src_hub.dataset_folders(source, kind):
             return kind
     listing = "; ".join(f"{k}: {v}" for k, v in LAYOUTS.items())

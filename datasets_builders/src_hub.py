@@ -19,6 +19,13 @@ polygon ``segmentation``, float32 ``bbox`` ``[x, y, w, h]``, ``iscrowd`` and ``f
 ann ids are derived, ``ref_id`` is ``question_id`` when it is an integer (else the row index), the
 image size is read from the embedded image, float32 numbers are read back as their shortest decimal
 (`shortest_float`). Split names are kept as spelled.
+
+``jxu124/refcoco-benchmark`` (folder ``SOURCE/refcoco-benchmark`` or ``SOURCE`` itself): one row per
+image with ``image_info`` (the COCO image) and ``ref_list`` (``[{ann_info, ref_info}]``: the COCO
+annotation with its polygons, and the ref with ``sentences`` and ``split``). Eval splits only, one file
+per ``{dataset}_{splitBy}_{split}`` (``refcoco_unc_val``, ``refcoco_google_test``,
+``refcoco_plus_unc_testA``, ``refcocog_umd_test``, ``refcocog_google_val`` ...) -> config
+``{dataset}_{splitBy}`` (``refcoco_plus`` -> ``refcocoplus``), split as spelled.
 """
 
 from __future__ import annotations
@@ -34,12 +41,23 @@ from datasets_builders.derived_index import IndexBuilder, image_id_from_name, sh
 from datasets_builders.sources import Ref, Sentence
 from evaluators.errors import InputError
 
-__all__ = ["FOLDERS", "JXU124_COLUMNS", "LMMS_COLUMNS", "available", "coco", "dataset_folders", "refs"]
+__all__ = [
+    "BENCHMARK_COLUMNS",
+    "FOLDERS",
+    "JXU124_COLUMNS",
+    "LMMS_COLUMNS",
+    "available",
+    "benchmark_split",
+    "coco",
+    "dataset_folders",
+    "refs",
+]
 
 FOLDERS = {"refcoco": "refcoco_unc", "refcocoplus": "refcocoplus_unc", "refcoco+": "refcocoplus_unc"}
 FOLDERS["refcocog"] = "refcocog_umd"
 JXU124_COLUMNS = ("ref_id", "ann_id", "image_id", "split", "sentences", "raw_anns", "raw_image_info")
 LMMS_COLUMNS = ("question_id", "image", "answer", "segmentation", "bbox", "iscrowd", "file_name")
+BENCHMARK_COLUMNS = ("image_info", "ref_list")
 _JXU_SPLITS = {"train": "train", "validation": "val", "testB": "testB", "val": "val", "testA": "testA"}
 
 
@@ -63,6 +81,30 @@ def kind_of(path: Path) -> str | None:
         return "jxu124"
     if "question_id" in names:
         return "lmms-lab"
+    if "ref_list" in names:
+        return "jxu124-benchmark"
+    return None
+
+
+def benchmark_split(path: Path) -> tuple[str, str] | None:
+    """``(config, split)`` of a refcoco-benchmark file (``refcoco_plus_unc_testA-...`` ->
+    ``("refcocoplus_unc", "testA")``), or None."""
+    name = _split_of(path)
+    parts = name.replace("refcoco_plus", "refcocoplus").split("_")
+    if len(parts) != 3:
+        return None
+    config = f"{parts[0]}_{parts[1]}"
+    return (config, parts[2]) if config in FOLDERS.values() or config in _BENCHMARK_CONFIGS else None
+
+
+_BENCHMARK_CONFIGS = ("refcoco_unc", "refcoco_google", "refcocoplus_unc", "refcocog_umd", "refcocog_google")
+
+
+def _benchmark_folder(source: Path) -> Path | None:
+    for folder in (source / "refcoco-benchmark", source):
+        files = _files(folder) if folder.is_dir() else []
+        if files and kind_of(files[0]) == "jxu124-benchmark":
+            return folder
     return None
 
 
@@ -70,6 +112,14 @@ def dataset_folders(source: Path, kind: str) -> dict[str, Path]:
     """config -> folder of the copies of ``kind`` under ``source``."""
     out: dict[str, Path] = {}
     if not source.is_dir():
+        return out
+    if kind == "jxu124-benchmark":
+        folder = _benchmark_folder(source)
+        if folder is not None:
+            for path in _files(folder):
+                target = benchmark_split(path)
+                if target is not None:
+                    out[target[0]] = folder
         return out
     for folder in sorted(p for p in source.iterdir() if p.is_dir()):
         config = FOLDERS.get(folder.name.lower())
@@ -79,8 +129,14 @@ def dataset_folders(source: Path, kind: str) -> dict[str, Path]:
     return out
 
 
+def _config_files(folder: Path, kind: str, config: str) -> list[Path]:
+    if kind != "jxu124-benchmark":
+        return _files(folder)
+    return [p for p in _files(folder) if (benchmark_split(p) or ("",))[0] == config]
+
+
 def available(source: Path, kind: str) -> dict[str, list[Path]]:
-    return {c: _files(f) for c, f in dataset_folders(source, kind).items()}
+    return {c: _config_files(f, kind, c) for c, f in dataset_folders(source, kind).items()}
 
 
 def _batches(path: Path, required: tuple[str, ...], optional: tuple[str, ...], batch_size: int):
@@ -233,9 +289,54 @@ def _read_lmms(folder: Path, config: str) -> tuple[list[Ref], CocoIndex]:
     return out, b.index
 
 
+def _read_benchmark(folder: Path, config: str) -> tuple[list[Ref], CocoIndex]:
+    b = IndexBuilder(str(folder))
+    out: list[Ref] = []
+    for path in _config_files(folder, "jxu124-benchmark", config):
+        split = benchmark_split(path)[1]  # type: ignore[index]
+        for k, row in _batches(path, BENCHMARK_COLUMNS, (), 256):
+            where = f"{path}:row {k}"
+            info = row["image_info"]
+            if not isinstance(info, dict):
+                raise InputError(f"{where}: image_info: expected a struct")
+            image_id = int(_need(info, "id", f"{where}: image_info"))
+            b.image(
+                image_id,
+                str(info.get("file_name") or f"COCO_train2014_{image_id:012d}.jpg"),
+                _need(info, "height", f"{where}: image_info"),
+                _need(info, "width", f"{where}: image_info"),
+                where,
+            )
+            if not isinstance(row["ref_list"], list):
+                raise InputError(f"{where}: ref_list: expected a list")
+            for j, item in enumerate(row["ref_list"]):
+                item_where = f"{where}: ref_list[{j}]"
+                ann = (item or {}).get("ann_info")
+                ref = (item or {}).get("ref_info")
+                if not isinstance(ann, dict) or not isinstance(ref, dict):
+                    raise InputError(f"{item_where}: expected {{ann_info, ref_info}}")
+                ann_id = b.ann(
+                    {
+                        **ann,
+                        "image_id": image_id,
+                        "segmentation": _need(ann, "segmentation", f"{item_where}.ann_info"),
+                    },
+                    f"{item_where}.ann_info",
+                )
+                ref_split = str(ref.get("split") or split)
+                sents = _jxu_sentences(ref.get("sentences"), f"{item_where}.ref_info")
+                ref_id = int(_need(ref, "ref_id", f"{item_where}.ref_info"))
+                out.append(Ref(ref_id, image_id, ref_split, (ann_id,), False, sents))
+    return out, b.index
+
+
 @functools.lru_cache(maxsize=2)
 def _read(folder: Path, kind: str, config: str) -> tuple[list[Ref], CocoIndex]:
-    return _read_jxu124(folder, config) if kind == "jxu124" else _read_lmms(folder, config)
+    if kind == "jxu124":
+        return _read_jxu124(folder, config)
+    if kind == "jxu124-benchmark":
+        return _read_benchmark(folder, config)
+    return _read_lmms(folder, config)
 
 
 def refs(source: Path, kind: str, config: str) -> tuple[str, list[Ref]]:

@@ -10,6 +10,7 @@ compare the rows with the official-format build field by field. It also converts
     instancevg/{grefs,ref-zom,rrefcoco}/instance.json
     jxu124/{refcoco,refcocoplus,refcocog}/data/{split}-00000-of-00001.parquet
     lmms-lab/{RefCOCO,RefCOCOplus,RefCOCOg}/data/{split}-00000-of-00001.parquet   (eval splits, images embedded)
+    jxu124-benchmark/data/{dataset}_{splitBy}_{split}-00000-of-00001.parquet      (eval splits, one row per image)
     coco-full/{folder}/refs(*).p + annotations/instances_{train,val}2014.json   (official refs, no
                                                      per-folder instances.json: COCO's full files instead)
 
@@ -32,7 +33,7 @@ from datasets_builders.src_official import ZIP_FOLDERS, official_available, offi
 
 __all__ = ["WRITABLE", "write_formats"]
 
-WRITABLE = ("zip", "instancevg", "jxu124", "lmms-lab", "coco-full")
+WRITABLE = ("zip", "instancevg", "jxu124", "lmms-lab", "jxu124-benchmark", "coco-full")
 _JXU = {"refcoco_unc": "refcoco", "refcocoplus_unc": "refcocoplus", "refcocog_umd": "refcocog"}
 _LMMS = {"refcoco_unc": "RefCOCO", "refcocoplus_unc": "RefCOCOplus", "refcocog_umd": "RefCOCOg"}
 _LMMS_PROMPT = "Provide a short description for this region."
@@ -315,6 +316,128 @@ def _write_lmms(source: Path, out: Path, present: set[str], images: Path) -> Non
             _write_parquet(out / folder / "data" / f"{split}-00000-of-00001.parquet", rows, feats)
 
 
+_BENCHMARK = {
+    "refcoco_unc": "refcoco_unc",
+    "refcoco_google": "refcoco_google",
+    "refcocoplus_unc": "refcoco_plus_unc",
+    "refcocog_umd": "refcocog_umd",
+    "refcocog_google": "refcocog_google",
+}
+
+
+def _benchmark_features():
+    import datasets
+
+    v = datasets.Value
+    sentence = {
+        "raw": v("string"),
+        "sent": v("string"),
+        "sent_id": v("int64"),
+        "tokens": datasets.List(v("string")),
+    }
+    return datasets.Features(
+        {
+            "ref_list": datasets.List(
+                {
+                    "ann_info": {
+                        "area": v("float64"),
+                        "bbox": datasets.List(v("float64")),
+                        "category_id": v("int64"),
+                        "id": v("int64"),
+                        "image_id": v("int64"),
+                        "iscrowd": v("int64"),
+                        "segmentation": datasets.List(datasets.List(v("float64"))),
+                    },
+                    "ref_info": {
+                        "ann_id": v("int64"),
+                        "category_id": v("int64"),
+                        "file_name": v("string"),
+                        "image_id": v("int64"),
+                        "ref_id": v("int64"),
+                        "sent_ids": datasets.List(v("int64")),
+                        "sentences": datasets.List(sentence),
+                        "split": v("string"),
+                    },
+                }
+            ),
+            "image_info": {
+                "coco_url": v("string"),
+                "date_captured": v("string"),
+                "file_name": v("string"),
+                "flickr_url": v("string"),
+                "height": v("int64"),
+                "id": v("int64"),
+                "license": v("int64"),
+                "width": v("int64"),
+            },
+        }
+    )
+
+
+def _write_benchmark(source: Path, out: Path, present: set[str]) -> None:
+    feats = _benchmark_features()
+    for config, prefix in _BENCHMARK.items():
+        if config not in present:
+            continue
+        refs, coco = _load(source, config)
+        by_split: dict[str, dict[int, list[Ref]]] = {}
+        for r in refs:
+            ann = coco.anns[r.ann_ids[0]]
+            if r.split != "train" and isinstance(ann["segmentation"], list):
+                by_split.setdefault(r.split, {}).setdefault(r.image_id, []).append(r)
+        for split, images in by_split.items():
+            rows = []
+            for image_id, items in images.items():
+                image = coco.images[image_id]
+                name = Path(image.file_name).name
+                ref_list = []
+                for r in items:
+                    ann = coco.anns[r.ann_ids[0]]
+                    ref_list.append(
+                        {
+                            "ann_info": {
+                                **{k: ann.get(k) for k in ("area", "bbox", "category_id", "id", "iscrowd")},
+                                "image_id": image_id,
+                                "segmentation": ann["segmentation"],
+                            },
+                            "ref_info": {
+                                "ann_id": r.ann_ids[0],
+                                "category_id": ann["category_id"],
+                                "file_name": f"{Path(name).stem}_{r.ref_id}.jpg",
+                                "image_id": image_id,
+                                "ref_id": r.ref_id,
+                                "sent_ids": [s.sent_id for s in r.sentences],
+                                "sentences": [
+                                    {
+                                        "raw": s.raw,
+                                        "sent": s.sent,
+                                        "sent_id": s.sent_id,
+                                        "tokens": list(s.tokens),
+                                    }
+                                    for s in r.sentences
+                                ],
+                                "split": r.split,
+                            },
+                        }
+                    )
+                rows.append(
+                    {
+                        "ref_list": ref_list,
+                        "image_info": {
+                            "coco_url": "",
+                            "date_captured": "",
+                            "file_name": name,
+                            "flickr_url": "",
+                            "height": image.height,
+                            "id": image_id,
+                            "license": 0,
+                            "width": image.width,
+                        },
+                    }
+                )
+            _write_parquet(out / "data" / f"{prefix}_{split}-00000-of-00001.parquet", rows, feats)
+
+
 def _write_coco_full(source: Path, out: Path) -> None:
     """The refs files as they are, and one merged COCO instance file per image folder."""
     merged: dict[str, dict[str, Any]] = {}
@@ -367,6 +490,7 @@ def write_formats(
         "instancevg": lambda: _write_instancevg(source, out / "instancevg", present),
         "jxu124": lambda: _write_jxu124(source, out / "jxu124", present),
         "lmms-lab": lambda: _write_lmms(source, out / "lmms-lab", present, images),
+        "jxu124-benchmark": lambda: _write_benchmark(source, out / "jxu124-benchmark", present),
         "coco-full": lambda: _write_coco_full(source, out / "coco-full"),
     }
     for layout in layouts:

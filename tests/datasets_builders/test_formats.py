@@ -32,6 +32,13 @@ EXPECTED_CONFIGS = {
     },
     "jxu124": {"refcoco_unc", "refcocoplus_unc", "refcocog_umd"},
     "lmms-lab": {"refcoco_unc", "refcocoplus_unc", "refcocog_umd"},
+    "jxu124-benchmark": {
+        "refcoco_unc",
+        "refcoco_google",
+        "refcocoplus_unc",
+        "refcocog_umd",
+        "refcocog_google",
+    },
 }
 
 
@@ -39,7 +46,7 @@ EXPECTED_CONFIGS = {
 def format_builds(synth_src, tmp_path_factory):
     root = tmp_path_factory.mktemp("formats")
     out = {}
-    for layout in ("zip", "instancevg", "jxu124", "lmms-lab", "coco-full"):
+    for layout in ("zip", "instancevg", "jxu124", "lmms-lab", "jxu124-benchmark", "coco-full"):
         out[layout] = build_dataset(
             synth_src / "formats" / layout, root / layout, quiet=True, images=synth_src / "images"
         )
@@ -56,7 +63,9 @@ def multipart(synth_src):
     }
 
 
-@pytest.mark.parametrize("layout", ["zip", "coco-full", "jxu124", "instancevg", "lmms-lab"])
+@pytest.mark.parametrize(
+    "layout", ["zip", "coco-full", "jxu124", "instancevg", "lmms-lab", "jxu124-benchmark"]
+)
 def test_layout_rows_equal_official(layout, format_builds, built, multipart):
     other = format_builds[layout]
     expected = EXPECTED_CONFIGS.get(layout, set(list_configs(built)))
@@ -79,7 +88,7 @@ def test_detection_picks_each_layout(synth_src):
     from datasets_builders.layouts import detect
 
     assert detect(synth_src) == "official"
-    for layout in ("zip", "instancevg", "jxu124", "lmms-lab"):
+    for layout in ("zip", "instancevg", "jxu124", "lmms-lab", "jxu124-benchmark"):
         assert detect(synth_src / "formats" / layout) == layout
     assert detect(synth_src / "formats" / "coco-full") == "official"
 

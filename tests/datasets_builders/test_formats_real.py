@@ -20,7 +20,7 @@ from datasets_builders.write_formats import write_formats
 from tests.datasets_builders.formats_compare import compare_builds
 
 FIXTURES = Path(__file__).parent / "fixtures"
-LAYOUTS = ("zip", "coco-full", "instancevg", "jxu124", "lmms-lab")
+LAYOUTS = ("zip", "coco-full", "instancevg", "jxu124", "lmms-lab", "jxu124-benchmark")
 
 
 @pytest.fixture(scope="module")
