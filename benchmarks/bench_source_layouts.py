@@ -10,7 +10,8 @@ built in the same run (ratios).
    RefCOCO ones plus unreferenced ones) is built streaming; the baseline is the same full file given as
    ``refcoco/instances.json`` (loaded whole).
 
-Memory is the peak summed PSS of the build process (and workers), sampled every 50 ms.
+Memory is the peak summed PSS of the build process (and workers), sampled every 50 ms, and at least
+the process's own peak RSS (``VmHWM``; ``ru_maxrss`` would inherit the generating parent's peak).
 
     python benchmarks/bench_source_layouts.py [--images 20000] [--skip-coco-full]
 """
@@ -36,7 +37,7 @@ COCO_TRAIN_IMAGES = 82783
 COCO_TRAIN_ANNS = 604907
 
 _CHILD = r"""
-import glob, json, resource, sys, threading, time
+import glob, json, sys, threading, time
 sys.path.insert(0, sys.argv[5])
 from datasets_builders.build import build_dataset
 
@@ -67,8 +68,9 @@ build_dataset(sys.argv[1], sys.argv[2], configs=["refcoco_unc"], workers=int(sys
               layout=sys.argv[3])
 elapsed = time.perf_counter() - t
 done.set(); thread.join()
-own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-print(json.dumps({"seconds": elapsed, "pss_mb": max(peak[0], own)}))
+# VmHWM: this process's own peak RSS (ru_maxrss would carry the parent's peak over fork/exec)
+hwm = next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM:")) / 1024
+print(json.dumps({"seconds": elapsed, "pss_mb": max(peak[0], hwm)}))
 """
 
 
@@ -206,57 +208,67 @@ def _mb(path: Path) -> float:
     )
 
 
+def _refcoco_table(tmp: Path, src: Path, n: int) -> None:
+    base = run_build(src, tmp / "out", "official")
+    rows = [("official refs(unc).p + instances.json (baseline)", base, _mb(src))]
+    for layout in ("jxu124", "zip"):
+        r = run_build(tmp / "formats" / layout, tmp / "out", layout)
+        rows.append((layout, r, _mb(tmp / "formats" / layout)))
+    print("\n| source | input MB | build s | expr/s | time vs official | peak MB | memory vs official |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for name, r, size in rows:
+        print(
+            f"| {name} | {size:.0f} | {r['seconds']:.1f} | {n / r['seconds']:,.0f} | "
+            f"{r['seconds'] / base['seconds']:.2f}x | {r['pss_mb']:.0f} | {r['pss_mb'] / base['pss_mb']:.2f}x |"
+        )
+
+
 def main() -> None:
     from datasets_builders.write_formats import write_formats
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=int, default=20000)
     parser.add_argument("--skip-coco-full", action="store_true")
+    parser.add_argument("--skip-refcoco", action="store_true", help="only the COCO-full part")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         src = tmp / "src"
         t = time.perf_counter()
         n, imgs, anns = make_refcoco(src, args.images)
-        write_formats(src, tmp / "formats", layouts=("jxu124", "zip"))
+        if not args.skip_refcoco:
+            write_formats(src, tmp / "formats", layouts=("jxu124", "zip"))
         print(
-            f"RefCOCO-shaped source: {n:,} expressions, {len(anns):,} annotations (written in {time.perf_counter() - t:.0f} s)"
+            f"RefCOCO-shaped source: {n:,} expressions, {len(anns):,} annotations ({time.perf_counter() - t:.0f} s)"
         )
-        base = run_build(src, tmp / "out", "official")
-        rows = [("official refs(unc).p + instances.json (baseline)", base, _mb(src))]
-        for layout, folder in (("jxu124", "jxu124"), ("zip", "zip")):
-            r = run_build(tmp / "formats" / folder, tmp / "out", layout)
-            rows.append((f"{layout}", r, _mb(tmp / "formats" / folder)))
-        print("\n| source | input MB | build s | expr/s | time vs official | peak MB | memory vs official |")
-        print("|---|---:|---:|---:|---:|---:|---:|")
-        for name, r, size in rows:
-            print(
-                f"| {name} | {size:.0f} | {r['seconds']:.1f} | {n / r['seconds']:,.0f} | "
-                f"{r['seconds'] / base['seconds']:.2f}x | {r['pss_mb']:.0f} | {r['pss_mb'] / base['pss_mb']:.2f}x |"
-            )
-        if args.skip_coco_full:
-            return
-        t = time.perf_counter()
-        full = tmp / "full"
-        write_coco_full(full / "annotations" / "instances_train2014.json", imgs, anns)
-        (full / "refcoco").mkdir(parents=True)
-        shutil.copy(src / "refcoco" / "refs(unc).p", full / "refcoco" / "refs(unc).p")
-        size = _mb(full / "annotations" / "instances_train2014.json")
-        print(
-            f"\nCOCO-sized instances_train2014.json: {size:.0f} MB (written in {time.perf_counter() - t:.0f} s)"
-        )
-        streamed = run_build(full, tmp / "out", "official")
-        (full / "annotations" / "instances_train2014.json").rename(full / "refcoco" / "instances.json")
-        whole = run_build(full, tmp / "out", "official")
-        print("\n| COCO instances | build s | peak MB | memory vs whole load |")
-        print("|---|---:|---:|---:|")
-        print(
-            f"| full file loaded whole as refcoco/instances.json (baseline) | {whole['seconds']:.1f} | {whole['pss_mb']:.0f} | 1.00x |"
-        )
-        print(
-            f"| annotations/instances_train2014.json streamed | {streamed['seconds']:.1f} | {streamed['pss_mb']:.0f} | "
-            f"{streamed['pss_mb'] / whole['pss_mb']:.2f}x |"
-        )
+        if not args.skip_refcoco:
+            _refcoco_table(tmp, src, n)
+        if not args.skip_coco_full:
+            _coco_full_table(tmp, src, imgs, anns)
+
+
+def _coco_full_table(tmp: Path, src: Path, imgs: list[dict], anns: list[dict]) -> None:
+    t = time.perf_counter()
+    full = tmp / "full"
+    write_coco_full(full / "annotations" / "instances_train2014.json", imgs, anns)
+    (full / "refcoco").mkdir(parents=True)
+    shutil.copy(src / "refcoco" / "refs(unc).p", full / "refcoco" / "refs(unc).p")
+    size = _mb(full / "annotations" / "instances_train2014.json")
+    print(
+        f"\nCOCO-sized instances_train2014.json: {size:.0f} MB (written in {time.perf_counter() - t:.0f} s)"
+    )
+    streamed = run_build(full, tmp / "out", "official")
+    (full / "annotations" / "instances_train2014.json").rename(full / "refcoco" / "instances.json")
+    whole = run_build(full, tmp / "out", "official")
+    print("\n| COCO instances | build s | peak MB | memory vs whole load |")
+    print("|---|---:|---:|---:|")
+    print(
+        f"| full file loaded whole as refcoco/instances.json (baseline) | {whole['seconds']:.1f} | {whole['pss_mb']:.0f} | 1.00x |"
+    )
+    print(
+        f"| annotations/instances_train2014.json streamed | {streamed['seconds']:.1f} | {streamed['pss_mb']:.0f} | "
+        f"{streamed['pss_mb'] / whole['pss_mb']:.2f}x |"
+    )
 
 
 if __name__ == "__main__":
