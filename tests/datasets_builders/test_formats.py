@@ -144,3 +144,64 @@ def test_stream_reader_survives_chunk_boundaries(tmp_path, monkeypatch):
     assert [v for k, i, v in got if k == "annotations"] == doc["annotations"]
     assert [v for k, i, v in got if k == "images"] == doc["images"]
     assert [(k, v) for k, i, v in got if i < 0] == [("info", doc["info"]), ("categories", doc["categories"])]
+
+
+def test_other_layout_builds_are_deterministic_across_workers(synth_src, format_builds, tmp_path):
+    import filecmp
+
+    again = build_dataset(
+        synth_src / "formats" / "instancevg",
+        tmp_path / "again",
+        workers=2,
+        images=synth_src / "images",
+        quiet=True,
+    )
+    first = format_builds["instancevg"]
+    files = sorted(p.relative_to(first) for p in first.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(again) for p in again.rglob("*") if p.is_file())
+    assert all(filecmp.cmp(first / f, again / f, shallow=False) for f in files)
+
+
+def test_load_dataset_on_a_hub_copy_build(format_builds, tmp_path):
+    import datasets
+
+    ds = datasets.load_dataset(
+        str(format_builds["lmms-lab"]), "refcocog_umd", split="test", cache_dir=str(tmp_path)
+    )
+    assert len(ds) > 0
+    assert ds.features["target_type_label"].names == ["none", "single", "multi"]
+    assert all(len(t["bbox"]) == 4 for row in ds for t in row["targets"])
+
+
+def test_cli_format_and_images_options(synth_src, tmp_path):
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "vgbench",
+            "build",
+            "--source",
+            str(synth_src / "formats" / "jxu124"),
+            "--format",
+            "jxu124",
+            "--images",
+            str(synth_src / "images"),
+            "--embed-images",
+            "--out",
+            str(tmp_path / "d"),
+            "--quiet",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    from datasets_builders.images import open_image
+    from datasets_builders.reading import iter_rows
+
+    row = next(iter_rows(tmp_path / "d", "refcoco_unc", "val"))
+    assert open_image(tmp_path / "d", row).size == (row["width"], row["height"])
+    assert read_manifest(tmp_path / "d")["images_root"] == str((synth_src / "images").resolve())
