@@ -148,6 +148,8 @@ def stream_index(paths: tuple[Path, ...], ann_ids: frozenset[int], image_ids: fr
             elif key in ("images", "annotations") and i >= 0:
                 if not isinstance(value, dict) or "id" not in value:
                     raise InputError(f"{path}:{key}[{i}]: id: missing")
+                if isinstance(value["id"], bool) or not isinstance(value["id"], int):
+                    raise InputError(f"{path}:{key}[{i}]: id: expected an integer, got {value['id']!r}")
                 wanted = image_ids if key == "images" else ann_ids
                 if value["id"] in wanted:
                     kept[key].append(value)

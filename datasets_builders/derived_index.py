@@ -90,10 +90,13 @@ class IndexBuilder:
             self._next_derived -= 1
         elif isinstance(ann_id, bool) or not isinstance(ann_id, int):
             raise InputError(f"{where}: id: expected an integer annotation id, got {ann_id!r}")
+        category = ann.get("category_id") or 0
+        if isinstance(category, bool) or not isinstance(category, (int, float)) or int(category) != category:
+            raise InputError(f"{where}: category_id: expected an integer, got {category!r}")
         out = {
             "id": int(ann_id),
             "image_id": int(ann["image_id"]),
-            "category_id": int(ann.get("category_id") or 0),
+            "category_id": int(category),
             "iscrowd": int(bool(ann.get("iscrowd", 0))),
             "bbox": [float_value(v, where, "bbox") for v in bbox],
             "segmentation": ann["segmentation"],

@@ -142,3 +142,29 @@ def test_truncated_coco_full_file(synth_src, tmp_path):
     with pytest.raises(InputError, match=r"instances_train2014\.json: not valid JSON"):
         build_dataset(src, tmp_path / "out", configs=["refcoco_unc"], quiet=True)
     assert not (tmp_path / "out").exists()
+
+
+def test_instancevg_annotation_with_a_text_category(synth_src, tmp_path):
+    src = _copy(synth_src, tmp_path, "instancevg")
+    path = src / "ref-zom" / "instance.json"
+    data = json.loads(path.read_text())
+    rec = next(r for r in data["test"] if r["annotations"])
+    rec["annotations"][0]["category_id"] = "dog"
+    k = data["test"].index(rec)
+    path.write_text(json.dumps(data))
+    with pytest.raises(
+        InputError, match=rf"ref-zom/instance\.json:test\[{k}\]\.annotations\[0\]: category_id"
+    ):
+        build_dataset(src, tmp_path / "out", images=synth_src / "images", quiet=True)
+
+
+def test_coco_full_annotation_with_a_list_id(synth_src, tmp_path):
+    src = _copy(synth_src, tmp_path, "coco-full")
+    path = src / "annotations" / "instances_train2014.json"
+    data = json.loads(path.read_text())
+    data["annotations"][4]["id"] = [1, 2]
+    path.write_text(json.dumps(data))
+    with pytest.raises(
+        InputError, match=r"instances_train2014\.json:annotations\[4\]: id: expected an integer"
+    ):
+        build_dataset(src, tmp_path / "out", configs=["refcoco_unc"], quiet=True)
