@@ -95,13 +95,16 @@ def is_synthetic(source: Path) -> bool:
     return any((p / MARKER).is_file() for p in (source, source.parent, source.parent.parent))
 
 
-def _attach_info(plan: BuildPlan, schema: pa.Schema, infos: dict[str, dict[str, Any]]) -> None:
-    """Put each config's licence and citation into the schema metadata of its shards (key ``vgbench``)."""
+def _attach_info(
+    plan: BuildPlan, schema: pa.Schema, infos: dict[str, dict[str, Any]], image_root: str | None
+) -> None:
+    """Put each config's licence and citation into the schema metadata of its shards (key ``vgbench``)
+    and, when not embedding, the images root the ``image`` paths point into."""
     for c in plan.configs:
         meta = dict(schema.metadata or {})
         meta[b"vgbench"] = json.dumps(infos[c.name], sort_keys=True).encode()
         with_info = schema.with_metadata(meta)
-        c.jobs = [dataclasses.replace(j, schema=with_info) for j in c.jobs]
+        c.jobs = [dataclasses.replace(j, schema=with_info, image_root=image_root) for j in c.jobs]
 
 
 def _counts(plan: BuildPlan, stats: list[ShardStats]) -> dict[str, dict[str, dict[str, Any]]]:
@@ -166,12 +169,13 @@ def build_dataset(
     tmp.mkdir()
     try:
         synthetic = is_synthetic(source)
-        schema = arrow_schema(embed_images, synthetic)
+        image_paths = not embed_images and images_root.is_dir()
+        schema = arrow_schema(embed_images, synthetic, image_paths)
         plan = plan_build(
             source, tmp, configs, schema, images_root if embed_images else None, rows_per_shard, layout
         )
         infos = {c.name: dataset_info([spec_for(c.name).dataset], synthetic) for c in plan.configs}
-        _attach_info(plan, schema, infos)
+        _attach_info(plan, schema, infos, str(images_root) if image_paths else None)
         stats = _run_jobs(plan, workers, quiet)
         counts = _counts(plan, stats)
         sources = {str(p.relative_to(source)): sha256_file(p) for c in plan.configs for p in c.sources}
@@ -192,7 +196,7 @@ def build_dataset(
             "images_root": str(images_root) if images_root.is_dir() else None,
             "published_check": check,
         }
-        write_card(tmp / "README.md", plan, counts, manifest, features(embed_images, synthetic))
+        write_card(tmp / "README.md", plan, counts, manifest, features(embed_images, synthetic, image_paths))
         write_json_atomic(tmp / MANIFEST, manifest)
         swap_in(tmp, out, MANIFEST, "vgbench build")
     except BaseException:

@@ -271,9 +271,14 @@ def _images_section(manifest: dict[str, Any]) -> list[str]:
         text = (
             "Images are not embedded: `file_name` is the image path relative to the images root (the folder "
             "holding `train2014/` and `val2014/`"
-            + (f"; at build time `{root}`" if root else "; none was present at build time")
-            + "). `datasets_builders.open_image(folder, row)` opens it; `vgbench build --embed-images` stores "
-            "the bytes instead."
+            + (
+                f"; at build time `{root}`). The `image` column (`datasets.Image`, no bytes) points at "
+                "`{images root}/{file_name}`, so `load_dataset` returns PIL images while the images stay there"
+                if root
+                else "; none was present at build time, so there is no `image` column)"
+            )
+            + ". `datasets_builders.open_image(folder, row, images_dir)` opens a row's image from any root; "
+            "`vgbench build --embed-images` stores the bytes instead."
         )
     return ["## Images", "", text, ""]
 

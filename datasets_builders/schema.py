@@ -5,8 +5,10 @@ sent_id, sentence, raw, no_target, target_type, targets, mask. Extra columns: ``
 source's tokens), ``category_names`` (one per target, in target order), ``target_type_label`` (a
 `datasets.ClassLabel` none / single / multi, the same information as ``target_type``),
 ``category_labels`` (one `ClassLabel` per target whose index is the COCO category id: COCO's table,
-or the synthetic shapes for a synthetic build) and, with ``--embed-images``, ``image`` (the
-`datasets.Image` struct ``{bytes, path}``).
+or the synthetic shapes for a synthetic build) and ``image`` (the `datasets.Image` struct
+``{bytes, path}``): with ``--embed-images`` the bytes (path = ``file_name``); otherwise, when an images
+root exists at build time, no bytes and path = ``{images root}/{file_name}``, so ``load_dataset`` opens
+the picture directly.
 
 RLE: ``{size: [h, w] int32, counts: str}``; ``bbox``: COCO ``[x, y, w, h]``, a fixed-length list of
 4 float64, absolute pixels.
@@ -56,9 +58,12 @@ def category_label_names(synthetic: bool = False) -> list[str]:
     return [table.get(i, f"id_{i}") for i in range(max(table) + 1)]
 
 
-def features(embed_images: bool = False, synthetic: bool = False) -> datasets.Features:
+def features(
+    embed_images: bool = False, synthetic: bool = False, image_paths: bool = False
+) -> datasets.Features:
     """The `datasets.Features` of a built config (``datasets.List`` for lists, never ``Sequence``);
-    ``synthetic`` picks the synthetic category table for ``category_labels``."""
+    ``synthetic`` picks the synthetic category table for ``category_labels``; ``image_paths`` adds the
+    ``image`` column without bytes (its path points into the images root) when not embedding."""
     v = datasets.Value
     cols = {
         "expr_id": v("string"),
@@ -91,11 +96,11 @@ def features(embed_images: bool = False, synthetic: bool = False) -> datasets.Fe
         "target_type_label": datasets.ClassLabel(names=list(TARGET_TYPES)),
         "category_labels": datasets.List(datasets.ClassLabel(names=category_label_names(synthetic))),
     }
-    if embed_images:
+    if embed_images or image_paths:
         cols["image"] = datasets.Image()
     return datasets.Features(cols)
 
 
-def arrow_schema(embed_images: bool = False, synthetic: bool = False) -> pa.Schema:
+def arrow_schema(embed_images: bool = False, synthetic: bool = False, image_paths: bool = False) -> pa.Schema:
     """The Parquet schema, derived from `features` (it carries the ``huggingface`` metadata)."""
-    return features(embed_images, synthetic).arrow_schema
+    return features(embed_images, synthetic, image_paths).arrow_schema

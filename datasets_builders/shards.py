@@ -1,7 +1,7 @@
 """Write one Parquet shard: the worker job of a build (runs in the main process or a pool worker).
 
 A `ShardJob` names a slice of one source's refs; the worker loads the source once per process
-(`load_source`, cached), turns the refs into unified rows and streams them to Parquet in row groups
+(`layouts.config_refs` / `layouts.config_coco`, cached), turns the refs into unified rows and streams them to Parquet in row groups
 of ``batch_rows`` rows, so no more than one batch of masks is ever held in memory. This module does
 not import `datasets` (pool workers start fast).
 """
@@ -38,6 +38,7 @@ class ShardJob:
     images_dir: str | None = None
     batch_rows: int = 1000
     layout: str = "official"
+    image_root: str | None = None  # not embedding: the ``image`` column's path is image_root/file_name
 
 
 @dataclass
@@ -90,6 +91,8 @@ def write_shard(job: ShardJob, progress: Callable[[int], None] | None = None) ->
             for row in rows:
                 if job.images_dir is not None:
                     row["image"] = _image_value(job.images_dir, row["file_name"], where)
+                elif job.image_root is not None:
+                    row["image"] = {"bytes": None, "path": f"{job.image_root}/{row['file_name']}"}
                 stats.rows += 1
                 stats.no_target += row["no_target"]
                 stats.multi_target += row["target_type"] == "multi"

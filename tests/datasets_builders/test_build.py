@@ -39,7 +39,7 @@ def test_shards_use_row_groups_and_the_declared_schema(synth_src, tmp_path):
     from datasets_builders.schema import arrow_schema
 
     shard = next((out / "data" / "grefcoco_unc").glob("train-*.parquet"))
-    assert pq.ParquetFile(shard).schema_arrow == arrow_schema(synthetic=True)
+    assert pq.ParquetFile(shard).schema_arrow == arrow_schema(synthetic=True, image_paths=True)
     assert shard.name == "train-00000-of-00001.parquet"
 
 
