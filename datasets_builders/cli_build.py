@@ -14,7 +14,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--format",
         dest="layout",
-        help="source layout: official, zip, instancevg, jxu124, lmms-lab (default: detected from the files)",
+        help="source layout: official, zip, instancevg, jxu124, lmms-lab, jxu124-benchmark "
+        "(default: detected from the files; see docs/datasets_builders.md)",
     )
     parser.add_argument("--images", help="folder holding train2014/ and val2014/ (default: SOURCE/images)")
     parser.add_argument("--out", required=True, help="output folder (replaced atomically)")

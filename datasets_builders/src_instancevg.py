@@ -174,7 +174,7 @@ def _mixed_record(
         "category_id": rec.get("category_id"),
         "iscrowd": rec.get("iscrowd", 0),
         "bbox": rec["bbox"],
-        "segmentation": rec["mask"],
+        "segmentation": rec["mask"] or [],  # the loader makes an all-zero mask of an empty one
     }
     ann_id = b.ann(ann, where)
     texts = _texts(rec["expressions"], where)

@@ -168,3 +168,19 @@ def test_coco_full_annotation_with_a_list_id(synth_src, tmp_path):
         InputError, match=r"instances_train2014\.json:annotations\[4\]: id: expected an integer"
     ):
         build_dataset(src, tmp_path / "out", configs=["refcoco_unc"], quiet=True)
+
+
+def test_instancevg_empty_mask_is_an_empty_target_mask(synth_src, tmp_path):
+    """The official loader turns a falsy ``mask`` into an all-zero mask; so does the reader."""
+    from datasets_builders.reading import iter_rows
+
+    src = _copy(synth_src, tmp_path, "instancevg")
+    path = src / "mixed-seg" / "instances_nogoogle_withid.json"
+    data = json.loads(path.read_text())
+    data["val_refcoco_unc"][0]["mask"] = None
+    path.write_text(json.dumps(data))
+    out = build_dataset(src, tmp_path / "out", configs=["refcoco_unc"], quiet=True)
+    row = next(iter_rows(out, "refcoco_unc", "val"))
+    from evaluators import rle
+
+    assert rle.area(row["targets"][0]["mask"]) == 0 and row["target_type"] == "single"
