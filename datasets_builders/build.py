@@ -30,7 +30,7 @@ import pyarrow as pa
 from datasets_builders.atomic_dir import check_replaceable, swap_in
 from datasets_builders.card import published_check, write_card
 from datasets_builders.citations import dataset_info
-from datasets_builders.layouts import clear_caches, spec_for
+from datasets_builders.layouts import clear_caches, detect, spec_for
 from datasets_builders.plan import BuildPlan, plan_build
 from datasets_builders.schema import arrow_schema, features
 from datasets_builders.shards import ShardJob, ShardStats, write_shard
@@ -159,15 +159,27 @@ def build_dataset(
     images_root = Path(images).resolve() if images is not None else source / "images"
     if images is not None and not images_root.is_dir():
         raise InputError(f"{images_root}: --images: folder not found")
+    from_source = False  # lmms-lab embeds its images: --embed-images can take them from the source
     if embed_images and not images_root.is_dir():
-        raise InputError(f"{images_root}: --embed-images needs the images folder (see --images)")
+        layout = layout or detect(source)
+        if images is not None or layout != "lmms-lab":
+            raise InputError(f"{images_root}: --embed-images needs the images folder (see --images)")
+        from_source = True
     check_replaceable(out, MANIFEST, "vgbench build")  # fail before the work, checked again at the swap
     clear_caches()
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.building-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
+    extracted = out.with_name(f".{out.name}.images-{os.getpid()}")
     try:
+        if from_source:
+            from datasets_builders.src_hub import extract_images
+
+            shutil.rmtree(extracted, ignore_errors=True)
+            n = extract_images(source, extracted)
+            log.info("took %d embedded images from %s", n, source)
+            images_root = extracted
         synthetic = is_synthetic(source)
         image_paths = not embed_images and images_root.is_dir()
         schema = arrow_schema(embed_images, synthetic, image_paths)
@@ -193,7 +205,8 @@ def build_dataset(
             "notes": {c.name: c.notes for c in plan.configs if c.notes},
             "sources": dict(sorted(sources.items())),
             "embed_images": embed_images,
-            "images_root": str(images_root) if images_root.is_dir() else None,
+            "images_root": str(images_root) if images_root.is_dir() and not from_source else None,
+            "images_from_source": from_source,
             "published_check": check,
         }
         write_card(tmp / "README.md", plan, counts, manifest, features(embed_images, synthetic, image_paths))
@@ -204,6 +217,7 @@ def build_dataset(
         raise
     finally:
         clear_caches()
+        shutil.rmtree(extracted, ignore_errors=True)
     total = sum(v["rows"] for c in counts.values() for v in c.values())
     log.info("built %d configs, %d rows -> %s", len(counts), total, out)
     return out

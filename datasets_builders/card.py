@@ -265,6 +265,11 @@ def _images_section(manifest: dict[str, Any]) -> list[str]:
         text = (
             "Images are embedded: the `image` column is a `datasets.Image` (bytes + the path relative "
             "to the images root), so `load_dataset` returns PIL images."
+            + (
+                " They were taken from the source's own embedded images."
+                if manifest.get("images_from_source")
+                else ""
+            )
         )
     else:
         root = manifest.get("images_root")

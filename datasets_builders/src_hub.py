@@ -50,6 +50,7 @@ __all__ = [
     "benchmark_split",
     "coco",
     "dataset_folders",
+    "extract_images",
     "refs",
 ]
 
@@ -347,3 +348,27 @@ def refs(source: Path, kind: str, config: str) -> tuple[str, list[Ref]]:
 def coco(source: Path, kind: str, config: str) -> CocoIndex:
     folder = dataset_folders(source, kind)[config]
     return _read(folder, kind, config)[1]
+
+
+def extract_images(source: Path, out_dir: Path) -> int:
+    """Write the images the lmms-lab copies under ``source`` embed to ``out_dir/{folder}/COCO_...jpg``
+    (one file per image id, batch by batch); returns how many were written. ``--embed-images`` uses
+    them when no COCO images folder is given."""
+    written = 0
+    for folder in dataset_folders(source, "lmms-lab").values():
+        for path in _files(folder):
+            for k, row in _batches(path, ("file_name", "image"), (), 64):
+                where = f"{path}:row {k}"
+                file_name = str(_need(row, "file_name", where))
+                image_id = image_id_from_name(file_name, where)
+                coco_folder = image_folder(file_name) or "train2014"
+                target = out_dir / coco_folder / f"COCO_{coco_folder}_{image_id:012d}.jpg"
+                if target.exists():
+                    continue
+                data = row["image"].get("bytes") if isinstance(row["image"], dict) else None
+                if not data:
+                    raise InputError(f"{where}: image: no embedded image bytes")
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(data)
+                written += 1
+    return written

@@ -205,3 +205,20 @@ def test_cli_format_and_images_options(synth_src, tmp_path):
     row = next(iter_rows(tmp_path / "d", "refcoco_unc", "val"))
     assert open_image(tmp_path / "d", row).size == (row["width"], row["height"])
     assert read_manifest(tmp_path / "d")["images_root"] == str((synth_src / "images").resolve())
+
+
+def test_lmms_lab_embed_images_from_the_source_itself(synth_src, tmp_path):
+    """lmms-lab carries its images: ``--embed-images`` needs no COCO folder and stores the same bytes."""
+    import datasets
+
+    from datasets_builders.reading import iter_rows
+
+    out = build_dataset(synth_src / "formats" / "lmms-lab", tmp_path / "d", embed_images=True, quiet=True)
+    manifest = read_manifest(out)
+    assert manifest["images_from_source"] is True and manifest["images_root"] is None
+    row = next(iter_rows(out, "refcocoplus_unc", "testB"))
+    assert row["image"]["bytes"] == (synth_src / "images" / row["file_name"]).read_bytes()
+    ds = datasets.load_dataset(str(out), "refcocoplus_unc", split="testB", cache_dir=str(tmp_path / "c"))
+    assert ds[0]["image"].size == (ds[0]["width"], ds[0]["height"])
+    assert "taken from the source's own embedded images" in (out / "README.md").read_text()
+    assert not list(tmp_path.glob(".d.images-*"))
