@@ -7,7 +7,7 @@ No image files are needed (the builder only reads annotations).
 
 Each build runs in a fresh process; memory is the peak of the summed PSS (proportional set size, so
 pages shared by forked workers count once) of the build process and its workers, sampled every 50 ms
-(for one worker, at least the process's own peak RSS).
+(for one worker, at least the process's own peak RSS, ``VmHWM``).
 Two sizes are measured (N/2 and N); time is extrapolated to the real gRefCOCO (about 278,232
 expressions) at the rate measured at N, memory linearly through the two sizes.
 
@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 REAL_GREFCOCO = 278232
 
 _CHILD = r"""
-import glob, json, resource, sys, threading, time
+import glob, json, sys, threading, time
 sys.path.insert(0, sys.argv[4])
 from datasets_builders.build import build_dataset
 
@@ -60,7 +60,8 @@ t = time.perf_counter()
 build_dataset(sys.argv[1], sys.argv[2], configs=["grefcoco_unc"], workers=int(sys.argv[3]), quiet=True)
 elapsed = time.perf_counter() - t
 done.set(); thread.join()
-own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+# VmHWM: this process's own peak RSS (ru_maxrss would carry the generating parent's peak over fork/exec)
+own = next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM:")) / 1024
 print(json.dumps({"seconds": elapsed, "self_rss_mb": own, "pss_mb": max(peak[0], own if sys.argv[3] == "1" else 0)}))
 """
 

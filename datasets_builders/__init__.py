@@ -10,16 +10,21 @@
 - `CONFIGS`, `REFMIX`: the configs of DATA.md section 2 (+ ``refmix_train``)
 - `load_pickle`: the restricted unpickler for untrusted refs files
 - `load_instances`, `annotation_mask`: COCO instances and polygon/RLE masks
+- `LAYOUTS`, `detect_layout`: the source layouts ``vgbench build --format`` reads;
+  `write_formats`: an official-layout source written again in every other layout
 """
 
 from datasets_builders.coco import CocoIndex, annotation_mask, load_instances
 from datasets_builders.configs import CONFIGS, PUBLISHED, REFMIX, REFMIX_SOURCES, config_names
+from datasets_builders.layouts import LAYOUTS
+from datasets_builders.layouts import detect as detect_layout
 from datasets_builders.reading import iter_rows, list_configs, read_manifest, shard_paths
 from datasets_builders.sources import Ref, Sentence, read_refs
 from datasets_builders.unpickle import load_pickle, loads_restricted
 
 __all__ = [
     "CONFIGS",
+    "LAYOUTS",
     "PUBLISHED",
     "REFMIX",
     "REFMIX_SOURCES",
@@ -29,6 +34,7 @@ __all__ = [
     "annotation_mask",
     "build_dataset",
     "config_names",
+    "detect_layout",
     "export_targets",
     "iter_rows",
     "list_configs",
@@ -39,6 +45,7 @@ __all__ = [
     "read_manifest",
     "read_refs",
     "shard_paths",
+    "write_formats",
     "write_synth",
 ]
 
@@ -57,6 +64,10 @@ def __getattr__(name: str):
         from datasets_builders.synth import write_synth
 
         return write_synth
+    if name == "write_formats":
+        from datasets_builders.write_formats import write_formats
+
+        return write_formats
     if name == "export_targets":
         from datasets_builders.export import export_targets
 

@@ -61,7 +61,7 @@ def published_check(counts: Counts) -> dict[str, Any]:
     return {"table": table, "applied": applied, "mismatches": mismatches}
 
 
-def _yaml_header(plan: BuildPlan, counts: Counts, feats: datasets.Features) -> str:
+def _yaml_header(plan: BuildPlan, counts: Counts, feats: datasets.Features, info: dict[str, Any]) -> str:
     configs = []
     infos = []
     feature_list = feats._to_yaml_list()
@@ -87,30 +87,51 @@ def _yaml_header(plan: BuildPlan, counts: Counts, feats: datasets.Features) -> s
                 "dataset_size": sum(counts[c.name][s]["num_bytes"] for s in c.splits),
             }
         )
-    header = {
-        "license": "cc-by-4.0",
-        "task_categories": ["object-detection", "image-segmentation"],
-        "pretty_name": "vgbench visual grounding",
-        "configs": configs,
-        "dataset_info": infos,
-    }
+    header: dict[str, Any] = {"license": info["license"]}
+    if info["synthetic"]:
+        header["license_name"] = "vgbench-synthetic"
+        header["tags"] = ["synthetic"]
+    header.update(
+        {
+            "task_categories": ["object-detection", "image-segmentation"],
+            "pretty_name": "vgbench synthetic shapes" if info["synthetic"] else "vgbench visual grounding",
+            "citation": info["citation"],
+            "configs": configs,
+            "dataset_info": infos,
+        }
+    )
     return yaml.safe_dump(header, sort_keys=False, allow_unicode=True, width=1000)
 
 
 def render_card(plan: BuildPlan, counts: Counts, manifest: dict[str, Any], feats: datasets.Features) -> str:
     """The card text (YAML front matter + Markdown)."""
     first = plan.configs[0]
+    info = manifest["dataset_info"]
+    layout = manifest["layout"]
     lines = [
         "---",
-        _yaml_header(plan, counts, feats).rstrip("\n"),
+        _yaml_header(plan, counts, feats, info).rstrip("\n"),
         "---",
         "",
-        "# vgbench visual grounding data",
+        "# vgbench synthetic shapes (not real data)"
+        if info["synthetic"]
+        else "# vgbench visual grounding data",
         "",
         "Built by `vgbench build` (vgbench "
-        f"{manifest['vgbench_version']}) from the official annotation files: one row per referring "
+        f"{manifest['vgbench_version']}) from source files in the `{layout}` layout: one row per referring "
         "expression, one schema for every config (vgbench DATA.md section 3).",
         "",
+    ]
+    if info["synthetic"]:
+        lines += [
+            "**This build is synthetic**: its sources were written by `vgbench synth` (coloured shapes and "
+            "grammar sentences). It contains no COCO or RefCOCO material and claims no CC BY licence; its "
+            "numbers say nothing about models on the real data.",
+            "",
+        ]
+    lines += _layout_section(layout)
+    lines += _images_section(manifest)
+    lines += [
         "## How to load",
         "",
         "```python",
@@ -201,14 +222,70 @@ def render_card(plan: BuildPlan, counts: Counts, manifest: dict[str, Any], feats
         "",
         "## Licences and citation",
         "",
-        "COCO annotations are CC BY 4.0 (COCO Consortium); the images keep their Flickr licences and are "
-        "not redistributed unless `--embed-images` was used. The referring expressions belong to their "
-        "datasets; cite them when you use this data:",
-        "",
-        _CITATIONS,
+        f"Licence: `{info['license']}`. {info['license_text']} The same licence and BibTeX are in the YAML "
+        "header above (`license`, `citation`), in `vgbench_build.json` (`dataset_info`, per config "
+        "`config_citations`) and in the schema metadata of every Parquet shard (key `vgbench`).",
         "",
     ]
+    if info["synthetic"]:
+        lines += ["Synthetic data: nothing to cite but vgbench.", ""]
+    else:
+        lines += [
+            "The referring expressions belong to their datasets; cite them when you use this data:",
+            "",
+            _CITATIONS,
+            "",
+            "```bibtex",
+            info["citation"],
+            "```",
+            "",
+        ]
     return "\n".join(lines)
+
+
+def _layout_section(layout: str) -> list[str]:
+    from datasets_builders.layouts import LAYOUTS, notes
+
+    n = notes(layout)
+    return [
+        "## Source layout",
+        "",
+        f"Layout `{layout}`: {LAYOUTS[layout]}.",
+        "",
+        f"- Missing from this source: {n.missing}.",
+        f"- Derived: {n.derived}.",
+        f"- Split names: {n.splits}.",
+        f"- Joins with an official build (predictions keyed by `expr_id`): {n.joinable}.",
+        "",
+    ]
+
+
+def _images_section(manifest: dict[str, Any]) -> list[str]:
+    if manifest["embed_images"]:
+        text = (
+            "Images are embedded: the `image` column is a `datasets.Image` (bytes + the path relative "
+            "to the images root), so `load_dataset` returns PIL images."
+            + (
+                " They were taken from the source's own embedded images."
+                if manifest.get("images_from_source")
+                else ""
+            )
+        )
+    else:
+        root = manifest.get("images_root")
+        text = (
+            "Images are not embedded: `file_name` is the image path relative to the images root (the folder "
+            "holding `train2014/` and `val2014/`"
+            + (
+                f"; at build time `{root}`). The `image` column (`datasets.Image`, no bytes) points at "
+                "`{images root}/{file_name}`, so `load_dataset` returns PIL images while the images stay there"
+                if root
+                else "; none was present at build time, so there is no `image` column)"
+            )
+            + ". `datasets_builders.open_image(folder, row, images_dir)` opens a row's image from any root; "
+            "`vgbench build --embed-images` stores the bytes instead."
+        )
+    return ["## Images", "", text, ""]
 
 
 def write_card(

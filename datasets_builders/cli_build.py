@@ -8,7 +8,16 @@ __all__ = ["add_arguments", "run"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--source", required=True, help="folder in the layout of DATA.md section 1")
+    parser.add_argument(
+        "--source", required=True, help="folder with the source files (any layout of --format; detected)"
+    )
+    parser.add_argument(
+        "--format",
+        dest="layout",
+        help="source layout: official, zip, instancevg, jxu124, lmms-lab, jxu124-benchmark "
+        "(default: detected from the files; see docs/datasets_builders.md)",
+    )
+    parser.add_argument("--images", help="folder holding train2014/ and val2014/ (default: SOURCE/images)")
     parser.add_argument("--out", required=True, help="output folder (replaced atomically)")
     parser.add_argument("--configs", help="comma-separated configs (default: every config whose files exist)")
     parser.add_argument("--workers", type=int, default=1, help="parallel processes (default 1)")
@@ -30,6 +39,8 @@ def run(args: argparse.Namespace) -> int:
         workers=args.workers,
         embed_images=args.embed_images,
         quiet=args.quiet,
+        layout=args.layout,
+        images=args.images,
     )
     manifest = read_manifest(out)
     for config, info in manifest["configs"].items():

@@ -21,7 +21,15 @@ from evaluators.errors import InputError
 from evaluators.jsonio import JSONDecodeError, loads
 from evaluators.limits import MAX_IMAGE_SIDE
 
-__all__ = ["CocoIndex", "ImageInfo", "annotation_mask", "image_folder", "load_instances"]
+__all__ = [
+    "CocoIndex",
+    "ImageInfo",
+    "annotation_mask",
+    "image_folder",
+    "index_instances",
+    "load_instances",
+    "relative_file_name",
+]
 
 
 @dataclass(frozen=True)
@@ -66,8 +74,9 @@ def image_folder(file_name: str) -> str:
     return ""
 
 
-def _relative_file_name(file_name: str) -> str:
-    """``{folder}/{basename}``; a name that could leave the images folder (``..``, ``/``, a NUL,
+def relative_file_name(file_name: str) -> str:
+    """``{folder}/{basename}`` (``train2014/COCO_train2014_...jpg``) from any COCO file name or path, the folder
+    from its prefix; a name that could leave the images folder (``..``, ``/``, a NUL,
     a backslash) raises ValueError."""
     folder = image_folder(file_name)
     name = Path(file_name).name
@@ -114,6 +123,12 @@ def load_instances(path: str | Path) -> CocoIndex:
         raise InputError(f"{path}: cannot read: {exc}") from None
     except (JSONDecodeError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: not valid JSON: {exc}") from None
+    return index_instances(data, path)
+
+
+def index_instances(data: Any, path: str | Path) -> CocoIndex:
+    """Index an already-parsed COCO instances object; ``path`` names it in errors."""
+    path = Path(path)
     if not isinstance(data, dict) or not isinstance(data.get("images"), list):
         raise InputError(f"{path}: images: expected a COCO instances object with an 'images' list")
     index = CocoIndex(path=path)
@@ -123,7 +138,7 @@ def load_instances(path: str | Path) -> CocoIndex:
                 raise ValueError("file_name: expected a string")
             info = ImageInfo(
                 _strict_int(img.get("id"), "id"),
-                _relative_file_name(img["file_name"]),
+                relative_file_name(img["file_name"]),
                 _side(img.get("height"), "height"),
                 _side(img.get("width"), "width"),
             )

@@ -3,7 +3,7 @@
 Shards: the refs of one split, in source order, cut into runs of at most ``rows_per_shard``
 sentences (a ref is never cut), so the shard layout depends only on the inputs, never on
 ``--workers``. ``refmix_train`` takes the train refs of `REFMIX_SOURCES` whose image appears in
-none of their other splits.
+none of their other splits (a source with its own mixed training set, InstanceVG's, gives it whole).
 """
 
 from __future__ import annotations
@@ -14,9 +14,18 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from datasets_builders.configs import CONFIGS, REFMIX, REFMIX_SOURCES, config_names
-from datasets_builders.shards import ShardJob, load_refs
-from datasets_builders.sources import Ref, find_refs_file
+from datasets_builders.configs import REFMIX, REFMIX_SOURCES, config_names
+from datasets_builders.layouts import (
+    available,
+    check_layout,
+    config_refs,
+    detect,
+    expr_prefix,
+    refmix_computed,
+    spec_for,
+)
+from datasets_builders.shards import ShardJob
+from datasets_builders.sources import Ref
 from evaluators.errors import InputError
 
 __all__ = ["BuildPlan", "ConfigPlan", "plan_build"]
@@ -40,6 +49,7 @@ class ConfigPlan:
 class BuildPlan:
     configs: list[ConfigPlan]
     skipped: dict[str, str]
+    layout: str = "official"
 
 
 def _split_order(spec_splits: tuple[str, ...], present: set[str]) -> list[str]:
@@ -59,14 +69,14 @@ def _chunks(refs: list[Ref], indices: list[int], rows_per_shard: int) -> list[li
     return chunks
 
 
-def _check_unique(name: str, refs_path: Path, refs: list[Ref], indices: list[int], split: str) -> None:
+def _check_unique(prefix: str, refs_path: str, refs: list[Ref], indices: list[int], split: str) -> None:
     seen: set[int] = set()
     for i in indices:
         for s in refs[i].sentences:
             if s.sent_id in seen:
                 raise InputError(
                     f"{refs_path}:[{i}]: sent_id: {s.sent_id} repeats in split {split!r}, "
-                    f"so expr_id {name}/{split}/{s.sent_id} would not be unique"
+                    f"so expr_id {prefix}/{s.sent_id} would not be unique"
                 )
             seen.add(s.sent_id)
 
@@ -82,6 +92,7 @@ def _jobs(
     images_dir: Path | None,
     first: int,
     total: int,
+    layout: str,
 ) -> list[ShardJob]:
     out = []
     for k, (prefix, idx) in enumerate(chunks):
@@ -97,6 +108,7 @@ def _jobs(
                 schema=schema,
                 expr_prefix=prefix,
                 images_dir=str(images_dir) if images_dir else None,
+                layout=layout,
             )
         )
     return out
@@ -109,33 +121,34 @@ def plan_build(
     schema: pa.Schema,
     images_dir: Path | None,
     rows_per_shard: int = 10000,
+    layout: str | None = None,
 ) -> BuildPlan:
-    """Plan the shards of ``configs`` (default: every config whose files are present)."""
+    """Plan the shards of ``configs`` (default: every config whose files are present).
+
+    ``layout`` names the source layout (`layouts.LAYOUTS`); None detects it.
+    """
     wanted = configs or config_names()
     unknown = [c for c in wanted if c not in config_names()]
     if unknown:
         raise InputError(
             f"--configs: unknown config(s) {', '.join(unknown)}; known: {', '.join(config_names())}"
         )
+    layout = check_layout(layout) if layout else detect(source)
+    found = available(source, layout)
     plans: list[ConfigPlan] = []
     skipped: dict[str, str] = {}
     for name in wanted:
-        if name == REFMIX:
+        if name == REFMIX and refmix_computed(layout):
             continue
-        spec = CONFIGS[name]
-        refs_path = find_refs_file(spec, source)
-        instances = source / spec.folder / "instances.json"
-        if refs_path is None or not instances.is_file():
-            if not instances.is_file():
-                reason = f"missing {instances}"
-            else:
-                reason = f"no {' or '.join(spec.refs_files)} in {source / spec.folder}"
+        if name not in found:
+            reason = f"no {layout} source files for it under {source}"
             if configs:
                 raise InputError(f"{name}: {reason}")
             skipped[name] = reason
             log.info("skipping %s: %s", name, reason)
             continue
-        _, refs = load_refs(str(source), name)
+        refs_path, refs = config_refs(source, layout, name)
+        spec = spec_for(name)
         if not refs:
             raise InputError(f"{refs_path}: holds no refs (an empty list)")
         by_split: dict[str, list[int]] = {}
@@ -144,16 +157,19 @@ def plan_build(
         odd = set(by_split) - set(spec.splits)
         if odd:
             log.warning("%s: unexpected split name(s) %s kept as spelled", refs_path, sorted(odd))
-        plan = ConfigPlan(name, _split_order(spec.splits, set(by_split)), sources=[instances, refs_path])
+        plan = ConfigPlan(name, _split_order(spec.splits, set(by_split)), sources=list(found[name]))
         for split in plan.splits:
-            _check_unique(name, refs_path, refs, by_split[split], split)
+            prefix = expr_prefix(layout, name, split)
+            _check_unique(prefix, refs_path, refs, by_split[split], split)
             chunks = _chunks(refs, by_split[split], rows_per_shard)
             plan.rows += sum(len(refs[i].sentences) for i in by_split[split])
-            prefixed = [(f"{name}/{split}", c) for c in chunks]
-            plan.jobs += _jobs(tmp, name, split, source, name, prefixed, schema, images_dir, 0, len(chunks))
+            prefixed = [(prefix, c) for c in chunks]
+            plan.jobs += _jobs(
+                tmp, name, split, source, name, prefixed, schema, images_dir, 0, len(chunks), layout
+            )
         plans.append(plan)
-    if REFMIX in wanted:
-        refmix = _plan_refmix(source, tmp, schema, images_dir, rows_per_shard)
+    if REFMIX in wanted and refmix_computed(layout):
+        refmix = _plan_refmix(source, tmp, schema, images_dir, rows_per_shard, layout, found)
         if isinstance(refmix, str):
             if configs:
                 raise InputError(f"{REFMIX}: {refmix}")
@@ -161,23 +177,26 @@ def plan_build(
         else:
             plans.append(refmix)
     if not plans:
-        raise InputError(f"{source}: no source files found for any config (see DATA.md section 1)")
-    return BuildPlan(plans, skipped)
+        raise InputError(
+            f"{source}: no source files found for any config (layout {layout}; see DATA.md section 1)"
+        )
+    return BuildPlan(plans, skipped, layout)
 
 
 def _plan_refmix(
-    source: Path, tmp: Path, schema: pa.Schema, images_dir: Path | None, rows_per_shard: int
+    source: Path,
+    tmp: Path,
+    schema: pa.Schema,
+    images_dir: Path | None,
+    rows_per_shard: int,
+    layout: str,
+    found: dict[str, list[Path]],
 ) -> ConfigPlan | str:
     """The ``refmix_train`` plan, or the reason it cannot be built."""
-    missing = [
-        c
-        for c in REFMIX_SOURCES
-        if find_refs_file(CONFIGS[c], source) is None
-        or not (source / CONFIGS[c].folder / "instances.json").is_file()
-    ]
+    missing = [c for c in REFMIX_SOURCES if c not in found]
     if missing:
         return f"needs the sources of {', '.join(missing)}"
-    loaded = {c: load_refs(str(source), c) for c in REFMIX_SOURCES}
+    loaded = {c: config_refs(source, layout, c) for c in REFMIX_SOURCES}
     held_out = {r.image_id for _, refs in loaded.values() for r in refs if r.split != "train"}
     plan = ConfigPlan(REFMIX, ["train"])
     parts: list[tuple[str, list[int]]] = []
@@ -185,7 +204,7 @@ def _plan_refmix(
     dropped_rows = 0
     for c in REFMIX_SOURCES:
         refs_path, refs = loaded[c]
-        plan.sources += [source / CONFIGS[c].folder / "instances.json", refs_path]
+        plan.sources += [p for p in found[c] if p not in plan.sources]
         keep = []
         for i, r in enumerate(refs):
             if r.split != "train":
@@ -195,7 +214,7 @@ def _plan_refmix(
                 dropped_rows += len(r.sentences)
             else:
                 keep.append(i)
-        _check_unique(REFMIX, refs_path, refs, keep, "train")
+        _check_unique(f"{REFMIX}/train/{c}", refs_path, refs, keep, "train")
         plan.rows += sum(len(refs[i].sentences) for i in keep)
         parts += [(f"{REFMIX}/train/{c}", chunk) for chunk in _chunks(refs, keep, rows_per_shard) if chunk]
     if not parts:
@@ -204,6 +223,8 @@ def _plan_refmix(
     first = 0
     for c in REFMIX_SOURCES:
         mine = [p for p in parts if p[0].endswith(f"/{c}")]
-        plan.jobs += _jobs(tmp, REFMIX, "train", source, c, mine, schema, images_dir, first, len(parts))
+        plan.jobs += _jobs(
+            tmp, REFMIX, "train", source, c, mine, schema, images_dir, first, len(parts), layout
+        )
         first += len(mine)
     return plan

@@ -23,6 +23,8 @@ from evaluators.records import check_bbox
 
 __all__ = ["ref_rows", "target_type"]
 
+_TYPE_INDEX = {"none": 0, "single": 1, "multi": 2}  # schema.TARGET_TYPES
+
 
 def target_type(targets: list[dict[str, Any]]) -> str:
     """``none``, ``single`` or ``multi`` from the count of non-crowd targets."""
@@ -110,4 +112,6 @@ def ref_rows(
             "mask": _empty(h, w) if no_target else merged,
             "tokens": list(s.tokens),
             "category_names": [] if no_target else names,
+            "target_type_label": _TYPE_INDEX[target_type(row_targets)],
+            "category_labels": [t["category_id"] if t["category_id"] >= 0 else -1 for t in row_targets],
         }

@@ -1,14 +1,13 @@
 """Write one Parquet shard: the worker job of a build (runs in the main process or a pool worker).
 
 A `ShardJob` names a slice of one source's refs; the worker loads the source once per process
-(`load_source`, cached), turns the refs into unified rows and streams them to Parquet in row groups
+(`layouts.config_refs` / `layouts.config_coco`, cached), turns the refs into unified rows and streams them to Parquet in row groups
 of ``batch_rows`` rows, so no more than one batch of masks is ever held in memory. This module does
 not import `datasets` (pool workers start fast).
 """
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,13 +16,10 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from datasets_builders.coco import CocoIndex, load_instances
-from datasets_builders.configs import CONFIGS
 from datasets_builders.rows import ref_rows
-from datasets_builders.sources import Ref, find_refs_file, read_refs
 from evaluators.errors import InputError
 
-__all__ = ["ShardJob", "ShardStats", "load_refs", "load_source", "write_shard"]
+__all__ = ["ShardJob", "ShardStats", "write_shard"]
 
 
 @dataclass(frozen=True)
@@ -41,6 +37,8 @@ class ShardJob:
     expr_prefix: str
     images_dir: str | None = None
     batch_rows: int = 1000
+    layout: str = "official"
+    image_root: str | None = None  # not embedding: the ``image`` column's path is image_root/file_name
 
 
 @dataclass
@@ -54,23 +52,6 @@ class ShardStats:
     multi_target: int = 0
     num_bytes: int = 0
     image_ids: tuple[int, ...] = ()
-
-
-@functools.lru_cache(maxsize=4)
-def load_refs(source: str, source_config: str) -> tuple[Path, list[Ref]]:
-    """The refs file of a config under ``source`` and its normalised refs (cached per process)."""
-    spec = CONFIGS[source_config]
-    path = find_refs_file(spec, Path(source))
-    if path is None:
-        raise InputError(f"{Path(source) / spec.folder}: no refs file ({' or '.join(spec.refs_files)})")
-    return path, read_refs(path, spec.kind)
-
-
-@functools.lru_cache(maxsize=1)
-def load_source(source: str, folder: str) -> CocoIndex:
-    """The ``instances.json`` of one source folder (cached per process; jobs come grouped by config,
-    so one index at a time is enough and bounds memory on the real files)."""
-    return load_instances(Path(source) / folder / "instances.json")
 
 
 def _image_value(images_dir: str, file_name: str, where: str) -> dict[str, Any]:
@@ -88,9 +69,12 @@ def _image_value(images_dir: str, file_name: str, where: str) -> dict[str, Any]:
 
 def write_shard(job: ShardJob, progress: Callable[[int], None] | None = None) -> ShardStats:
     """Build and write one shard; returns its counts. ``progress(n)`` is called after each batch."""
-    spec = CONFIGS[job.source_config]
-    refs_path, refs = load_refs(job.source, job.source_config)
-    coco = load_source(job.source, spec.folder)
+    from datasets_builders.layouts import config_coco, config_refs, spec_for
+
+    source = Path(job.source)
+    spec = spec_for(job.source_config)
+    refs_path, refs = config_refs(source, job.layout, job.source_config)
+    coco = config_coco(source, job.layout, job.source_config)
     stats = ShardStats(job.config, job.split, job.path)
     images: set[int] = set()
     batch: list[dict[str, Any]] = []
@@ -112,6 +96,8 @@ def write_shard(job: ShardJob, progress: Callable[[int], None] | None = None) ->
             for row in rows:
                 if job.images_dir is not None:
                     row["image"] = _image_value(job.images_dir, row["file_name"], where)
+                elif job.image_root is not None:
+                    row["image"] = {"bytes": None, "path": f"{job.image_root}/{row['file_name']}"}
                 stats.rows += 1
                 stats.no_target += row["no_target"]
                 stats.multi_target += row["target_type"] == "multi"

@@ -23,7 +23,7 @@ from datasets_builders.unpickle import load_pickle
 from evaluators.errors import InputError
 from evaluators.jsonio import JSONDecodeError, loads
 
-__all__ = ["Ref", "Sentence", "find_refs_file", "read_refs"]
+__all__ = ["Ref", "Sentence", "find_refs_file", "parse_refs", "read_refs"]
 
 
 @dataclass(frozen=True)
@@ -129,10 +129,14 @@ def _ref(r: Any, kind: str, where: str) -> Ref:
     )
 
 
+def parse_refs(data: Any, kind: str, name: str) -> list[Ref]:
+    """Normalise already-loaded refs (a list of ref dicts) of reader ``kind``; ``name`` is used in errors."""
+    if not isinstance(data, list):
+        raise InputError(f"{name}: expected a list of refs, got {type(data).__name__}")
+    return [_ref(r, kind, f"{name}:[{i}]") for i, r in enumerate(data)]
+
+
 def read_refs(path: str | Path, kind: str) -> list[Ref]:
     """Read one refs file (pickle or JSON) of the given reader ``kind``; errors name file and record."""
     path = Path(path)
-    data = _load(path)
-    if not isinstance(data, list):
-        raise InputError(f"{path}: expected a list of refs, got {type(data).__name__}")
-    return [_ref(r, kind, f"{path}:[{i}]") for i, r in enumerate(data)]
+    return parse_refs(_load(path), kind, str(path))

@@ -6,6 +6,8 @@ Writes the layout of DATA.md section 1 with real JPEG images::
     OUT/images/val2014/COCO_val2014_%012d.jpg       (a few more scenes, used by Ref-ZOM only)
     OUT/{refcoco,refcoco+,refcocog,grefcoco,ref-zom,rrefcoco,rrefcoco+,rrefcocog}/instances.json + refs
     OUT/vgbench_synth.json                          (what was generated: seed, images, vgbench version)
+    OUT/formats/{zip,instancevg,jxu124,lmms-lab}/   the same sources in the other layouts `vgbench build`
+                                                    reads (`write_formats.write_formats`)
 
 Scenes and expressions come from `synth_scene` and `synth_grammar`; every sentence determines its
 targets. Pickles are protocol 2 (as the official Python-2 files). The output is a pure function of
@@ -28,6 +30,7 @@ from typing import Any
 from datasets_builders.atomic_dir import check_replaceable, remove_stale_temps, swap_in
 from datasets_builders.synth_grammar import LOCATION_WORDS, absent_expressions, describe, multi_expressions
 from datasets_builders.synth_scene import CATEGORIES, CATEGORY_ID, Scene, SceneObject, make_scene, render
+from datasets_builders.write_formats import write_formats
 
 __all__ = ["MARKER", "generate_scenes", "write_synth"]
 
@@ -339,6 +342,7 @@ def write_synth(out_dir: str | Path, images: int = 40, seed: int = 0, quiet: boo
     tmp.mkdir()
     try:
         _write_tree(tmp, images, seed, quiet)
+        write_formats(tmp, tmp / "formats")
         _dump_json(
             tmp / MARKER,
             {"generator": "vgbench synth", "vgbench_version": __version__, "images": images, "seed": seed},

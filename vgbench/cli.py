@@ -22,12 +22,12 @@ from evaluators.errors import InputError
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "synth": (
         "datasets_builders.cli_synth",
-        "write synthetic source files for all ten configs",
+        "write synthetic source files for all ten configs (and in every layout build reads)",
         "vgbench synth --out src --images 40 --seed 0",
     ),
     "build": (
         "datasets_builders.cli_build",
-        "build Parquet + dataset card from official source files",
+        "build Parquet + dataset card from the official files, the zips, InstanceVG's or the Hub copies",
         "vgbench build --source src --out data --workers 2",
     ),
     "export-targets": (

@@ -39,7 +39,7 @@ def test_shards_use_row_groups_and_the_declared_schema(synth_src, tmp_path):
     from datasets_builders.schema import arrow_schema
 
     shard = next((out / "data" / "grefcoco_unc").glob("train-*.parquet"))
-    assert pq.ParquetFile(shard).schema_arrow == arrow_schema()
+    assert pq.ParquetFile(shard).schema_arrow == arrow_schema(synthetic=True, image_paths=True)
     assert shard.name == "train-00000-of-00001.parquet"
 
 
@@ -62,8 +62,13 @@ def test_card_yaml_configs_counts_sources(built):
     for rel, digest in manifest["sources"].items():
         assert digest == sha256_file(__import__("pathlib").Path(source) / rel)
         assert f"`{rel}` | `{digest}`" in text
-    for needle in ("load_dataset(", "CC BY 4.0", "Published vs built", "no-target", "Kazemzadeh", "dropped"):
+    for needle in ("load_dataset(", "claims no CC BY licence", "Published vs built", "no-target", "dropped"):
         assert needle in text
+    # a synthetic build says so and claims no CC BY licence (DATA.md section 4; the real data's
+    # licence and citations are checked on the real excerpts in test_formats_real.py)
+    assert header["license"] == "other" and "synthetic" in header["tags"]
+    assert header["citation"] == "" and "Kazemzadeh" not in text
+    assert manifest["dataset_info"]["synthetic"] is True
     assert "20" + "26" not in text  # no build dates in the card
 
 

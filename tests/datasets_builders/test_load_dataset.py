@@ -16,15 +16,16 @@ def test_every_config_loads_with_the_declared_features(built, hf_cache):
     for config, splits in list_configs(built).items():
         for split in splits:
             ds = datasets.load_dataset(str(built), config, split=split, cache_dir=hf_cache)
-            assert ds.features == features()
+            assert ds.features == features(synthetic=True, image_paths=True)
             ours = list(iter_rows(built, config, split))
             assert len(ds) == len(ours)
-            assert ds[0] == ours[0] and ds[-1] == ours[-1]
+            plain = ds.cast_column("image", datasets.Image(decode=False))
+            assert plain[0] == ours[0] and plain[-1] == ours[-1]
 
 
 def test_streaming_and_slicing(built, hf_cache):
     stream = datasets.load_dataset(str(built), "grefcoco_unc", split="val", streaming=True)
-    first = next(iter(stream))
+    first = next(iter(stream.cast_column("image", datasets.Image(decode=False))))
     assert first == next(iter_rows(built, "grefcoco_unc", "val"))
     part = datasets.load_dataset(str(built), "refzom_final", split="test[:3]", cache_dir=hf_cache)
     assert len(part) == 3
@@ -36,6 +37,15 @@ def test_embedded_images_load_as_pil(synth_src, tmp_path):
 
     out = build_dataset(synth_src, tmp_path / "d", configs=["refzom_final"], embed_images=True, quiet=True)
     ds = datasets.load_dataset(str(out), "refzom_final", split="test", cache_dir=str(tmp_path / "cache"))
-    assert ds.features == features(embed_images=True)
+    assert ds.features == features(embed_images=True, synthetic=True)
     row = ds[0]
     assert row["image"].size == (row["width"], row["height"])
+
+
+def test_image_paths_load_as_pil_without_embedding(built, hf_cache):
+    """Not embedded: the ``image`` column points into the images root, so pictures need no join."""
+    ds = datasets.load_dataset(str(built), "refcoco_unc", split="testA", cache_dir=hf_cache)
+    row = ds[0]
+    assert row["image"].size == (row["width"], row["height"])
+    raw = next(iter_rows(built, "refcoco_unc", "testA"))
+    assert raw["image"]["bytes"] is None and raw["image"]["path"].endswith("/" + raw["file_name"])
