@@ -150,7 +150,11 @@ def plan_build(
         refs_path, refs = config_refs(source, layout, name)
         spec = spec_for(name)
         if not refs:
-            raise InputError(f"{refs_path}: holds no refs (an empty list)")
+            if layout == "official" or configs:  # a refs file of its own that holds []: a broken source
+                raise InputError(f"{refs_path}: holds no refs for {name} (an empty list)")
+            skipped[name] = f"{refs_path} holds no refs for it"  # a shared file (InstanceVG, Hub copies)
+            log.info("skipping %s: %s", name, skipped[name])
+            continue
         by_split: dict[str, list[int]] = {}
         for i, ref in enumerate(refs):
             by_split.setdefault(ref.split, []).append(i)
