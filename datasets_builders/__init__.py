@@ -7,7 +7,7 @@
 - `synth_grammar.VOCAB` / `synth_grammar.resolve` and `synth.generate_scenes`: the synthetic grammar's
   words and an oracle that interprets a sentence in its scene
 - `export_targets`: the evaluator's targets file (``vgbench export-targets``)
-- `CONFIGS`, `REFMIX`: the configs of DATA.md section 2 (+ ``refmix_train``)
+- `CONFIGS`, `REFMIX`: the configs of docs/formats.md#configs-and-splits (+ ``refmix_train``)
 - `load_pickle`: the restricted unpickler for untrusted refs files
 - `load_instances`, `annotation_mask`: COCO instances and polygon/RLE masks
 - `LAYOUTS`, `detect_layout`: the source layouts ``vgbench build --format`` reads;

@@ -1,6 +1,6 @@
 """``build_dataset``: official source files -> Parquet shards + dataset card + build manifest.
 
-Layout written (DATA.md section 4)::
+Layout written (docs/formats.md#the-built-dataset)::
 
     OUT/README.md                                   dataset card (YAML configs + dataset_info)
     OUT/data/{config}/{split}-{i:05d}-of-{n:05d}.parquet

@@ -119,7 +119,7 @@ def render_card(plan: BuildPlan, counts: Counts, manifest: dict[str, Any], feats
         "",
         "Built by `vgbench build` (vgbench "
         f"{manifest['vgbench_version']}) from source files in the `{layout}` layout: one row per referring "
-        "expression, one schema for every config (vgbench DATA.md section 3).",
+        "expression, one schema for every config (vgbench docs/formats.md#the-unified-row).",
         "",
     ]
     if info["synthetic"]:
@@ -175,7 +175,7 @@ def render_card(plan: BuildPlan, counts: Counts, manifest: dict[str, Any], feats
     lines += ["", "## Published vs built sizes", ""]
     if check["table"]:
         lines += [
-            "Checked against the published sizes (vgbench DATA.md section 2) only for configs whose build "
+            "Checked against the published sizes (vgbench docs/formats.md#configs-and-splits) only for configs whose build "
             f"looks like the real data (a split with at least {REAL_FRACTION:.0%} of its published size): "
             + (", ".join(f"`{c}`" for c in check["applied"]) or "none (this is not a build of the real data)")
             + ".",

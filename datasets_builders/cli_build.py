@@ -1,4 +1,4 @@
-"""``vgbench build``: official source files -> Parquet shards + dataset card (DATA.md section 4)."""
+"""``vgbench build``: official source files -> Parquet shards + dataset card (docs/formats.md#the-built-dataset)."""
 
 from __future__ import annotations
 

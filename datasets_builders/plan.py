@@ -182,7 +182,7 @@ def plan_build(
             plans.append(refmix)
     if not plans:
         raise InputError(
-            f"{source}: no source files found for any config (layout {layout}; see DATA.md section 1)"
+            f"{source}: no source files found for any config (layout {layout}; see docs/formats.md#source-files)"
         )
     return BuildPlan(plans, skipped, layout)
 

@@ -1,4 +1,4 @@
-"""Turn one normalised `Ref` plus the COCO index into unified rows (DATA.md section 3), one per sentence.
+"""Turn one normalised `Ref` plus the COCO index into unified rows (docs/formats.md#the-unified-row), one per sentence.
 
 The targets of a ref are computed once and shared by its sentences: each target carries its instance
 mask (RLE of the image size); the row ``mask`` is the union of the non-crowd target masks (crowd

@@ -1,4 +1,4 @@
-"""The unified row (DATA.md section 3) as `datasets.Features` and the matching Arrow schema.
+"""The unified row (docs/formats.md#the-unified-row) as `datasets.Features` and the matching Arrow schema.
 
 Fixed columns, in order: expr_id, dataset, config, split, image_id, file_name, height, width, ref_id,
 sent_id, sentence, raw, no_target, target_type, targets, mask. Extra columns: ``tokens`` (the

@@ -1,4 +1,4 @@
-"""Readers of the refs files of DATA.md section 1, normalised to one `Ref` shape.
+"""Readers of the refs files of docs/formats.md#source-files, normalised to one `Ref` shape.
 
 Every format becomes a list of `Ref` (source order kept): target ``ann_ids`` (empty for a no-target
 ref), a ref-level ``no_target`` flag and the sentences, each with ``exists`` (False for an R-RefCOCO

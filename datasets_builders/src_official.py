@@ -1,6 +1,6 @@
 """The official refer layout (folders of ``refs(*).p`` + ``instances.json``) and the original zips.
 
-``official``: ``SOURCE/{folder}/{refs file}`` + ``SOURCE/{folder}/instances.json`` (DATA.md section 1).
+``official``: ``SOURCE/{folder}/{refs file}`` + ``SOURCE/{folder}/instances.json`` (docs/formats.md#source-files).
 When a folder has its refs file but no ``instances.json``, COCO's full
 ``SOURCE/annotations/instances_{train,val}2014.json`` is streamed instead, keeping only the images
 and annotations the refs name (`coco_stream`).

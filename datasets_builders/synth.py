@@ -1,6 +1,6 @@
-"""``write_synth``: synthetic source files for all ten configs (DATA.md section 5), from a seed.
+"""``write_synth``: synthetic source files for all ten configs (docs/datasets_builders.md, synthetic data), from a seed.
 
-Writes the layout of DATA.md section 1 with real JPEG images::
+Writes the layout of docs/formats.md#source-files with real JPEG images::
 
     OUT/images/train2014/COCO_train2014_%012d.jpg   (``images`` scenes)
     OUT/images/val2014/COCO_val2014_%012d.jpg       (a few more scenes, used by Ref-ZOM only)

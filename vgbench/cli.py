@@ -4,7 +4,7 @@ Each command lives in the package that does the work and exposes two functions i
 ``add_arguments(parser)`` and ``run(args) -> int``. Modules are imported only for the command that
 runs, so ``vgbench eval`` never imports torch or datasets.
 
-Exit codes (CLI.md): 0 success, 2 bad input or usage (one ``error:`` line on stderr, no traceback),
+Exit codes (docs/cli.md): 0 success, 2 bad input or usage (one ``error:`` line on stderr, no traceback),
 1 an internal failure.
 """
 

@@ -64,7 +64,7 @@ def test_card_yaml_configs_counts_sources(built):
         assert f"`{rel}` | `{digest}`" in text
     for needle in ("load_dataset(", "claims no CC BY licence", "Published vs built", "no-target", "dropped"):
         assert needle in text
-    # a synthetic build says so and claims no CC BY licence (DATA.md section 4; the real data's
+    # a synthetic build says so and claims no CC BY licence (docs/formats.md#the-built-dataset; the real data's
     # licence and citations are checked on the real excerpts in test_formats_real.py)
     assert header["license"] == "other" and "synthetic" in header["tags"]
     assert header["citation"] == "" and "Kazemzadeh" not in text
