@@ -9,15 +9,12 @@ from __future__ import annotations
 
 import argparse
 
-__all__ = ["add_arguments", "run"]
+__all__ = ["add_arguments", "add_model_arguments", "run"]
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--checkpoint",
-        required=True,
-        help="RUN/last.pt, RUN/epoch_{k}.pt, or a released InstanceVG-*.pth (detected from its layout)",
-    )
+def add_model_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of running a checkpoint, shared with ``vgbench reproduce``: ``--spm``, ``--set``,
+    ``--images``, ``--device``, ``--batch-size``, ``--bf16``, ``--fp16``."""
     parser.add_argument(
         "--spm", help="BEiT-3's SentencePiece model beit3.spm (required with a released checkpoint)"
     )
@@ -29,25 +26,34 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="KEY=VALUE",
         help="config field for a released checkpoint, e.g. max_tokens=40 (repeatable)",
     )
-    parser.add_argument("--data", required=True, help="built dataset folder (vgbench build --out)")
-    parser.add_argument("--config", required=True, help="dataset config, e.g. grefcoco_unc")
-    parser.add_argument("--split", required=True, help="split, e.g. val")
-    parser.add_argument("--out", required=True, help="predictions file (.jsonl or .jsonl.gz)")
-    parser.add_argument(
-        "--batch-size", type=int, default=16, help="expressions per forward pass (default 16)"
-    )
     parser.add_argument(
         "--images", help="images folder (default: embedded images or the build's images_root)"
     )
     parser.add_argument("--device", help="cpu, cuda, cuda:1 (default: CUDA when available)")
-    parser.add_argument("--workers", type=int, default=0, help="DataLoader worker processes")
-    parser.add_argument("--threads", type=int, default=0, help="torch threads (default: torch's choice)")
+    parser.add_argument(
+        "--batch-size", type=int, default=16, help="expressions per forward pass (default 16)"
+    )
     parser.add_argument(
         "--bf16",
         action="store_true",
         help="bfloat16 autocast (faster on CPUs with bf16; numerics differ slightly)",
     )
     parser.add_argument("--fp16", action="store_true", help="float16 autocast (CUDA only)")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--checkpoint",
+        required=True,
+        help="RUN/last.pt, RUN/epoch_{k}.pt, or a released InstanceVG-*.pth (detected from its layout)",
+    )
+    parser.add_argument("--data", required=True, help="built dataset folder (vgbench build --out)")
+    parser.add_argument("--config", required=True, help="dataset config, e.g. grefcoco_unc")
+    parser.add_argument("--split", required=True, help="split, e.g. val")
+    parser.add_argument("--out", required=True, help="predictions file (.jsonl or .jsonl.gz)")
+    add_model_arguments(parser)
+    parser.add_argument("--workers", type=int, default=0, help="DataLoader worker processes")
+    parser.add_argument("--threads", type=int, default=0, help="torch threads (default: torch's choice)")
 
 
 def run(args: argparse.Namespace) -> int:

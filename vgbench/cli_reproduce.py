@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from instancevg.cli_predict import add_model_arguments
+
 __all__ = ["add_arguments", "run"]
 
 
@@ -14,16 +16,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="comma-separated InstanceVG tables: rec, res (RefCOCO checkpoints), gres, grec, refzom, rrefcoco",
     )
     parser.add_argument("--checkpoint", required=True, help="a released InstanceVG-*.pth")
-    parser.add_argument("--spm", required=True, help="BEiT-3's SentencePiece model beit3.spm")
     parser.add_argument("--data", required=True, help="built dataset folder (vgbench build --out)")
-    parser.add_argument(
-        "--images", help="images folder (default: embedded images or the build's images_root)"
-    )
     parser.add_argument("--out", required=True, help="output folder: predictions/, results/, tables/")
-    parser.add_argument("--device", help="cpu, cuda, cuda:1 (default: CUDA when available)")
-    parser.add_argument(
-        "--batch-size", type=int, default=16, help="expressions per forward pass (default 16)"
-    )
+    add_model_arguments(parser)
     parser.add_argument(
         "--resize", type=int, help="score masks nearest-resized to N x N (the official frame: 320)"
     )
@@ -34,16 +29,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--backbone",
         help="published row to compare with (default from the checkpoint: BEiT3-ViT-B or BEiT3-ViT-L)",
     )
-    parser.add_argument("--bf16", action="store_true", help="bfloat16 autocast (numerics differ slightly)")
-    parser.add_argument("--fp16", action="store_true", help="float16 autocast (CUDA only)")
-    parser.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="config field of the checkpoint's model, e.g. max_tokens=40 (repeatable)",
-    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -52,6 +37,8 @@ def run(args: argparse.Namespace) -> int:
     from leaderboards.api import parse_formats
     from vgbench.reproduce import reproduce
 
+    if args.spm is None:
+        raise InputError("vgbench reproduce: the following arguments are required: --spm")
     if args.batch_size < 1:
         raise InputError(f"--batch-size: must be >= 1, got {args.batch_size}")
     tables = [t.strip() for t in args.table.split(",") if t.strip()]

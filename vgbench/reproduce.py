@@ -90,8 +90,8 @@ def reproduce(
     from datasets_builders.reading import list_configs
     from evaluators.api import score_files
     from evaluators.results import write_json_atomic
-    from instancevg.official import infer_official_config, read_official_state_dict
-    from instancevg.training import predict
+    from instancevg.official import looks_official
+    from instancevg.training import load_for_prediction, predict
     from leaderboards import render_table
 
     unknown = [t for t in tables if t not in TABLE_PROTOCOLS]
@@ -99,11 +99,12 @@ def reproduce(
         raise InputError(
             f"--table {unknown[0]!r}: not reproducible (choose from {', '.join(TABLE_PROTOCOLS)})"
         )
-    state = read_official_state_dict(checkpoint)
-    if state is None:
+    if not looks_official(checkpoint):
         raise InputError(f"{checkpoint}: not an official InstanceVG checkpoint")
-    cfg = infer_official_config(state, str(checkpoint), **(overrides or {}))
-    del state
+    loaded = load_for_prediction(
+        checkpoint, "cpu", spm, overrides
+    )  # read once, moved to the device per split
+    cfg = loaded.cfg
     backbone = backbone or BACKBONES.get(cfg.encoder_dim, f"BEiT3-{cfg.encoder_dim}")
     available = list_configs(data_dir)
     out = Path(out_dir)
@@ -121,8 +122,8 @@ def reproduce(
                 logger.info("%s exists: not predicted again", preds)
             else:
                 predict(
-                    checkpoint, data_dir, dataset, split, preds, batch_size=batch_size, images_dir=images_dir,
-                    device=device, quiet=quiet, bf16=bf16, fp16=fp16, spm=spm, overrides=overrides,
+                    loaded, data_dir, dataset, split, preds, batch_size=batch_size, images_dir=images_dir,
+                    device=device, quiet=quiet, bf16=bf16, fp16=fp16,
                 )  # fmt: skip
             evaluation = score_files(task, preds, data_dir, dataset, split, protocol=protocol, resize=resize)
             results = dict(evaluation.results)

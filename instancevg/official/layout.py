@@ -41,6 +41,8 @@ ALIAS_PATTERN = re.compile(r"^head\.(class_embed|bbox_embed)\.([1-9]\d*)\.(.+)$"
 
 _UNET_STAGE = {"4": "0", "3": "1", "2": "2"}  # conv1_4/bn1_4 ... is the first (coarsest) up-stage
 _UNET_PART = {"conv1": "0", "bn1": "1", "conv2": "3", "bn2": "4"}  # positions in vgbench's Sequential
+_UNET_LEVEL = {v: k for k, v in _UNET_STAGE.items()}
+_UNET_NAME = {v: k for k, v in _UNET_PART.items()}
 
 # (official, vgbench) name templates: ``{i}`` is a layer index, ``{p}`` the rest of the parameter path
 _T2I = "head.query_generation.T2I_decoder"
@@ -99,9 +101,7 @@ def _fill(template: str, fields: dict[str, str]) -> str:
         part, level = fields["unet"].split("_")
         fields = {**fields, "stage": _UNET_STAGE[level], "part": _UNET_PART[part]}
     elif "stage" in fields:
-        level = {v: k for k, v in _UNET_STAGE.items()}[fields["stage"]]
-        part = {v: k for k, v in _UNET_PART.items()}[fields["part"]]
-        fields = {**fields, "unet": f"{part}_{level}"}
+        fields = {**fields, "unet": f"{_UNET_NAME[fields['part']]}_{_UNET_LEVEL[fields['stage']]}"}
     return template.format(**fields)
 
 

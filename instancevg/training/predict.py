@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any, NamedTuple
 
 import torch
 
@@ -25,7 +26,7 @@ from instancevg.training.inference import predict_dataset, write_predictions
 from instancevg.training.rows import PREDICT_COLUMNS, load_rows
 from instancevg.training.run_setup import torch_threads
 
-__all__ = ["load_for_prediction", "load_trained", "predict"]
+__all__ = ["LoadedModel", "load_for_prediction", "load_trained", "predict"]
 
 logger = logging.getLogger(__name__)
 
@@ -49,13 +50,23 @@ def load_trained(checkpoint: str | Path, device: str | torch.device = "cpu"):
     return model.to(device).eval(), cfg, tokenizer
 
 
+class LoadedModel(NamedTuple):
+    """What `load_for_prediction` returns; `predict` also takes it in place of a checkpoint path, so that a
+    caller predicting several splits (``vgbench reproduce``) reads the checkpoint once."""
+
+    model: torch.nn.Module
+    cfg: Any
+    tokenizer: Any
+    official: bool
+
+
 def load_for_prediction(
     checkpoint: str | Path,
     device: str | torch.device = "cpu",
     spm: str | Path | None = None,
     overrides: dict | None = None,
 ):
-    """``(model in eval mode on device, config, tokenizer, official)`` from either kind of checkpoint.
+    """`LoadedModel` ``(model in eval mode on device, config, tokenizer, official)`` from either kind of checkpoint.
 
     An official checkpoint needs ``spm`` (BEiT-3's ``beit3.spm``); ``overrides`` are config fields for it
     (`instancevg.official.load_official`). A vgbench checkpoint takes neither.
@@ -70,15 +81,15 @@ def load_for_prediction(
                 "(BEiT-3's SentencePiece model)"
             )
         model = load_official(checkpoint, **(overrides or {}))
-        return model.to(device), model.cfg, Tokenizer.from_file(spm), True
+        return LoadedModel(model.to(device), model.cfg, Tokenizer.from_file(spm), True)
     if spm is not None or overrides:
         raise InputError(f"{checkpoint}: --spm and --set apply to official InstanceVG checkpoints only")
     model, cfg, tokenizer = load_trained(checkpoint, device)
-    return model, cfg, tokenizer, False
+    return LoadedModel(model, cfg, tokenizer, False)
 
 
 def predict(
-    checkpoint: str | Path,
+    checkpoint: str | Path | LoadedModel,
     data_dir: str | Path,
     config: str,
     split: str,
@@ -100,7 +111,7 @@ def predict(
     (fp16 autocast on CUDA when a vgbench checkpoint's config has ``train.amp``, or with ``fp16``); ``bf16`` opts
     into bfloat16 autocast on any device (faster on CPUs with bf16 instructions; numerics differ slightly).
     ``threads`` > 0 sets torch's intra-op threads for the call (restored afterwards). ``spm`` and ``overrides``:
-    see `load_for_prediction`.
+    see `load_for_prediction`; with a `LoadedModel` in place of the checkpoint path they are not used.
     """
     if fp16 and bf16:
         raise InputError("--fp16 and --bf16: choose one precision")
@@ -122,7 +133,11 @@ def _predict(
     dev = info.device
     if fp16 and dev.type != "cuda":
         raise InputError(f"--fp16: float16 autocast needs a CUDA device, not {dev}")
-    model, cfg, tokenizer, official = load_for_prediction(checkpoint, dev, spm, overrides)
+    if isinstance(checkpoint, LoadedModel):
+        model, cfg, tokenizer, official = checkpoint
+        model = model.to(dev)
+    else:
+        model, cfg, tokenizer, official = load_for_prediction(checkpoint, dev, spm, overrides)
     rows = load_rows(data_dir, config, split, PREDICT_COLUMNS)
     image_loader = None
     if official:

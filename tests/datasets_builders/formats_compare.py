@@ -5,26 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from datasets_builders.reading import iter_rows, list_configs
+from datasets_builders.schema import FIXED_COLUMNS
 
-ROW_FIELDS = (
-    "expr_id",
-    "dataset",
-    "config",
-    "split",
-    "image_id",
-    "file_name",
-    "height",
-    "width",
-    "ref_id",
-    "sent_id",
-    "sentence",
-    "raw",
-    "no_target",
-    "target_type",
-    "mask",
-    "tokens",
-    "category_names",
-)
+# the unified row's fixed columns (targets compared field by field below) plus the extra source columns
+ROW_FIELDS = tuple(c for c in FIXED_COLUMNS if c != "targets") + ("tokens", "category_names")
 TARGET_FIELDS = ("ann_id", "category_id", "iscrowd", "bbox", "area", "mask")
 
 # what each layout does not carry (everything else must be equal, field by field)
