@@ -31,7 +31,7 @@ REAL_GREFCOCO = 278232
 
 _CHILD = r"""
 import glob, json, sys, threading, time
-sys.path.insert(0, sys.argv[4])
+sys.path.insert(0, sys.argv[2])
 from datasets_builders.build import build_dataset
 
 def pss_total():
@@ -56,13 +56,15 @@ def poll():
         time.sleep(0.05)
 thread = threading.Thread(target=poll, daemon=True)
 thread.start()
+kwargs = json.loads(sys.argv[1])
 t = time.perf_counter()
-build_dataset(sys.argv[1], sys.argv[2], configs=["grefcoco_unc"], workers=int(sys.argv[3]), quiet=True)
+build_dataset(**kwargs, quiet=True)
 elapsed = time.perf_counter() - t
 done.set(); thread.join()
 # VmHWM: this process's own peak RSS (ru_maxrss would carry the generating parent's peak over fork/exec)
 own = next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM:")) / 1024
-print(json.dumps({"seconds": elapsed, "self_rss_mb": own, "pss_mb": max(peak[0], own if sys.argv[3] == "1" else 0)}))
+single = kwargs.get("workers", 1) == 1
+print(json.dumps({"seconds": elapsed, "self_rss_mb": own, "pss_mb": max(peak[0], own if single else 0)}))
 """
 
 
@@ -154,14 +156,20 @@ def make_source(root: Path, expressions: int, seed: int = 0) -> int:
     return sent_id
 
 
-def run_build(source: Path, out: Path, workers: int) -> dict:
+def measure_build(**kwargs) -> dict:
+    """``build_dataset(**kwargs)`` in a fresh process: seconds, its own peak RSS and the peak PSS of it and its
+    workers (sampled every 50 ms), so that the figures exclude this generating process."""
     proc = subprocess.run(
-        [sys.executable, "-c", _CHILD, str(source), str(out), str(workers), str(ROOT)],
+        [sys.executable, "-c", _CHILD, json.dumps(kwargs), str(ROOT)],
         check=True,
         capture_output=True,
         text=True,
     )
     return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def run_build(source: Path, out: Path, workers: int) -> dict:
+    return measure_build(source=str(source), out=str(out), configs=["grefcoco_unc"], workers=workers)
 
 
 def main() -> None:

@@ -24,7 +24,6 @@ import math
 import pickle
 import random
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -35,43 +34,6 @@ sys.path.insert(0, str(ROOT))
 
 COCO_TRAIN_IMAGES = 82783
 COCO_TRAIN_ANNS = 604907
-
-_CHILD = r"""
-import glob, json, sys, threading, time
-sys.path.insert(0, sys.argv[5])
-from datasets_builders.build import build_dataset
-
-def pss_total():
-    pids = ["self"]
-    for f in glob.glob("/proc/self/task/*/children"):
-        pids += open(f).read().split()
-    total = 0
-    for pid in pids:
-        try:
-            for line in open(f"/proc/{pid}/smaps_rollup"):
-                if line.startswith("Pss:"):
-                    total += int(line.split()[1])
-        except OSError:
-            pass
-    return total / 1024
-
-peak = [0.0]
-done = threading.Event()
-def poll():
-    while not done.is_set():
-        peak[0] = max(peak[0], pss_total())
-        time.sleep(0.05)
-thread = threading.Thread(target=poll, daemon=True)
-thread.start()
-t = time.perf_counter()
-build_dataset(sys.argv[1], sys.argv[2], configs=["refcoco_unc"], workers=int(sys.argv[4]), quiet=True,
-              layout=sys.argv[3])
-elapsed = time.perf_counter() - t
-done.set(); thread.join()
-# VmHWM: this process's own peak RSS (ru_maxrss would carry the parent's peak over fork/exec)
-hwm = next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM:")) / 1024
-print(json.dumps({"seconds": elapsed, "pss_mb": max(peak[0], hwm)}))
-"""
 
 
 def _polygon(rng: random.Random, cx: float, cy: float, r: float) -> list[float]:
@@ -190,14 +152,13 @@ def write_coco_full(path: Path, imgs: list[dict], anns: list[dict], seed: int = 
 
 
 def run_build(source: Path, out: Path, layout: str, workers: int = 1) -> dict:
-    proc = subprocess.run(
-        [sys.executable, "-c", _CHILD, str(source), str(out), layout, str(workers), str(ROOT)],
-        check=True,
-        capture_output=True,
-        text=True,
+    from bench_datasets_builders import measure_build  # the same measuring child process
+
+    result = measure_build(
+        source=str(source), out=str(out), configs=["refcoco_unc"], workers=workers, layout=layout
     )
     shutil.rmtree(out, ignore_errors=True)
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    return result
 
 
 def _mb(path: Path) -> float:
