@@ -130,8 +130,7 @@ def step_load_dataset(out: Path, data: Path, quiet: bool = False) -> dict[str, A
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import datasets
 
-    if quiet:
-        datasets.disable_progress_bars()
+    datasets.disable_progress_bars()  # one line per split below says what was loaded
     from baselines.rows import count_rows, iter_rows
 
     checked = {}
@@ -145,6 +144,13 @@ def step_load_dataset(out: Path, data: Path, quiet: bool = False) -> dict[str, A
                 f"{ds[0]['expr_id']!r}; pyarrow reads {expected} starting at {first!r}"
             )
         checked[f"{config}/{split}"] = ds.num_rows
+        log.info(
+            "demo: load_dataset(%s, %r, split=%r): %d rows, as pyarrow reads",
+            data,
+            config,
+            split,
+            ds.num_rows,
+        )
     return checked
 
 
