@@ -87,7 +87,12 @@ def training_curves(
             best = max(values, key=values.__getitem__)
             ax_eval.axhline(values[best], color=colour, ls="--", lw=1, label=f"{label} ({best})")
     ax_eval.set(title="validation (grefcoco_unc val)", xlabel="epoch", ylabel="percent")
-    ax_eval.xaxis.set_major_locator(MaxNLocator(integer=True))
+    epochs = sorted({r["epoch"] for r in evals})
+    if 0 < len(epochs) <= 12:
+        ax_eval.set_xticks(epochs)  # whole epochs only
+        ax_eval.set_xlim(epochs[0] - 0.5, epochs[-1] + 0.5)
+    else:
+        ax_eval.xaxis.set_major_locator(MaxNLocator(integer=True))
     if evals:
         ax_eval.legend(fontsize=7)
     else:
