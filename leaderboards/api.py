@@ -7,7 +7,9 @@
 Output files in ``out_dir``: ``<name>.md`` and ``<name>.tex`` hold every part of the table;
 ``<name>.csv`` / ``<name>.png`` are per part, named ``<name>-<part id>.*`` when a table has several
 parts (the ablations). A PNG is written for each part whose spec names a plot column (published vs
-reproduced), plus ``<stem>-by-year.png`` (metric vs year) where at least three rows are dated.
+reproduced), plus ``<stem>-by-year.png`` (metric vs year; rows without a year are left out and
+footnoted) where at least three rows are dated. `render_results_table` writes the same formats for a
+table of computed results only (rows of kind ``computed``; its PNG plots the ``plot_metric`` column).
 """
 
 from __future__ import annotations

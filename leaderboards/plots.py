@@ -215,7 +215,7 @@ def year_figure(plot: YearPlotData) -> Figure:
                 note_text.set_text(wrapped)
                 note_text.set_x(8 / width)
                 lines = wrapped.count("\n") + 1
-                rect = (0.0, (lines * 9 + 8) / (height * _DPI), 1.0, 1.0)
+                rect = (0.0, (lines * 11 + 10) / (height * _DPI), 1.0, 1.0)
             _layout(fig, ax, plot.title, rect)
             box = ax.get_window_extent(fig.canvas.get_renderer())
             need = unit * (right + 0.4)

@@ -273,6 +273,7 @@ def test_year_plot_labels_every_point_without_overlaps_and_footnotes_the_left_ou
         )
     )
     assert _inside(fig, _extents(fig, [note])[0]) and _inside(fig, _extents(fig, [ax.title])[0])
+    assert not _extents(fig, [note])[0].overlaps(ax.get_tightbbox(fig.canvas.get_renderer()))
 
 
 def test_long_titles_are_wrapped_inside_the_figure():
