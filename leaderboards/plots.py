@@ -64,7 +64,7 @@ def _text_width(fig: Figure, text: str, fontprops) -> float:
 def _wrap(fig: Figure, text: str, width_px: float, fontprops) -> str:
     """``text`` wrapped at word boundaries into the fewest lines no wider than ``width_px``."""
     for width in range(len(text), 7, -1):
-        wrapped = "\n".join(textwrap.wrap(text, width))
+        wrapped = "\n".join(textwrap.wrap(text, width, break_on_hyphens=False))
         if _text_width(fig, wrapped, fontprops) <= width_px:
             return wrapped
     return "\n".join(textwrap.wrap(text, 8))
@@ -232,7 +232,7 @@ def _label_points(fig: Figure, ax: Axes, plot: YearPlotData, labels, xs, offset_
     they are at least one text line apart, then the stack is moved down if it leaves the axes."""
     renderer = fig.canvas.get_renderer()
     line = renderer.get_text_width_height_descent("Ag", font, ismath=False)[1] + 1.5
-    top = ax.get_window_extent(renderer).y1 - line / 2
+    top = ax.get_window_extent(renderer).y1 - line / 2 - 2  # keep clear of the frame
     per_year: dict[str, list[tuple[float, float, str]]] = {}
     for (cat, value, _), text in zip(plot.points, labels):
         y = ax.transData.transform((xs[cat], value))[1]
