@@ -7,7 +7,9 @@
 Output files in ``out_dir``: ``<name>.md`` and ``<name>.tex`` hold every part of the table;
 ``<name>.csv`` / ``<name>.png`` are per part, named ``<name>-<part id>.*`` when a table has several
 parts (the ablations). A PNG is written for each part whose spec names a plot column (published vs
-reproduced), plus ``<stem>-by-year.png`` (metric vs year) where at least three rows are dated.
+reproduced), plus ``<stem>-by-year.png`` (metric vs year; rows without a year are left out and
+footnoted) where at least three rows are dated. `render_results_table` writes the same formats for a
+table of computed results only (rows of kind ``computed``; its PNG plots the ``plot_metric`` column).
 """
 
 from __future__ import annotations
@@ -126,6 +128,18 @@ def render_table(
     return written
 
 
+def _plot_column(keys: Sequence[str], plot_metric: str | None) -> int:
+    """The index of the plotted column: the first whose leaf key (``dataset/split/task:metric``)
+    equals ``plot_metric``, ends with ``/plot_metric`` or ``:plot_metric`` (a metric name such as
+    ``giou``, ``gres:giou`` or ``grefcoco_unc/val/gres:giou``); the first column when ``None``."""
+    if plot_metric is None:
+        return 0
+    for i, key in enumerate(keys):
+        if key == plot_metric or key.endswith((f"/{plot_metric}", f":{plot_metric}")):
+            return i
+    raise InputError(f"plot_metric: {plot_metric!r} matches no column; the columns are {', '.join(keys)}")
+
+
 def render_results_table(
     results_files: Iterable[str | Path | tuple[str, str | Path] | ComputedResult],
     out_dir: str | Path,
@@ -133,13 +147,18 @@ def render_results_table(
     title: str = "Computed results",
     name: str = "synthetic",
     caption: str = "",
+    plot_metric: str | None = None,
 ) -> list[Path]:
     """Render a table of computed results only (rows: model and protocol; columns: dataset / split /
-    task metric), e.g. the demo's synthetic leaderboard, kept apart from published numbers.
+    task metric), e.g. the demo's synthetic leaderboard, kept apart from published numbers. Its rows
+    have kind ``computed`` (CSV ``kind`` column, PNG legend): they are not reproductions of published
+    numbers.
 
     ``results_files`` items are ``(model, path)`` pairs, paths of `vgbench eval` results JSON (the
     model from the file's ``model`` key, else the name of its folder, see `leaderboards.computed`), or
-    loaded `ComputedResult`. The PNG plots the first column.
+    loaded `ComputedResult`. The PNG plots the column chosen by ``plot_metric`` (a metric name such
+    as ``"giou"`` or ``"f1_score"``, ``"task:metric"`` or a whole column key; the first matching
+    column), by default the first column; a ``plot_metric`` that matches no column is an `InputError`.
     """
     loaded = []
     for item in results_files:
@@ -154,14 +173,14 @@ def render_results_table(
         raise InputError("render_results_table: no results files given")
     table = build_results_table(loaded, title=title, caption=caption, id=name)
     if table.rows and table.header.leaf_keys:
-        col = 0
+        col = _plot_column(table.header.leaf_keys, plot_metric)
         points = tuple(
-            (row.labels[0], float(row.cells[col].text), "reproduced")
+            (row.labels[0], float(row.cells[col].text), row.kind)
             for row in table.rows
             if row.cells[col].text not in ("-", "n/a")
         )
         key = table.header.leaf_keys[col]
         metric = key.rsplit("/", 1)[-1].split(":")[-1]
         xlabel = key.rsplit("/", 1)[0] + " " + METRICS[metric].display
-        table = BuiltTable(**{**table.__dict__, "plot": PlotData(title=title, xlabel=xlabel, points=points)})
+        table = dataclasses.replace(table, plot=PlotData(title=title, xlabel=xlabel, points=points))
     return write_outputs(name, title, [table], out_dir, formats)

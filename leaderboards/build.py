@@ -8,7 +8,9 @@ Rules:
 - Published values are shown exactly as printed; a cell the source prints as "-" (omitted from the
   data) shows ``-``.
 - Bold best / underline second per column are ranked over the published rows only, in the metric's
-  direction (lower is better for latency; parameters and MACs are not ranked). Ties share the mark.
+  direction (lower is better for latency; parameters and MACs are not ranked), on the values as
+  shown. Ties share the mark; second is the best value strictly worse than the best; a score of zero
+  is never marked (see `_marks`).
 - Computed results join as **reproduced** rows at the end, one row per (model, backbone, protocol,
   protocol version, protocol parameters): rows from different protocols or resolutions are never
   merged, and the protocol (with ``resize``) is shown in the row. Values use the spec's decimals;
@@ -53,8 +55,10 @@ class Cell:
 
 @dataclass(frozen=True)
 class Row:
-    """A table row. ``kind``: ``group`` (a group heading in ``labels[0]``), ``published``,
-    ``reproduced`` or ``delta``."""
+    """A table row. ``kind``: ``group`` (a group heading in ``labels[0]``), ``published`` (a number
+    printed by a paper), ``reproduced`` (computed results joined to a published table: a published
+    model re-scored), ``delta`` (reproduced - published) or ``computed`` (a row of a computed-only
+    table, `build_results_table`, e.g. the demo's synthetic benchmark: not a reproduction of anything)."""
 
     kind: str
     labels: tuple[str, ...]
@@ -159,7 +163,14 @@ def _norm(name: str) -> str:
 def _marks(
     columns: Sequence[Column], values: list[dict[Column, float]], enabled: bool
 ) -> list[dict[Column, str]]:
-    """Per row, the column -> mark map: best and second distinct value per column."""
+    """Per row, the column -> mark map, ranked on the values as shown (round computed values first).
+
+    Best: the best value of the column, every row that ties it shares the mark. Second: the best value
+    strictly worse than the best, again shared by ties. A column with fewer than two values, or whose
+    metric is not ranked, has no marks. For a higher-is-better score a value of zero (or below) is
+    never marked: 0.00 is not a best or runner-up result, so ``[50, 0, 0]`` marks only 50 and
+    ``[0, 0]`` marks nothing.
+    """
     marks: list[dict[Column, str]] = [{} for _ in values]
     if not enabled:
         return marks
@@ -168,14 +179,11 @@ def _marks(
         present = [row[col] for row in values if col in row]
         if better is None or len(present) < 2:
             continue
-        ordered = sorted(set(present), reverse=better)
-        best, second = ordered[0], ordered[1] if len(ordered) > 1 else None
+        ordered = sorted({v for v in present if not better or v > 0}, reverse=better)
+        ranked = dict(zip(ordered[:2], ("best", "second")))
         for row, mark in zip(values, marks):
-            if col in row:
-                if row[col] == best:
-                    mark[col] = "best"
-                elif row[col] == second:
-                    mark[col] = "second"
+            if col in row and row[col] in ranked:
+                mark[col] = ranked[row[col]]
     return marks
 
 
@@ -386,8 +394,9 @@ def _match_published(res: ComputedResult, order, info) -> tuple | str | None:
 def build_results_table(
     results: Sequence[ComputedResult], title: str, caption: str = "", decimals: int = 2, id: str = "computed"
 ) -> BuiltTable:
-    """A table of computed results only: rows are (model, protocol); columns dataset -> split ->
-    task metric, for every metric present. Best / second are marked among these rows."""
+    """A table of computed results only: rows (kind ``computed``) are (model, protocol); columns
+    dataset -> split -> task metric, for every metric present. Best / second are marked among these
+    rows, on the values rounded to ``decimals`` (as shown)."""
     cols = {Column(r.dataset, r.split, m, task=r.task) for r in results for m in r.metrics if m in METRICS}
     dorder = {d: i for i, d in enumerate(DATASETS)}
     morder = {m: i for i, m in enumerate(METRICS)}
@@ -405,7 +414,8 @@ def build_results_table(
     columns = tuple(sorted(cols, key=sort_key))
     grouped = _reproduced(columns, results)
     values = [v for _, v in grouped.values()]
-    numeric = [{c: x for c, x in v.items() if x is not None} for v in values]
+    # rank on the shown (rounded) values: 73.501 and 73.499 both show 73.50 and tie
+    numeric = [{c: float(_fmt(x, decimals)) for c, x in v.items() if x is not None} for v in values]
     marks = _marks(columns, numeric, True)
     rows = []
     for (first, vals), mark in zip(grouped.values(), marks):
@@ -417,7 +427,7 @@ def build_results_table(
             )
             for c in columns
         )
-        rows.append(Row("reproduced", (label, first.protocol_label), cells))
+        rows.append(Row("computed", (label, first.protocol_label), cells))
     header = _header(("Model", "Protocol"), columns, lambda d: DATASETS.get(d, d), lambda d, s: s)
     return BuiltTable(
         id=id,

@@ -1,8 +1,9 @@
 """CSV rendering: one line per table row, the table's layout flattened (no highlighting).
 
-Columns: ``group``, ``kind`` (published / reproduced / delta), the label columns, then one column per
-value column named by its key (``dataset/split/metric``). Values are the shown texts, exactly as
-printed. A table with cross-source conflicts has a last column ``footnotes``: for each footnoted cell
+Columns: ``group``, ``kind`` (published / reproduced / delta / computed, see `leaderboards.build.Row`:
+``computed`` rows come from computed-only tables, not from re-scoring a published model), the label
+columns, then one column per value column named by its key (``dataset/split/metric``). Values are the
+shown texts, exactly as printed. A table with cross-source conflicts has a last column ``footnotes``: for each footnoted cell
 of the row, ``<column key>: <footnote>``, joined by `` | ``.
 """
 

@@ -123,6 +123,6 @@ def test_computed_only_table(capsys, tmp_path):
     assert code == 0 and out.split() == [str(tmp_path / "o" / "computed.csv")]
     assert (tmp_path / "o" / "computed.csv").read_text().splitlines()[
         1
-    ] == ",reproduced,m1,grec/grefcoco v1,50.00,n/a,60.00"
+    ] == ",computed,m1,grec/grefcoco v1,50.00,n/a,60.00"
     code, _, err = run(capsys, "--table", "computed", "--out", tmp_path / "o")
     assert code == 2 and "--results: required" in err

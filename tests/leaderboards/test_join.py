@@ -216,12 +216,62 @@ def test_render_results_table_computed_only(tmp_path):
         == "group,kind,Model,Protocol,refcoco_unc/val/rec:prec@0.5,grefcoco_unc/val/gres:giou,grefcoco_unc/val/gres:ciou"
     )
     assert csv_text[1:] == [
-        ",reproduced,empty,gres/rela v1,-,10.00,5.00",
-        ",reproduced,instancevg-tiny,gres/rela v1,-,30.00,n/a",
-        ",reproduced,empty,rec/iou v1,12.50,-,-",
+        ",computed,empty,gres/rela v1,-,10.00,5.00",
+        ",computed,instancevg-tiny,gres/rela v1,-,30.00,n/a",
+        ",computed,empty,rec/iou v1,12.50,-,-",
     ]
     md = (tmp_path / "out" / "synthetic.md").read_text()
     assert "**30.00**" in md and "<u>10.00</u>" in md
+
+
+def test_render_results_table_plots_the_chosen_metric_as_computed_points(tmp_path, monkeypatch):
+    """``plot_metric`` picks the plotted column (default: the first); the points are ``computed``,
+    never ``reproduced`` (they are not re-scored published rows)."""
+    import leaderboards.plots as plots
+
+    files = [
+        write(tmp_path / "a.json", results_json(model="a", metrics={"giou": 10.0, "ciou": 5.0})),
+        write(tmp_path / "b.json", results_json(model="b", metrics={"giou": 30.0, "ciou": None})),
+    ]
+    seen = []
+    monkeypatch.setattr(plots, "render_png", lambda plot, path: seen.append(plot))
+    render_results_table(files, tmp_path / "out", ("png",), title="t")
+    render_results_table(files, tmp_path / "out", ("png",), title="t", plot_metric="ciou")
+    render_results_table(files, tmp_path / "out", ("png",), title="t", plot_metric="gres:giou")
+    first, ciou, giou = seen
+    assert first.xlabel == "grefcoco_unc/val gIoU" and first.points == (
+        ("a", 10.0, "computed"),
+        ("b", 30.0, "computed"),
+    )
+    assert ciou.xlabel == "grefcoco_unc/val cIoU" and ciou.points == (
+        ("a", 5.0, "computed"),
+    )  # n/a is not plotted
+    assert giou.points == first.points
+    with pytest.raises(InputError, match="plot_metric: 'f1_score' matches no column"):
+        render_results_table(files, tmp_path / "out", ("png",), plot_metric="f1_score")
+
+
+def test_computed_marks_rank_shown_values_and_never_mark_zero(tmp_path):
+    """Best / second are ranked on the values as shown: 0.004 shows 0.00 and is no runner-up; ties
+    at best share the bold mark; second is the best value strictly below the best."""
+
+    def marks(values):
+        files = [
+            write(tmp_path / f"m{i}.json", results_json(model=f"m{i}", metrics={"giou": v}))
+            for i, v in enumerate(values)
+        ]
+        render_results_table(files, tmp_path / "out", ("md", "tex"), title="t")
+        md = (tmp_path / "out" / "synthetic.md").read_text()
+        cells = [line.split(" | ")[-1].rstrip(" |") for line in md.splitlines() if line.startswith("| m")]
+        return cells, (tmp_path / "out" / "synthetic.tex").read_text()
+
+    cells, tex = marks([50.0, 0.004, 0.0])
+    assert cells == ["**50.00**", "0.00", "0.00"]  # 0.00 is never underlined (was: <u>0.00</u>)
+    assert r"\underline" not in tex and r"\textbf{50.00}" in tex
+    cells, _ = marks([0.0, 0.0])
+    assert cells == ["0.00", "0.00"]  # a tie of zeros is not a best result
+    cells, _ = marks([73.501, 73.499, 60.0, 60.0, 1.0])
+    assert cells == ["**73.50**", "**73.50**", "<u>60.00</u>", "<u>60.00</u>", "1.00"]  # shown values tie
 
 
 def test_render_results_table_takes_model_pairs_and_model_folders(tmp_path):
@@ -229,7 +279,7 @@ def test_render_results_table_takes_model_pairs_and_model_folders(tmp_path):
     b = write(tmp_path / "runs" / "baseline-x" / "r.json", results_json(metrics={"giou": 2.0}))
     render_results_table([("named", a), b], tmp_path / "out", ("csv",), title="t", name="demo")
     rows = (tmp_path / "out" / "demo.csv").read_text().splitlines()[1:]
-    assert rows == [",reproduced,named,gres/rela v1,1.00", ",reproduced,baseline-x,gres/rela v1,2.00"]
+    assert rows == [",computed,named,gres/rela v1,1.00", ",computed,baseline-x,gres/rela v1,2.00"]
     with pytest.raises(InputError, match="no results files"):
         render_results_table([], tmp_path / "out", ("csv",))
 

@@ -83,6 +83,7 @@ def test_plot_data_matches_golden():
                     "ylabel": y.ylabel,
                     "categories": list(y.categories),
                     "points": [list(p) for p in y.points],
+                    "left_out": [list(p) for p in y.left_out],
                 }
     golden = GOLDEN / "plots.json"
     if UPDATE:
@@ -207,21 +208,90 @@ def test_latex_is_well_formed(path):
                 assert cols == len(spec), line
 
 
-def test_year_plot_categories():
+def test_year_plot_has_only_years_and_states_the_rows_left_out():
     from leaderboards.years import SOURCE_CATEGORY, UNKNOWN_CATEGORY
 
     _, (t,) = build_table("gres")
     y = t.year_plot
-    assert y.categories == ("2018", "2021", "2022", "2023", "2024", "2025", SOURCE_CATEGORY, UNKNOWN_CATEGORY)
+    assert y.categories == ("2018", "2021", "2022", "2023", "2024", "2025")  # real years only
     by_label = {label: cat for cat, _, label in y.points}
     assert by_label["MattNet"] == "2018"  # bibliography: Yu et al., CVPR 2018
-    assert by_label["InstanceVG (Ours)"] == SOURCE_CATEGORY  # the paper does not print its own year
-    assert by_label["PropVG"] == UNKNOWN_CATEGORY  # its reference entry is wrong in the source
-    assert len(y.points) == 12  # every published row of the column, none dropped
+    left_out = dict(y.left_out)
+    assert left_out["InstanceVG (Ours)"] == SOURCE_CATEGORY  # the paper does not print its own year
+    assert left_out["PropVG"] == UNKNOWN_CATEGORY  # its reference entry is wrong in the source
+    assert not set(left_out) & set(by_label)
+    assert len(y.points) + len(y.left_out) == 12  # every published row of the column: plotted or counted
     _, (p,) = build_table("pissi")
     assert {label: cat for cat, _, label in p.year_plot.points}["Word2Pix"] == "2022"  # venue TNNLS’22
     _, (m,) = build_table("mlcd-seg")
     assert m.year_plot is None  # no dated rows
+    _, (r,) = build_table("rec")
+    labels = [label for _, _, label in r.year_plot.points]
+    assert (
+        "PolyFormer Swin-B" in labels and "PolyFormer Swin-L" in labels
+    )  # a repeated model names its backbone
+
+
+def _extents(fig, artists):
+    renderer = fig.canvas.get_renderer()
+    return [a.get_window_extent(renderer) for a in artists]
+
+
+def _inside(fig, box):
+    return box.x0 >= 0 and box.y0 >= 0 and box.x1 <= fig.bbox.width and box.y1 <= fig.bbox.height
+
+
+@pytest.mark.parametrize("name", ["gres", "rec", "pissi"])
+def test_year_plot_labels_every_point_without_overlaps_and_footnotes_the_left_out(name):
+    from matplotlib.text import Annotation, Text
+
+    from leaderboards.plots import year_figure
+
+    _, (t,) = build_table(name)
+    fig = year_figure(t.year_plot)
+    (ax,) = fig.axes
+    labels = [c for c in ax.get_children() if isinstance(c, Annotation)]
+    assert len(labels) == len(t.year_plot.points)  # every point named
+    assert sorted(a.get_text() for a in labels) == sorted(
+        lbl[:23] + "…" if len(lbl) > 24 else lbl for _, _, lbl in t.year_plot.points
+    )
+    renderer = fig.canvas.get_renderer()
+    for a in labels:
+        a.update_positions(renderer)
+    boxes = [Text.get_window_extent(a, renderer) for a in labels]  # the text, not its leader line
+    assert all(_inside(fig, b) for b in boxes)
+    overlaps = [(i, j) for i in range(len(boxes)) for j in range(i) if boxes[i].overlaps(boxes[j])]
+    assert overlaps == []
+    assert [tick.get_text() for tick in ax.get_xticklabels()] == list(t.year_plot.categories)
+    (note,) = fig.texts
+    assert (
+        note.get_text()
+        .replace("\n", " ")
+        .startswith(
+            f"Not plotted (no year): {len(t.year_plot.left_out)} of "
+            f"{len(t.year_plot.points) + len(t.year_plot.left_out)} rows"
+        )
+    )
+    assert _inside(fig, _extents(fig, [note])[0]) and _inside(fig, _extents(fig, [ax.title])[0])
+    assert not _extents(fig, [note])[0].overlaps(ax.get_tightbbox(fig.canvas.get_renderer()))
+
+
+def test_long_titles_are_wrapped_inside_the_figure():
+    """The dot plot's title (the demo's is long, next to long row labels) is never clipped."""
+    from leaderboards.build import PlotData
+    from leaderboards.plots import dot_figure
+
+    title = "vgbench synthetic benchmark (vgbench demo; not comparable with published numbers): gres " * 2
+    points = (("a model with a rather long name for its row label", 30.0, "computed"), ("b", 0.0, "computed"))
+    fig = dot_figure(PlotData(title=title.strip(), xlabel="x", points=points))
+    (ax,) = fig.axes
+    assert ax.title.get_text().count("\n") >= 1
+    assert ax.title.get_text().replace("\n", " ") == title.strip()  # wrapped, not cut
+    assert _inside(fig, _extents(fig, [ax.title])[0])
+    (legend,) = fig.legends  # computed points are named as such, not as reproduced rows
+    assert [t.get_text() for t in legend.get_texts()] == ["computed (vgbench eval)"]
+    short = dot_figure(PlotData(title="short", xlabel="x", points=points[:1]))
+    assert short.axes[0].title.get_text() == "short"
 
 
 def test_every_published_number_is_shown_in_some_table():
