@@ -47,7 +47,8 @@ def _fmt(value: float | None) -> str:
 
 def write_leaderboard(out_dir: Path, results: dict[str, dict[str, Path]]) -> list[Path]:
     """Render the synthetic leaderboard, one table per task (rows: models), with
-    `leaderboards.render_results_table` (Markdown, CSV, PNG of the first column)."""
+    `leaderboards.render_results_table` (Markdown, CSV, and a PNG of the task's `HEADLINE` metric: GREC
+    F1score and GRES gIoU are the verdict's)."""
     from leaderboards import render_results_table
 
     written: list[Path] = []
@@ -55,7 +56,12 @@ def write_leaderboard(out_dir: Path, results: dict[str, dict[str, Path]]) -> lis
     for task in tasks:
         files = [(model, per_task[task]) for model, per_task in results.items() if task in per_task]
         written += render_results_table(
-            files, out_dir, ["md", "csv", "png"], f"{TITLE}: {task}", name=f"synthetic_{task}"
+            files,
+            out_dir,
+            ["md", "csv", "png"],
+            f"{TITLE}: {task}",
+            name=f"synthetic_{task}",
+            plot_metric=HEADLINE.get(task),
         )
     return written
 
