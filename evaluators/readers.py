@@ -11,7 +11,6 @@ folder ``OUT/data/{config}/{split}-*.parquet`` read with pyarrow (no ``datasets`
 from __future__ import annotations
 
 import gzip
-import hashlib
 import json
 import re
 import zlib
@@ -21,18 +20,11 @@ from typing import Any
 
 from evaluators import jsonio
 from evaluators.errors import InputError
+from evaluators.hashing import sha256_file  # re-exported: old import location
 from evaluators.limits import MAX_RECORD_BYTES
 from evaluators.records import Prediction, Target, parse_prediction, parse_target
 
 __all__ = ["PredictionRecords", "PredictionsFile", "iter_targets", "sha256_file", "target_files"]
-
-
-def sha256_file(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _one_line(exc: BaseException) -> str:

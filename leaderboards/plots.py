@@ -27,7 +27,7 @@ def render_png(plot: PlotData, path: str | Path) -> None:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    from leaderboards.io import atomic_path
+    from evaluators.atomic import atomic_path
 
     n = max(len(plot.points), 1)
     with matplotlib.rc_context(
@@ -65,7 +65,7 @@ def render_year_png(plot: YearPlotData, path: str | Path) -> None:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    from leaderboards.io import atomic_path
+    from evaluators.atomic import atomic_path
 
     with matplotlib.rc_context({"font.family": "DejaVu Sans", "font.size": 8, "axes.titlesize": 9}):
         fig = Figure(figsize=(6.4, 4.0), dpi=100)

@@ -28,10 +28,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
-import shutil
-import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -39,12 +35,15 @@ from typing import Any
 import torch
 from torch.utils.data import DataLoader, DistributedSampler
 
+from evaluators.atomic import copy_atomic
 from evaluators.errors import InputError
+from evaluators.predictions_writer import write_predictions
+from evaluators.progress import progress_bar
 from instancevg.training import distributed as D
 from instancevg.training.checkpoint_io import get_rng_state, load_checkpoint, save_checkpoint, set_rng_state
 from instancevg.training.data import GroundingDataset, collate
 from instancevg.training.evaluation import score_predictions, tasks_for_config
-from instancevg.training.inference import predict_dataset, write_predictions
+from instancevg.training.inference import predict_dataset
 from instancevg.training.logs import JsonlLog
 from instancevg.training.optim import MultiStepLRWarmUp, build_optimizer, fit_schedule
 from instancevg.training.options import RunOptions
@@ -61,17 +60,6 @@ from instancevg.training.steps import TrainStep
 __all__ = ["Trainer", "train"]
 
 logger = logging.getLogger(__name__)
-
-
-def _copy_atomic(src: Path, dst: Path) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{dst.name}.", suffix=".tmp", dir=dst.parent)
-    os.close(fd)
-    try:
-        shutil.copyfile(src, tmp)
-        os.replace(tmp, dst)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 class _Stop(Exception):
@@ -270,19 +258,12 @@ class Trainer:
         loader, n_batches = self._loader()
         sums: dict[str, float] = {}
         done, reason = 0, "done"
-        bar = None
-        if not self.quiet and self.info.is_main:
-            from tqdm import tqdm
-
-            bar = tqdm(
-                total=n_batches,
-                initial=self.step_in_epoch,
-                desc=f"epoch {self.epoch + 1}/{self.cfg.train.epochs}",
-                leave=False,
-                dynamic_ncols=True,
-                file=sys.stderr,
-                disable=None,  # hidden when stderr is not a terminal (docs/cli.md)
-            )
+        bar = progress_bar(
+            n_batches,
+            f"epoch {self.epoch + 1}/{self.cfg.train.epochs}",
+            quiet=self.quiet or not self.info.is_main,
+            initial=self.step_in_epoch,
+        )
         self.net.train()
         try:
             for batch in loader:
@@ -292,9 +273,8 @@ class Trainer:
                 done += 1
                 for k, v in values.items():
                     sums[k] = sums.get(k, 0.0) + v
-                if bar is not None:
-                    bar.update(1)
-                    bar.set_postfix(loss=f"{values['loss']:.3f}")
+                bar.update(1)
+                bar.set_postfix(loss=f"{values['loss']:.3f}")
                 if self.options.log_every > 0 and self.global_step % self.options.log_every == 0:
                     self.log.write(
                         "step",
@@ -310,14 +290,13 @@ class Trainer:
         except _Stop as exc:
             reason = exc.reason
         finally:
-            if bar is not None:
-                bar.close()
+            bar.close()
         return _mean_over_ranks(sums, done, self.info), done, reason, self.step_in_epoch >= n_batches
 
     # ------------------------------------------------------------------ evaluation
     def evaluate(self) -> dict[str, Any]:
         """Predict the val split with the bare model, score it on the main rank, share the metrics."""
-        from evaluators.results import write_json_atomic
+        from evaluators.atomic import write_json_atomic
 
         split, info = self.val_split, self.info
         batch = self.options.eval_batch_size or self.cfg.train.batch_size
@@ -335,7 +314,8 @@ class Trainer:
         metrics: dict[str, Any] = {}
         if info.is_main:
             stem = self.out_dir / "eval" / f"epoch_{self.epoch}_{self.options.eval_config}_{split}"
-            preds = write_predictions(records, stem.with_suffix(".jsonl"))
+            preds = stem.with_suffix(".jsonl")
+            write_predictions(preds, records)
             results = score_predictions(preds, self.data_dir, self.options.eval_config, split)
             write_json_atomic(stem.with_suffix(".json"), results)
             metrics = {task: r["metrics"] for task, r in results.items()}
@@ -430,7 +410,7 @@ class Trainer:
                 self.refit_schedule(deadline, started, epochs_at_start)
             self.save(last)
             if self.options.keep_epoch_checkpoints and info.is_main:
-                _copy_atomic(last, self.out_dir / f"epoch_{self.epoch}.pt")
+                copy_atomic(last, self.out_dir / f"epoch_{self.epoch}.pt")
             if reason != "done":
                 return reason
             if self.epoch < self.planned_epochs and out_of_time():

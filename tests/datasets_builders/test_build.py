@@ -7,12 +7,13 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from datasets_builders.build import MANIFEST, build_dataset, sha256_file
+from datasets_builders.build import MANIFEST, build_dataset
 from datasets_builders.card import published_check
 from datasets_builders.configs import REFMIX, REFMIX_SOURCES
 from datasets_builders.images import open_image
 from datasets_builders.reading import iter_rows, list_configs
 from evaluators.errors import InputError
+from evaluators.hashing import sha256_file
 from vgbench.cli import main
 
 

@@ -25,8 +25,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from evaluators.atomic import write_json_atomic
 from evaluators.errors import InputError
-from evaluators.results import write_json_atomic
 
 __all__ = ["EVALS", "MODEL_NAME", "TRAIN_CONFIG", "run_demo"]
 

@@ -13,6 +13,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from evaluators.atomic import write_text_atomic
 from evaluators.results import DISPLAY
 
 __all__ = ["CHECKS", "TITLE", "build_summary", "compare", "format_summary", "write_leaderboard"]
@@ -66,12 +67,9 @@ def _fallback_tables(out_dir: Path, results: dict[str, dict[str, Path]]) -> list
                         [task, model, k, "" if per_task[task].get(k) is None else per_task[task][k]]
                     )
         md.append("")
-    out_dir.mkdir(parents=True, exist_ok=True)
     paths = [out_dir / "synthetic.md", out_dir / "synthetic.csv"]
     for path, text in zip(paths, ["\n".join(md), buf.getvalue()]):
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(path)
+        write_text_atomic(path, text)
     return paths
 
 
