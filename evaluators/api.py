@@ -36,13 +36,11 @@ import numpy as np
 from evaluators import rle
 from evaluators.bootstrap import bootstrap_ci
 from evaluators.errors import InputError
-from evaluators.hashing import sha256_file, sha256_files
 from evaluators.protocols import get_protocol
 from evaluators.readers import PredictionRecords, PredictionsFile, iter_targets, target_files
 from evaluators.records import TARGET_TYPES, Prediction, Target, parse_prediction, parse_target
-from evaluators.results import clean_metrics, now_iso
+from evaluators.results import clean_metrics, provenance
 from evaluators.state import ScoreState
-from evaluators.version import package_version
 
 __all__ = ["Evaluation", "Evaluator", "evaluate", "score_files", "validate_files"]
 
@@ -226,12 +224,7 @@ def score_files(
     with PredictionsFile(predictions) as preds:
         _join(preds, iter_targets(targets, config, split), allow_missing, evaluator.update)
     results = evaluator.compute(ci=ci, seed=seed)
-    results["targets"] = str(targets) if not (config and split) else f"{targets}:{config}/{split}"
-    results["targets_sha256"] = sha256_files(files)
-    results["predictions"] = str(predictions)
-    results["predictions_sha256"] = sha256_file(predictions)
-    results["vgbench_version"] = package_version()
-    results["created"] = now_iso()
+    results.update(provenance(predictions, targets, files, config, split))
     return Evaluation(results=results, evaluator=evaluator)
 
 

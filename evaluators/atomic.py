@@ -33,6 +33,7 @@ except ImportError:  # pragma: no cover - not POSIX
 __all__ = [
     "atomic_file",
     "atomic_path",
+    "check_parent_folders",
     "check_output_path",
     "check_output_paths",
     "copy_atomic",
@@ -50,12 +51,18 @@ def check_output_path(path: str | Path, option: str = "--out") -> Path:
     path = Path(path)
     if path.is_dir():
         raise InputError(f"{path}: {option}: is a folder, expected a file path")
+    check_parent_folders(path, option)
+    return path
+
+
+def check_parent_folders(path: str | Path, option: str = "--out") -> None:
+    """Refuse a path below an existing file (its nearest existing parent must be a folder)."""
+    path = Path(path)
     for parent in path.parents:
         if parent.exists():
             if not parent.is_dir():
                 raise InputError(f"{path}: {option}: {parent} is a file, not a folder")
             break
-    return path
 
 
 def check_output_paths(paths: dict[str, str | Path | None]) -> None:

@@ -15,7 +15,9 @@ from evaluators.atomic import (
     write_atomic_group,
     write_json_atomic,
 )
+from evaluators.hashing import sha256_file, sha256_files
 from evaluators.jsonl import dump_jsonl, write_jsonl_atomic
+from evaluators.version import package_version
 
 __all__ = [
     "check_output_path",
@@ -23,6 +25,7 @@ __all__ = [
     "clean_metrics",
     "format_table",
     "now_iso",
+    "provenance",
     "write_atomic_group",
     "write_json_atomic",
     "write_jsonl_atomic",
@@ -58,6 +61,26 @@ def clean_metrics(metrics: dict[str, float | None]) -> tuple[dict[str, float | N
 
 def now_iso() -> str:
     return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+
+
+def provenance(
+    predictions: str | Path,
+    targets: str | Path,
+    target_files: list[Path],
+    config: str | None = None,
+    split: str | None = None,
+) -> dict[str, str]:
+    """The provenance fields of a results file: ``targets`` (``path`` or ``path:config/split``),
+    ``targets_sha256`` (of ``target_files``, `sha256_files`), ``predictions``, ``predictions_sha256``,
+    ``vgbench_version`` and ``created`` (UTC, seconds)."""
+    return {
+        "targets": str(targets) if not (config and split) else f"{targets}:{config}/{split}",
+        "targets_sha256": sha256_files(target_files),
+        "predictions": str(predictions),
+        "predictions_sha256": sha256_file(predictions),
+        "vgbench_version": package_version(),
+        "created": now_iso(),
+    }
 
 
 def format_table(metrics: dict[str, float | None], title: str = "") -> str:

@@ -315,21 +315,13 @@ def adapt_and_score(
 def _results(task, name, states, report, targets, config, split, out) -> dict[str, Any]:
     """The results dict (docs/formats.md#results-file) of merged scoring states, as `vgbench eval` writes it."""
     from evaluators.api import Evaluator
-    from evaluators.hashing import sha256_file, sha256_files
     from evaluators.readers import target_files
-    from evaluators.results import now_iso
-    from evaluators.version import package_version
+    from evaluators.results import provenance
 
     ev = Evaluator(task, name)
     for state in states:
         ev.state.merge(state)
     results = ev.compute()
     results["notes"] = {**results.get("notes", {}), "adapter": report.as_dict()}
-    files = target_files(targets, config, split)
-    results["targets"] = str(targets) if not (config and split) else f"{targets}:{config}/{split}"
-    results["targets_sha256"] = sha256_files(files)
-    results["predictions"] = str(out)
-    results["predictions_sha256"] = sha256_file(out)
-    results["vgbench_version"] = package_version()
-    results["created"] = now_iso()
+    results.update(provenance(out, targets, target_files(targets, config, split), config, split))
     return results
