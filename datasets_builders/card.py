@@ -61,10 +61,6 @@ def published_check(counts: Counts) -> dict[str, Any]:
     return {"table": table, "applied": applied, "mismatches": mismatches}
 
 
-# the order of the card's metadata keys (the Hub keeps its own order for any others)
-_KEY_ORDER = ["license", "license_name", "tags", "task_categories", "pretty_name", "citation", "configs"]
-
-
 def card_data(
     plan: BuildPlan, counts: Counts, feats: datasets.Features, info: dict[str, Any]
 ) -> DatasetCardData:
@@ -118,7 +114,7 @@ def render_card(plan: BuildPlan, counts: Counts, manifest: dict[str, Any], feats
     layout = manifest["layout"]
     lines = [
         "---",
-        card_data(plan, counts, feats, info).to_yaml(original_order=_KEY_ORDER),
+        card_data(plan, counts, feats, info).to_yaml(),
         "---",
         "",
         "# vgbench synthetic shapes (not real data)"
