@@ -2,7 +2,9 @@
 
 Each writer puts its bytes in a temporary file beside the target (same folder, so the final rename never
 crosses a file system), flushes and ``fsync``-s it, then renames it over the target with ``os.replace``;
-on any error the temporary file is removed and an existing target is left untouched. Output paths are
+on any error the temporary file is removed and an existing target is left untouched. The data is on disk
+before the rename, so even after a crash the target is the old file or the new one, whole (the folder
+itself is not fsync-ed: a crash right after the rename may bring back the old file). Output paths are
 checked first: an existing folder, or a path below an existing file, is refused with an `InputError`
 naming the option, and so is a folder where nothing may be written (no permission, read-only).
 
@@ -97,12 +99,6 @@ def _fsync(path: str) -> None:
         os.close(fd)
 
 
-def _fsync_folder(folder: Path) -> None:
-    """Make the renames in ``folder`` durable (best effort: not every platform opens folders)."""
-    with contextlib.suppress(OSError):
-        _fsync(str(folder))
-
-
 @contextlib.contextmanager
 def atomic_path(path: str | Path, *, option: str = "output", suffix: str = ".tmp") -> Iterator[Path]:
     """Yield a temporary path beside ``path`` for the body to write; on success it is fsync-ed and
@@ -117,7 +113,6 @@ def atomic_path(path: str | Path, *, option: str = "output", suffix: str = ".tmp
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    _fsync_folder(path.parent)
 
 
 @contextlib.contextmanager
@@ -189,8 +184,6 @@ def write_atomic_group(items: list[tuple[str | Path, Callable[[IO[str]], Any]]])
         for tmp, _ in temps:
             Path(tmp).unlink(missing_ok=True)
         raise
-    for folder in folders:
-        _fsync_folder(Path(folder))
 
 
 @contextlib.contextmanager
