@@ -14,7 +14,7 @@ from baselines.annotation_pool import AnnotationPool
 from baselines.predictors import BASELINES, TEXT_BLIND, Baseline, get_baseline
 from baselines.rows import count_rows, iter_rows, list_configs
 from baselines.run import make_baseline, run_baseline
-from baselines.writer import write_predictions
+from evaluators.predictions_writer import write_predictions  # re-exported: the one predictions writer
 
 __all__ = [
     "BASELINES",

@@ -100,7 +100,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from baselines.adapters.text import adapt_and_score, report_path
-    from evaluators.results import format_table, write_json_atomic
+    from evaluators.atomic import write_json_atomic
+    from evaluators.results import format_table
 
     if args.kind in OTHER_KINDS:
         return _run_other(args)

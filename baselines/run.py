@@ -8,7 +8,8 @@ from pathlib import Path
 from baselines.annotation_pool import AnnotationPool
 from baselines.predictors import Baseline, LargestObject, OracleJitter, get_baseline
 from baselines.rows import count_rows, iter_rows
-from baselines.writer import progress, write_predictions
+from evaluators.predictions_writer import write_predictions
+from evaluators.progress import progress
 
 __all__ = ["make_baseline", "run_baseline"]
 
@@ -52,7 +53,10 @@ def run_baseline(
     baseline = make_baseline(name, data_dir, config, seed=seed, jitter=jitter, source=source)
     total = count_rows(data_dir, config, split)
     rows = iter_rows(data_dir, config, split, columns=baseline.columns)
-    records = (baseline.predict(row) for row in progress(rows, total, f"{name} {config}/{split}", quiet))
+    records = (
+        baseline.predict(row)
+        for row in progress(rows, total, f"{name} {config}/{split}", quiet=quiet, unit="expr")
+    )
     n = write_predictions(out, records)
     log.info("%s: wrote %d predictions for %s/%s to %s", name, n, config, split, out)
     return n

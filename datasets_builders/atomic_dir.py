@@ -12,6 +12,7 @@ import re
 import shutil
 from pathlib import Path
 
+from evaluators.atomic import check_parent_folders
 from evaluators.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -23,11 +24,7 @@ def check_replaceable(out: Path, marker: str, writer: str) -> None:
     """Raise `InputError` unless ``out`` is absent, an empty folder, or a folder holding ``marker``."""
     if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / marker).is_file())):
         raise InputError(f"{out}: exists and was not written by {writer}; refusing to replace it")
-    for parent in out.parents:
-        if parent.exists():
-            if not parent.is_dir():
-                raise InputError(f"{out}: --out: {parent} is a file, not a folder")
-            break
+    check_parent_folders(out, "--out")
 
 
 def swap_in(tmp: Path, out: Path, marker: str, writer: str) -> None:

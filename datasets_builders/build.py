@@ -15,7 +15,6 @@ Rows are streamed to Parquet in row groups; masks of a whole config are never he
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import logging
 import multiprocessing
@@ -34,10 +33,13 @@ from datasets_builders.layouts import clear_caches, detect, spec_for
 from datasets_builders.plan import BuildPlan, plan_build
 from datasets_builders.schema import arrow_schema, features
 from datasets_builders.shards import ShardJob, ShardStats, write_shard
+from evaluators.atomic import write_json_atomic
 from evaluators.errors import InputError
-from evaluators.results import write_json_atomic
+from evaluators.hashing import sha256_file
+from evaluators.progress import progress_bar
+from evaluators.version import package_version
 
-__all__ = ["MANIFEST", "build_dataset", "sha256_file"]
+__all__ = ["MANIFEST", "build_dataset"]
 
 log = logging.getLogger(__name__)
 
@@ -48,19 +50,9 @@ MANIFEST = "vgbench_build.json"
 _START_METHOD = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
 
 
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _run_jobs(plan: BuildPlan, workers: int, quiet: bool) -> list[ShardStats]:
-    from tqdm import tqdm
-
     bars = {
-        c.name: tqdm(total=c.rows, desc=c.name, unit="rows", disable=True if quiet else None, position=i)
+        c.name: progress_bar(c.rows, c.name, quiet=quiet, unit="rows", position=i, leave=True)
         for i, c in enumerate(plan.configs)
     }
     jobs: list[ShardJob] = [j for c in plan.configs for j in c.jobs]
@@ -151,8 +143,6 @@ def build_dataset(
     name their image relative to it (``file_name``) and the manifest records it as ``images_root``.
     Raises `InputError` (nothing written) on missing or corrupt sources. Returns ``out``.
     """
-    from vgbench import __version__
-
     source, out = Path(source).resolve(), Path(out).resolve()
     if not source.is_dir():
         raise InputError(f"{source}: source folder not found")
@@ -196,7 +186,7 @@ def build_dataset(
         for line in check["mismatches"]:
             log.warning("published size mismatch: %s", line)
         manifest = {
-            "vgbench_version": __version__,
+            "vgbench_version": package_version(),
             "format": 1,
             "layout": plan.layout,
             "dataset_info": dataset_info(sorted({spec_for(c.name).dataset for c in plan.configs}), synthetic),

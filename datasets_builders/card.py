@@ -13,20 +13,20 @@ of that size. Synthetic and excerpt builds are orders of magnitude smaller and a
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import datasets
-import yaml
+from datasets.info import DatasetInfosDict
+from huggingface_hub import DatasetCardData
 
 from datasets_builders.configs import PUBLISHED, REFMIX, REFMIX_SOURCES
 from datasets_builders.plan import BuildPlan
+from evaluators.atomic import write_text_atomic
 
 Counts = dict[str, dict[str, dict[str, Any]]]  # config -> split -> {rows, refs, images, ...}
 
-__all__ = ["published_check", "render_card", "write_card"]
+__all__ = ["card_data", "published_check", "render_card", "write_card"]
 
 REAL_FRACTION = 0.10
 
@@ -61,46 +61,50 @@ def published_check(counts: Counts) -> dict[str, Any]:
     return {"table": table, "applied": applied, "mismatches": mismatches}
 
 
-def _yaml_header(plan: BuildPlan, counts: Counts, feats: datasets.Features, info: dict[str, Any]) -> str:
-    configs = []
-    infos = []
-    feature_list = feats._to_yaml_list()
-    for c in plan.configs:
-        configs.append(
+def card_data(
+    plan: BuildPlan, counts: Counts, feats: datasets.Features, info: dict[str, Any]
+) -> DatasetCardData:
+    """The card's metadata (`huggingface_hub.DatasetCardData`): licence, citation, ``configs`` (the Parquet
+    files of each split) and ``dataset_info`` (features and split sizes, from `datasets`' own
+    `DatasetInfosDict.to_dataset_card_data`), as the Hub and ``datasets.load_dataset`` read them."""
+    extra: dict[str, Any] = (
+        {"license_name": "vgbench-synthetic", "tags": ["synthetic"]} if info["synthetic"] else {}
+    )
+    data = DatasetCardData(
+        license=info["license"],
+        **extra,
+        task_categories=["object-detection", "image-segmentation"],
+        pretty_name="vgbench synthetic shapes" if info["synthetic"] else "vgbench visual grounding",
+        citation=info["citation"],
+        configs=[
             {
                 "config_name": c.name,
                 "data_files": [{"split": s, "path": f"data/{c.name}/{s}-*.parquet"} for s in c.splits],
             }
-        )
-        infos.append(
-            {
-                "config_name": c.name,
-                "features": feature_list,
-                "splits": [
-                    {
-                        "name": s,
-                        "num_bytes": counts[c.name][s]["num_bytes"],
-                        "num_examples": counts[c.name][s]["rows"],
-                    }
-                    for s in c.splits
-                ],
-                "dataset_size": sum(counts[c.name][s]["num_bytes"] for s in c.splits),
-            }
-        )
-    header: dict[str, Any] = {"license": info["license"]}
-    if info["synthetic"]:
-        header["license_name"] = "vgbench-synthetic"
-        header["tags"] = ["synthetic"]
-    header.update(
+            for c in plan.configs
+        ],
+    )
+    infos = DatasetInfosDict(
         {
-            "task_categories": ["object-detection", "image-segmentation"],
-            "pretty_name": "vgbench synthetic shapes" if info["synthetic"] else "vgbench visual grounding",
-            "citation": info["citation"],
-            "configs": configs,
-            "dataset_info": infos,
+            c.name: datasets.DatasetInfo(
+                features=feats,
+                splits=datasets.SplitDict(
+                    {
+                        s: datasets.SplitInfo(
+                            name=s,
+                            num_bytes=counts[c.name][s]["num_bytes"],
+                            num_examples=counts[c.name][s]["rows"],
+                        )
+                        for s in c.splits
+                    }
+                ),
+                dataset_size=sum(counts[c.name][s]["num_bytes"] for s in c.splits),
+            )
+            for c in plan.configs
         }
     )
-    return yaml.safe_dump(header, sort_keys=False, allow_unicode=True, width=1000)
+    infos.to_dataset_card_data(data)
+    return data
 
 
 def render_card(plan: BuildPlan, counts: Counts, manifest: dict[str, Any], feats: datasets.Features) -> str:
@@ -110,7 +114,7 @@ def render_card(plan: BuildPlan, counts: Counts, manifest: dict[str, Any], feats
     layout = manifest["layout"]
     lines = [
         "---",
-        _yaml_header(plan, counts, feats, info).rstrip("\n"),
+        card_data(plan, counts, feats, info).to_yaml(),
         "---",
         "",
         "# vgbench synthetic shapes (not real data)"
@@ -292,12 +296,4 @@ def write_card(
     path: Path, plan: BuildPlan, counts: Counts, manifest: dict[str, Any], feats: datasets.Features
 ) -> None:
     """Write the card atomically (temp file, then rename)."""
-    text = render_card(plan, counts, manifest, feats)
-    fd, tmp = tempfile.mkstemp(prefix=".README.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_text_atomic(path, render_card(plan, counts, manifest, feats), option="card")

@@ -8,7 +8,7 @@ from typing import Any
 
 from datasets_builders.reading import iter_rows
 from datasets_builders.schema import FIXED_COLUMNS
-from evaluators.results import write_jsonl_atomic
+from evaluators.jsonl import write_jsonl_atomic
 
 __all__ = ["export_targets"]
 

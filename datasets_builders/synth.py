@@ -31,6 +31,7 @@ from datasets_builders.atomic_dir import check_replaceable, remove_stale_temps, 
 from datasets_builders.synth_grammar import LOCATION_WORDS, absent_expressions, describe, multi_expressions
 from datasets_builders.synth_scene import CATEGORIES, CATEGORY_ID, Scene, SceneObject, make_scene, render
 from datasets_builders.write_formats import write_formats
+from evaluators.progress import progress
 
 __all__ = ["MARKER", "generate_scenes", "write_synth"]
 
@@ -268,14 +269,12 @@ def generate_scenes(images: int, seed: int) -> list[tuple[int, str, Scene]]:
 
 
 def _write_tree(root: Path, images: int, seed: int, quiet: bool) -> None:
-    from tqdm import tqdm
-
     rng = random.Random(seed)
     rng.sample(range(1, 581930), images + max(2, images // 10))  # the ids drawn by generate_scenes
     scenes = generate_scenes(images, seed)
     train_ids = [i for i, folder, _ in scenes if folder == "train2014"]
     val_ids = [i for i, folder, _ in scenes if folder == "val2014"]
-    for image_id, folder, scene in tqdm(scenes, desc="synth images", disable=True if quiet else None):
+    for image_id, folder, scene in progress(scenes, len(scenes), "synth images", quiet=quiet, leave=True):
         path = root / "images" / folder / _file_name(folder, image_id)
         path.parent.mkdir(parents=True, exist_ok=True)
         render(scene).save(path, format="JPEG", quality=92)
@@ -329,7 +328,7 @@ def write_synth(out_dir: str | Path, images: int = 40, seed: int = 0, quiet: boo
     is a non-empty folder that `write_synth` did not write. ``quiet`` hides the progress bar (stderr).
     """
     from evaluators.errors import InputError
-    from vgbench import __version__
+    from evaluators.version import package_version
 
     if images < 10:
         raise InputError(f"images: need at least 10 scenes so that every split is non-empty, got {images}")
@@ -345,7 +344,12 @@ def write_synth(out_dir: str | Path, images: int = 40, seed: int = 0, quiet: boo
         write_formats(tmp, tmp / "formats")
         _dump_json(
             tmp / MARKER,
-            {"generator": "vgbench synth", "vgbench_version": __version__, "images": images, "seed": seed},
+            {
+                "generator": "vgbench synth",
+                "vgbench_version": package_version(),
+                "images": images,
+                "seed": seed,
+            },
         )
         swap_in(tmp, out, MARKER, "vgbench synth")
     except BaseException:

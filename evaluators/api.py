@@ -37,23 +37,14 @@ from evaluators import rle
 from evaluators.bootstrap import bootstrap_ci
 from evaluators.errors import InputError
 from evaluators.protocols import get_protocol
-from evaluators.readers import PredictionRecords, PredictionsFile, iter_targets, sha256_file, target_files
+from evaluators.readers import PredictionRecords, PredictionsFile, iter_targets, target_files
 from evaluators.records import TARGET_TYPES, Prediction, Target, parse_prediction, parse_target
-from evaluators.results import clean_metrics, now_iso
+from evaluators.results import clean_metrics, provenance
 from evaluators.state import ScoreState
 
 __all__ = ["Evaluation", "Evaluator", "evaluate", "score_files", "validate_files"]
 
 MAX_LISTED = 5
-
-
-def _version() -> str:
-    try:
-        from importlib.metadata import version
-
-        return version("vgbench")
-    except Exception:  # not installed: running from a source tree
-        return "0.0.0+local"
 
 
 def _is_array(value: Any) -> bool:
@@ -233,24 +224,8 @@ def score_files(
     with PredictionsFile(predictions) as preds:
         _join(preds, iter_targets(targets, config, split), allow_missing, evaluator.update)
     results = evaluator.compute(ci=ci, seed=seed)
-    results["targets"] = str(targets) if not (config and split) else f"{targets}:{config}/{split}"
-    results["targets_sha256"] = _sha256_of(files)
-    results["predictions"] = str(predictions)
-    results["predictions_sha256"] = sha256_file(predictions)
-    results["vgbench_version"] = _version()
-    results["created"] = now_iso()
+    results.update(provenance(predictions, targets, files, config, split))
     return Evaluation(results=results, evaluator=evaluator)
-
-
-def _sha256_of(files: list[Path]) -> str:
-    if len(files) == 1:
-        return sha256_file(files[0])
-    import hashlib
-
-    h = hashlib.sha256()
-    for f in files:
-        h.update(f"{f.name}:{sha256_file(f)}\n".encode())
-    return h.hexdigest()
 
 
 def validate_files(

@@ -5,11 +5,12 @@ from __future__ import annotations
 import argparse
 
 from evaluators.api import score_files
+from evaluators.atomic import check_output_path, write_json_atomic
 from evaluators.bootstrap import paired_bootstrap
 from evaluators.cli_eval import add_targets_arguments
 from evaluators.errors import InputError
 from evaluators.protocols import TASKS
-from evaluators.results import DISPLAY, check_output_path, now_iso, write_json_atomic
+from evaluators.results import DISPLAY, now_iso
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -7,8 +7,9 @@ import logging
 import sys
 
 from evaluators.api import score_files, validate_files
+from evaluators.atomic import check_output_paths
 from evaluators.protocols import TASKS
-from evaluators.results import check_output_paths, format_table, write_results
+from evaluators.results import format_table, write_results
 
 log = logging.getLogger(__name__)
 

@@ -10,8 +10,6 @@ folder ``OUT/data/{config}/{split}-*.parquet`` read with pyarrow (no ``datasets`
 
 from __future__ import annotations
 
-import gzip
-import hashlib
 import json
 import re
 import zlib
@@ -21,18 +19,12 @@ from typing import Any
 
 from evaluators import jsonio
 from evaluators.errors import InputError
+from evaluators.hashing import sha256_file  # re-exported: old import location
+from evaluators.jsonl import open_text, strip_gz
 from evaluators.limits import MAX_RECORD_BYTES
 from evaluators.records import Prediction, Target, parse_prediction, parse_target
 
 __all__ = ["PredictionRecords", "PredictionsFile", "iter_targets", "sha256_file", "target_files"]
-
-
-def sha256_file(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _one_line(exc: BaseException) -> str:
@@ -54,12 +46,8 @@ def _lines(f, path: Path) -> Iterator[Any]:
         yield line
 
 
-def _open_text(path: Path):
-    return gzip.open(path, "rt", encoding="utf-8") if path.suffix == ".gz" else open(path, encoding="utf-8")
-
-
 def _container(path: Path) -> str:
-    name = path.name[:-3] if path.name.endswith(".gz") else path.name
+    name = strip_gz(path)
     for ext in (".jsonl", ".json", ".parquet"):
         if name.endswith(ext):
             return ext[1:]
@@ -68,7 +56,7 @@ def _container(path: Path) -> str:
 
 def _json_records(path: Path) -> list[Any]:
     try:
-        with _open_text(path) as f:
+        with open_text(path) as f:
             data = jsonio.loads(f.read())
     except (OSError, EOFError, zlib.error) as exc:
         raise InputError(f"{path}: cannot read: {_one_line(exc)}") from None
@@ -156,7 +144,7 @@ class PredictionsFile:
     def _load_all(self) -> None:
         records: dict[str, Prediction] = {}
         if _container(self.path) == "jsonl":
-            with _open_text(self.path) as f:
+            with open_text(self.path) as f:
                 try:
                     for lineno, line in enumerate(_lines(f, self.path), 1):
                         pred = self._parse_line(line, lineno)
@@ -282,7 +270,7 @@ def _iter_rows(path: Path) -> Iterator[tuple[str, Any]]:
             yield f"{path}:[{index}]", row
     else:
         try:
-            with _open_text(path) as f:
+            with open_text(path) as f:
                 for lineno, line in enumerate(_lines(f, path), 1):
                     if line.strip():
                         try:

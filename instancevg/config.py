@@ -403,7 +403,10 @@ def _read_file(path: Path) -> dict[str, Any]:
 
             data = yaml.safe_load(text)
         elif suffix == ".toml":
-            import tomllib
+            try:
+                import tomllib
+            except ImportError:  # Python 3.10: the tomli backport (a dependency there)
+                import tomli as tomllib
 
             data = tomllib.loads(text)
         else:

@@ -17,14 +17,13 @@ from __future__ import annotations
 
 import io
 import logging
-import os
 import re
-import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import torch
 
+from evaluators.atomic import write_bytes_atomic
 from evaluators.errors import InputError
 
 __all__ = [
@@ -141,16 +140,7 @@ class Tokenizer:
 
     def save(self, path: str | Path) -> None:
         """Write the SentencePiece model atomically (temp file, then rename)."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(self._proto)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_bytes_atomic(path, self._proto, option="tokenizer")
 
     @property
     def mask_id(self) -> int:

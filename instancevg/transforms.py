@@ -44,11 +44,22 @@ def resize_mask(mask: np.ndarray, size: int) -> torch.Tensor:
 
 
 def boxes_xywh_to_cxcywh_norm(boxes: np.ndarray | torch.Tensor | list, h: int, w: int) -> torch.Tensor:
-    """COCO ``[x, y, w, h]`` absolute pixel boxes ``[N, 4]`` -> normalised ``(cx, cy, w, h)`` in [0, 1]."""
-    b = torch.as_tensor(np.asarray(boxes, dtype=np.float32)).reshape(-1, 4)
-    scale = torch.tensor([w, h, w, h], dtype=torch.float32)
-    cxcywh = torch.stack([b[:, 0] + b[:, 2] / 2, b[:, 1] + b[:, 3] / 2, b[:, 2], b[:, 3]], dim=-1)
-    return (cxcywh / scale).clamp(0.0, 1.0)
+    """COCO ``[x, y, w, h]`` absolute pixel boxes ``[N, 4]`` of an ``h x w`` image -> FloatTensor[N, 4]
+    normalised ``(cx, cy, w, h)`` in [0, 1] (the criterion's box targets). The one box converter.
+
+    Clamp, then normalise: the corners ``(x, y)`` and ``(x + w, y + h)`` are first clamped to the image
+    (``[0, w] x [0, h]``), and the visible box they span is then normalised by the image size. A box
+    that sticks out of the image thus becomes its visible part; clamping ``(cx, cy, w, h)`` after
+    normalising would keep a width and a centre that together describe no box inside the image.
+    Computed in float64, returned as float32. An empty input gives shape ``[0, 4]``.
+    """
+    b = torch.as_tensor(np.asarray(boxes, dtype=np.float64)).reshape(-1, 4)
+    x1 = b[:, 0].clamp(0, w)
+    y1 = b[:, 1].clamp(0, h)
+    x2 = (b[:, 0] + b[:, 2]).clamp(0, w)
+    y2 = (b[:, 1] + b[:, 3]).clamp(0, h)
+    out = torch.stack([(x1 + x2) / 2 / w, (y1 + y2) / 2 / h, (x2 - x1) / w, (y2 - y1) / h], dim=-1)
+    return out.float()
 
 
 _MIRROR_WORDS = {"left": "right", "right": "left", "leftmost": "rightmost", "rightmost": "leftmost"}

@@ -19,11 +19,11 @@ import logging
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from evaluators.atomic import write_text_atomic
 from evaluators.errors import InputError
 from leaderboards.build import BuiltTable, PlotData, build_part, build_results_table
 from leaderboards.computed import ComputedResult, load_results, load_results_dir
 from leaderboards.conflicts import find_conflicts
-from leaderboards.io import write_text_atomic
 from leaderboards.render_csv import render_csv
 from leaderboards.render_md import render_markdown
 from leaderboards.render_tex import render_latex

@@ -93,7 +93,7 @@ def _layout(fig: Figure, ax: Axes, title: str, rect: tuple[float, float, float, 
 
 
 def _save(fig: Figure, path: str | Path) -> None:
-    from leaderboards.io import atomic_path
+    from evaluators.atomic import atomic_path
 
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=_DPI, metadata={"Software": None})

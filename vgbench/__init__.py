@@ -1,10 +1,7 @@
 """vgbench: one command line for the benchmark suite (see `vgbench --help`)."""
 
-from importlib.metadata import PackageNotFoundError, version
+from evaluators.version import package_version
 
-try:
-    __version__ = version("vgbench")
-except PackageNotFoundError:  # running from a source tree that is not installed
-    __version__ = "0.0.0+local"
+__version__ = package_version()
 
 __all__ = ["__version__"]

@@ -89,7 +89,7 @@ def reproduce(
     when a table is unknown or the built dataset holds none of its splits."""
     from datasets_builders.reading import list_configs
     from evaluators.api import score_files
-    from evaluators.results import write_json_atomic
+    from evaluators.atomic import write_json_atomic
     from instancevg.official import looks_official
     from instancevg.training import load_for_prediction, predict
     from leaderboards import render_table

@@ -32,9 +32,10 @@ from pathlib import Path
 from typing import Any
 
 from baselines.adapters.common import expressions, to_rle
-from baselines.writer import progress, write_predictions
 from evaluators import rle
 from evaluators.errors import InputError
+from evaluators.predictions_writer import write_predictions
+from evaluators.progress import progress
 
 __all__ = ["convert_coco_results", "load_mapping"]
 
@@ -143,7 +144,7 @@ def convert_coco_results(
         log.info("coco-results: %d results map to other configs/splits and were skipped", elsewhere)
 
     def records():
-        for e in progress(exprs, len(exprs), f"coco-results {config}/{split}", quiet):
+        for e in progress(exprs, len(exprs), f"coco-results {config}/{split}", quiet=quiet, unit="expr"):
             if e.expr_id in grouped:
                 yield {"expr_id": e.expr_id, "instances": grouped[e.expr_id]}
             else:

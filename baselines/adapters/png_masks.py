@@ -27,9 +27,10 @@ import numpy as np
 
 from baselines.adapters.common import expressions
 from baselines.masks import bbox_of_mask
-from baselines.writer import progress, write_predictions
 from evaluators import rle
 from evaluators.errors import InputError
+from evaluators.predictions_writer import write_predictions
+from evaluators.progress import progress
 
 __all__ = ["png_name", "read_png_mask", "convert_png_masks"]
 
@@ -112,7 +113,7 @@ def convert_png_masks(
         )
 
     def records():
-        for e in progress(exprs, len(exprs), f"png-masks {config}/{split}", quiet):
+        for e in progress(exprs, len(exprs), f"png-masks {config}/{split}", quiet=quiet, unit="expr"):
             path = found[e.expr_id]
             dense = None if path is None else read_png_mask(path, e.size)
             yield _record(e.expr_id, dense, e.size, instances)

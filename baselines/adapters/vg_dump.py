@@ -31,7 +31,6 @@ unknown or repeated expression is an error.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterator
 from pathlib import Path
@@ -40,9 +39,11 @@ from typing import Any
 import numpy as np
 
 from baselines.adapters.common import as_array, expressions, to_rle
-from baselines.writer import progress, write_predictions
 from evaluators import rle
 from evaluators.errors import InputError
+from evaluators.jsonl import iter_json_items
+from evaluators.predictions_writer import write_predictions
+from evaluators.progress import progress
 
 __all__ = ["OUTMASK_TYPES", "convert_vg_dump", "dump_record", "iter_dump"]
 
@@ -71,23 +72,8 @@ def iter_dump(path: str | Path) -> Iterator[tuple[str, Any]]:
             raise InputError(f"{path}: a .pt dump must hold a list of per-expression dicts")
         for i, entry in enumerate(data):
             yield f"{path}:[{i}]", entry
-    elif path.suffix == ".json":
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise InputError(f"{path}: not valid JSON: {exc}") from None
-        if not isinstance(data, list):
-            raise InputError(f"{path}: a .json dump must be a list of per-expression objects")
-        for i, entry in enumerate(data):
-            yield f"{path}:[{i}]", entry
-    elif path.suffix == ".jsonl":
-        with open(path, encoding="utf-8") as f:
-            for lineno, line in enumerate(f, 1):
-                if line.strip():
-                    try:
-                        yield f"{path}:{lineno}", json.loads(line)
-                    except json.JSONDecodeError as exc:
-                        raise InputError(f"{path}:{lineno}: not valid JSON: {exc}") from None
+    elif path.suffix in (".json", ".jsonl"):
+        yield from iter_json_items(path, expected="a list of per-expression objects (.json dump)")
     else:
         raise InputError(f"{path}: unknown dump type (expected .jsonl, .json, .pt or .pth)")
 
@@ -197,7 +183,9 @@ def convert_vg_dump(
     exprs = expressions(data_dir, config, split)
     sizes = {e.expr_id: e.size for e in exprs}
     converted: dict[str, dict[str, Any]] = {}
-    for where, entry in progress(iter_dump(dump), None, f"vg-dump {config}/{split}", quiet):
+    for where, entry in progress(
+        iter_dump(dump), None, f"vg-dump {config}/{split}", quiet=quiet, unit="expr"
+    ):
         if not isinstance(entry, dict):
             raise InputError(f"{where}: an entry must be an object/dict")
         expr_id = _expr_id(entry, config, split, where)

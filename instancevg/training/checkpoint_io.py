@@ -26,16 +26,15 @@ allowed beyond torch's weights-only set are numpy's array and dtype reconstructo
 from __future__ import annotations
 
 import hashlib
-import os
 import random
 import struct
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
+from evaluators.atomic import atomic_path
 from evaluators.errors import InputError
 
 __all__ = [
@@ -135,17 +134,10 @@ def payload_digest(payload: dict[str, Any]) -> str:
 def save_checkpoint(path: str | Path, payload: dict[str, Any]) -> Path:
     """Write ``payload`` (plus the format tag and checksum) to ``path`` atomically: temp file, rename."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     full = {"format": FORMAT, "format_version": FORMAT_VERSION, **payload}
     full["checksum"] = payload_digest(full)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_path(path, option="checkpoint") as tmp:
         torch.save(full, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return path
 
 

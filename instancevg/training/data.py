@@ -31,7 +31,7 @@ is `instancevg.transforms.mirror_sentence` of the original ("the circle left of 
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -46,21 +46,6 @@ from instancevg.training.rows import open_image, resolve_images_dir
 __all__ = ["GroundingDataset", "build_target", "collate"]
 
 
-def _boxes_cxcywh(targets: Sequence[dict[str, Any]], height: int, width: int) -> torch.Tensor:
-    """COCO ``[x, y, w, h]`` absolute pixels -> FloatTensor[N, 4] normalised (cx, cy, w, h), clipped."""
-    if not targets:
-        return torch.zeros((0, 4), dtype=torch.float32)
-    xywh = torch.tensor([t["bbox"] for t in targets], dtype=torch.float64)
-    x1 = xywh[:, 0].clamp(0, width)
-    y1 = xywh[:, 1].clamp(0, height)
-    x2 = (xywh[:, 0] + xywh[:, 2]).clamp(0, width)
-    y2 = (xywh[:, 1] + xywh[:, 3]).clamp(0, height)
-    out = torch.stack(
-        [(x1 + x2) / 2 / width, (y1 + y2) / 2 / height, (x2 - x1) / width, (y2 - y1) / height], 1
-    )
-    return out.float()
-
-
 def _resized_mask(rle_obj: dict[str, Any], size: int, where: str) -> torch.Tensor:
     from instancevg.transforms import resize_mask
 
@@ -73,6 +58,8 @@ def _resized_mask(rle_obj: dict[str, Any], size: int, where: str) -> torch.Tenso
 
 def build_target(row: dict[str, Any], size: int) -> dict[str, Any]:
     """The criterion's target dict of one unified row at input size ``size`` (see module docstring)."""
+    from instancevg.transforms import boxes_xywh_to_cxcywh_norm
+
     h, w = int(row["height"]), int(row["width"])
     targets = list(row.get("targets") or [])
     where = f"expr_id={row['expr_id']!r}"
@@ -86,7 +73,7 @@ def build_target(row: dict[str, Any], size: int) -> dict[str, Any]:
     else:
         masks = torch.zeros((0, size, size), dtype=torch.float32)
     return {
-        "boxes": _boxes_cxcywh(targets, h, w),
+        "boxes": boxes_xywh_to_cxcywh_norm([t["bbox"] for t in targets], h, w),
         "masks": masks,
         "mask": _resized_mask(row["mask"], size, f"{where} field='mask'"),
         "no_target": bool(row["no_target"]),

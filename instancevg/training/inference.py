@@ -8,22 +8,16 @@
 from __future__ import annotations
 
 import contextlib
-import gzip
-import json
-import os
-import sys
-import tempfile
-from collections.abc import Iterable
-from pathlib import Path
 from typing import Any
 
 import torch
 from torch.utils.data import DataLoader
 
+from evaluators.progress import progress
 from instancevg.training.data import GroundingDataset, collate
 from instancevg.training.distributed import DistInfo, all_gather_objects
 
-__all__ = ["autocast", "cpu_has_native_bf16", "predict_dataset", "to_float32", "write_predictions"]
+__all__ = ["autocast", "cpu_has_native_bf16", "predict_dataset", "to_float32"]
 
 
 def cpu_has_native_bf16() -> bool:
@@ -66,17 +60,6 @@ def to_float32(outputs: Any) -> Any:
     return outputs
 
 
-def _progress(iterable: Iterable, total: int, desc: str, quiet: bool):
-    if quiet:
-        return iterable
-    from tqdm import tqdm
-
-    # disable=None: tqdm hides the bar when stderr is not a terminal (docs/cli.md)
-    return tqdm(
-        iterable, total=total, desc=desc, leave=False, dynamic_ncols=True, file=sys.stderr, disable=None
-    )
-
-
 @torch.no_grad()
 def predict_dataset(
     model: torch.nn.Module,
@@ -113,7 +96,7 @@ def predict_dataset(
     model.eval()
     mine: list[tuple[int, dict[str, Any]]] = []
     try:
-        steps = _progress(loader, len(loader), desc, quiet or not info.is_main)
+        steps = progress(loader, len(loader), desc, quiet=quiet or not info.is_main)
         for batch in steps:
             with autocast(device, amp, bf16):
                 outputs = model(
@@ -134,21 +117,3 @@ def predict_dataset(
     merged = [pair for part in all_gather_objects(mine, info) for pair in part]
     merged.sort(key=lambda pair: pair[0])
     return [record for _, record in merged]
-
-
-def write_predictions(records: Iterable[dict[str, Any]], path: str | Path) -> Path:
-    """Write records as JSON lines (gzip when ``path`` ends in ``.gz``), atomically."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    opener = gzip.open if path.suffix == ".gz" else open
-    try:
-        with opener(tmp, "wt", encoding="utf-8") as f:
-            for record in records:
-                f.write(json.dumps(record, allow_nan=False, separators=(",", ":")) + "\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path

@@ -15,6 +15,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from evaluators.jsonl import read_jsonl
+
 __all__ = ["JsonlLog", "read_log"]
 
 
@@ -60,5 +62,4 @@ class JsonlLog:
 
 def read_log(path: str | Path) -> list[dict[str, Any]]:
     """All records of a ``log.jsonl`` (for plots and tests)."""
-    with open(path, encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()]
+    return read_jsonl(path)

@@ -19,10 +19,11 @@ from typing import Any, NamedTuple
 import torch
 
 from evaluators.errors import InputError
+from evaluators.predictions_writer import write_predictions
 from instancevg.training.checkpoint_io import load_checkpoint
 from instancevg.training.data import GroundingDataset
 from instancevg.training.distributed import barrier, cleanup, setup
-from instancevg.training.inference import predict_dataset, write_predictions
+from instancevg.training.inference import predict_dataset
 from instancevg.training.rows import PREDICT_COLUMNS, load_rows
 from instancevg.training.run_setup import torch_threads
 
@@ -169,7 +170,7 @@ def _predict(
     )
     path = Path(out_path)
     if info.is_main:
-        path = write_predictions(records, out_path)
+        write_predictions(path, records)
         logger.info("wrote %d predictions to %s", len(records), path)
     barrier(info)
     return path

@@ -28,10 +28,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
-import shutil
-import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -39,12 +35,15 @@ from typing import Any
 import torch
 from torch.utils.data import DataLoader, DistributedSampler
 
+from evaluators.atomic import copy_atomic
 from evaluators.errors import InputError
+from evaluators.predictions_writer import write_predictions
+from evaluators.progress import progress_bar
 from instancevg.training import distributed as D
 from instancevg.training.checkpoint_io import get_rng_state, load_checkpoint, save_checkpoint, set_rng_state
 from instancevg.training.data import GroundingDataset, collate
 from instancevg.training.evaluation import score_predictions, selection_value, tasks_for_config
-from instancevg.training.inference import predict_dataset, write_predictions
+from instancevg.training.inference import predict_dataset
 from instancevg.training.logs import JsonlLog
 from instancevg.training.optim import MultiStepLRWarmUp, build_optimizer, fit_schedule
 from instancevg.training.options import RunOptions
@@ -61,17 +60,6 @@ from instancevg.training.steps import TrainStep
 __all__ = ["Trainer", "train"]
 
 logger = logging.getLogger(__name__)
-
-
-def _copy_atomic(src: Path, dst: Path) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{dst.name}.", suffix=".tmp", dir=dst.parent)
-    os.close(fd)
-    try:
-        shutil.copyfile(src, tmp)
-        os.replace(tmp, dst)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 class _Stop(Exception):
@@ -307,7 +295,7 @@ class Trainer:
     # ------------------------------------------------------------------ evaluation
     def evaluate(self) -> dict[str, Any]:
         """Predict the val split with the bare model, score it on the main rank, share the metrics."""
-        from evaluators.results import write_json_atomic
+        from evaluators.atomic import write_json_atomic
 
         split, info = self.val_split, self.info
         batch = self.options.eval_batch_size or self.cfg.train.batch_size
@@ -325,7 +313,8 @@ class Trainer:
         metrics: dict[str, Any] = {}
         if info.is_main:
             stem = self.out_dir / "eval" / f"epoch_{self.epoch}_{self.options.eval_config}_{split}"
-            preds = write_predictions(records, stem.with_suffix(".jsonl"))
+            preds = stem.with_suffix(".jsonl")
+            write_predictions(preds, records)
             results = score_predictions(preds, self.data_dir, self.options.eval_config, split)
             write_json_atomic(stem.with_suffix(".json"), results)
             metrics = {task: r["metrics"] for task, r in results.items()}
@@ -368,7 +357,6 @@ class Trainer:
         sched.set_decay_epochs(decays)
         if self.bar is not None:
             self.bar.total = self.planned_steps()
-            self.bar.refresh()
         self.log.write(
             "schedule",
             epoch=self.epoch,
@@ -415,19 +403,15 @@ class Trainer:
         return total if self.max_steps is None else min(total, self.max_steps)
 
     def _progress_bar(self):
-        """One tqdm bar on stderr over the run's optimizer steps (with its ETA); None when quiet."""
-        if self.quiet or not self.info.is_main:
-            return None
-        from tqdm import tqdm
-
-        return tqdm(
-            total=self.planned_steps(),
+        """One bar on stderr over the run's optimizer steps, with its ETA (`evaluators.progress`: shown
+        only on a terminal and when not quiet)."""
+        return progress_bar(
+            self.planned_steps(),
+            "train",
+            quiet=self.quiet or not self.info.is_main,
             initial=self.global_step,
-            desc="train",
             unit="step",
             dynamic_ncols=True,
-            file=sys.stderr,
-            disable=None,  # hidden when stderr is not a terminal (docs/cli.md); the epoch log lines remain
         )
 
     def _log_progress(self, started: float, steps_at_start: int) -> None:
@@ -476,9 +460,9 @@ class Trainer:
             self._log_progress(started, steps_at_start)
             self.save(last)
             if info.is_main and self.best.get("epoch") == self.epoch and best_before != self.epoch:
-                _copy_atomic(last, self.out_dir / "best.pt")
+                copy_atomic(last, self.out_dir / "best.pt")
             if self.options.keep_epoch_checkpoints and info.is_main:
-                _copy_atomic(last, self.out_dir / f"epoch_{self.epoch}.pt")
+                copy_atomic(last, self.out_dir / f"epoch_{self.epoch}.pt")
             if reason != "done":
                 return reason
             if self.epoch < self.planned_epochs and out_of_time():

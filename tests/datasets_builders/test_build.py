@@ -7,12 +7,13 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from datasets_builders.build import MANIFEST, build_dataset, sha256_file
+from datasets_builders.build import MANIFEST, build_dataset
 from datasets_builders.card import published_check
 from datasets_builders.configs import REFMIX, REFMIX_SOURCES
 from datasets_builders.images import open_image
 from datasets_builders.reading import iter_rows, list_configs
 from evaluators.errors import InputError
+from evaluators.hashing import sha256_file
 from vgbench.cli import main
 
 
@@ -49,9 +50,11 @@ def test_card_yaml_configs_counts_sources(built):
     header = yaml.safe_load(text.split("---\n")[1])
     manifest = json.loads((built / MANIFEST).read_text())
     assert [c["config_name"] for c in header["configs"]] == list(list_configs(built))
-    for cfg, info in zip(header["configs"], header["dataset_info"]):
+    infos = {info["config_name"]: info for info in header["dataset_info"]}  # `datasets` sorts them by name
+    assert sorted(infos) == sorted(c["config_name"] for c in header["configs"])
+    for cfg in header["configs"]:
         name = cfg["config_name"]
-        assert info["config_name"] == name
+        info = infos[name]
         for files, split in zip(cfg["data_files"], info["splits"]):
             assert files["path"] == f"data/{name}/{files['split']}-*.parquet"
             assert split["num_examples"] == manifest["configs"][name]["splits"][files["split"]]["rows"]

@@ -71,6 +71,14 @@ def test_boxes_to_normalised_cxcywh():
     assert boxes_xywh_to_cxcywh_norm(np.zeros((0, 4)), 5, 5).shape == (0, 4)
 
 
+def test_boxes_are_clamped_to_the_image_before_normalising():
+    # x from -10 to 20 in a 100 x 100 image: the visible part is x 0..20 (centre 10, width 20), not the
+    # normalised (cx, w) = (0.05, 0.3) that clamping after normalising would keep
+    out = boxes_xywh_to_cxcywh_norm([[-10, 0, 30, 50], [90, 90, 40, 40]], h=100, w=100)
+    torch.testing.assert_close(out, torch.tensor([[0.1, 0.25, 0.2, 0.5], [0.95, 0.95, 0.1, 0.1]]))
+    assert out.dtype == torch.float32
+
+
 def test_whole_words_on_a_toy_grammar(tok):
     assert len(tok.encode("the red square")) == 3
 

@@ -26,8 +26,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from evaluators.atomic import write_json_atomic
 from evaluators.errors import InputError
-from evaluators.results import write_json_atomic
 from vgbench.demo.settings import (
     DEFAULT_IMAGES,
     DEFAULT_STEPS,

@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,8 @@ from typing import Any
 import numpy as np
 
 from evaluators import rle
+from evaluators.atomic import atomic_path
+from evaluators.jsonl import read_jsonl
 
 __all__ = ["examples", "make_plots", "training_curves"]
 
@@ -41,10 +42,8 @@ def _pyplot():
 
 
 def _save(fig, path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.tmp.png")
-    fig.savefig(tmp, dpi=100, metadata={"Software": None})
-    tmp.replace(path)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=100, metadata={"Software": None})
     return path
 
 
@@ -59,9 +58,7 @@ def training_curves(
     from matplotlib.ticker import MaxNLocator
 
     plt = _pyplot()
-    records = [
-        json.loads(line) for line in Path(log_path).read_text(encoding="utf-8").splitlines() if line.strip()
-    ]
+    records = read_jsonl(log_path)
     steps = [
         (r["step"], r["loss"]) for r in records if r.get("event") == "step" and r.get("loss") is not None
     ]
@@ -124,11 +121,7 @@ def examples(
     plt = _pyplot()
     from matplotlib.patches import Rectangle
 
-    preds = {}
-    with open(predictions, encoding="utf-8") as f:
-        for line in f:
-            rec = json.loads(line)
-            preds[rec["expr_id"]] = rec
+    preds = {rec["expr_id"]: rec for rec in read_jsonl(predictions)}
     rows = _pick_rows(list(iter_rows(data, config, split)), k)
     fig, axes = plt.subplots(1, max(len(rows), 1), figsize=(3.4 * max(len(rows), 1), 3.8), squeeze=False)
     for ax, row in zip(axes[0], rows):

@@ -32,6 +32,7 @@ import numpy as np
 
 from evaluators import DEFAULTS, PROTOCOLS, Evaluator, InputError, Prediction, PredictionsFile, Protocol, rle
 from evaluators.accumulate import Sums
+from evaluators.progress import progress
 from evaluators.protocols.base import kept_f32
 from evaluators.results import clean_metrics
 from vgbench.report.rows import Expression
@@ -286,12 +287,10 @@ def analyse(
         members: dict[tuple[str, str], list[int]] = {}
         group_counts: dict[str, dict[str, int]] = {d: {} for d in DIMENSIONS}
         groups, pixels, missing_flags, drawings = [], [], [], []
-        from tqdm.auto import tqdm
-
-        progress = tqdm(
-            expressions, desc=f"report: scoring {name}", unit="expr", disable=True if quiet else None
+        scoring = progress(
+            expressions, len(expressions), f"report: scoring {name}", quiet=quiet, unit="expr", leave=True
         )
-        for i, expr in enumerate(progress):
+        for i, expr in enumerate(scoring):
             t = expr.target
             pred = preds.get(t.expr_id) if t.expr_id in preds else None
             for task in list(evaluators):

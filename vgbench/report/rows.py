@@ -9,13 +9,13 @@ and every row is validated with `evaluators.parse_target`, so a bad row fails ex
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from evaluators import InputError, Target, jsonio, parse_target
+from evaluators import InputError, Target, parse_target
+from evaluators.jsonl import iter_json_items, strip_gz
 from evaluators.readers import target_files
 
 __all__ = ["Expression", "read_expressions"]
@@ -52,8 +52,7 @@ class Expression:
 
 
 def _iter_raw(path: Path) -> Iterator[tuple[str, Any]]:
-    name = path.name[:-3] if path.name.endswith(".gz") else path.name
-    if name.endswith(".parquet"):
+    if strip_gz(path).endswith(".parquet"):
         import pyarrow.parquet as pq
 
         try:
@@ -67,28 +66,7 @@ def _iter_raw(path: Path) -> Iterator[tuple[str, Any]]:
                 yield f"{path}:[{index}]", row
                 index += 1
         return
-    import gzip
-
-    opener = gzip.open if path.name.endswith(".gz") else open
-    try:
-        with opener(path, "rt", encoding="utf-8") as f:
-            if name.endswith(".json"):
-                data = jsonio.loads(f.read())
-                if not isinstance(data, list):
-                    raise InputError(f"{path}: expected a JSON list of rows")
-                for index, row in enumerate(data):
-                    yield f"{path}:[{index}]", row
-                return
-            for lineno, line in enumerate(f, 1):
-                if line.strip():
-                    try:
-                        yield f"{path}:{lineno}", jsonio.loads(line)
-                    except json.JSONDecodeError as exc:
-                        raise InputError(f"{path}:{lineno}: not valid JSON: {exc}") from None
-    except (OSError, EOFError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: cannot read: {exc}") from None
-    except json.JSONDecodeError as exc:
-        raise InputError(f"{path}: not valid JSON: {exc}") from None
+    yield from iter_json_items(path, expected="a JSON list of rows")
 
 
 def _describe(row: dict[str, Any], target: Target, where: str) -> Expression:

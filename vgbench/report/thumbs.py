@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from evaluators import InputError, rle
+from evaluators.progress import progress_bar
 
 __all__ = ["COLOURS", "Drawing", "Renderer", "render", "render_many"]
 
@@ -154,14 +155,12 @@ class Renderer:
     CHUNK = 64
 
     def __init__(self, size: int = 256, workers: int = 1, quiet: bool = False):
-        from tqdm.auto import tqdm
-
         self.size = size
         self._pending: list[tuple[Drawing, str]] = []
         self._futures: list = []
         self._done = 0
         self._pool = ProcessPoolExecutor(workers, mp_context=get_context("spawn")) if workers > 1 else None
-        self._bar = tqdm(desc="report thumbnails", unit="img", disable=True if quiet else None)
+        self._bar = progress_bar(None, "report thumbnails", quiet=quiet, unit="img", leave=True)
 
     def add(self, drawing: Drawing, path: str | Path) -> None:
         self._pending.append((drawing, str(path)))

@@ -19,8 +19,6 @@ code from the file: JSON is decoded, spreadsheets are read as cell values.
 from __future__ import annotations
 
 import csv
-import gzip
-import json
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterator
@@ -28,8 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from evaluators import jsonio
 from evaluators.errors import InputError, locate
+from evaluators.jsonl import iter_json_items
 
 __all__ = ["ANSWER_FORMATS", "Answer", "detect_format", "read_answers"]
 
@@ -48,36 +46,13 @@ class Answer:
     boxes: tuple[tuple[float, float, float, float], ...] | None = None
 
 
-def _open(path: Path):
-    return (
-        gzip.open(path, "rt", encoding="utf-8") if path.name.endswith(".gz") else open(path, encoding="utf-8")
-    )
-
-
 def _json_items(path: Path) -> Iterator[tuple[str, Any]]:
     """(where, decoded object) per JSON line, or per element of a ``.json`` list / ``logs`` list."""
-    name = path.name[:-3] if path.name.endswith(".gz") else path.name
-    try:
-        with _open(path) as f:
-            if name.endswith(".json"):
-                data = jsonio.loads(f.read())
-                if isinstance(data, dict):
-                    data = data.get("logs", data.get("answers", data.get("predictions")))
-                if not isinstance(data, list):
-                    raise InputError(f"{path}: expected a JSON list (or an object with 'logs' / 'answers')")
-                for i, item in enumerate(data):
-                    yield f"{path}:[{i}]", item
-                return
-            for lineno, line in enumerate(f, 1):
-                if line.strip():
-                    try:
-                        yield f"{path}:{lineno}", jsonio.loads(line)
-                    except (json.JSONDecodeError, ValueError) as exc:
-                        raise InputError(f"{path}:{lineno}: not valid JSON: {exc}") from None
-    except (OSError, EOFError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: cannot read: {exc}") from None
-    except json.JSONDecodeError as exc:
-        raise InputError(f"{path}: not valid JSON: {exc}") from None
+    return iter_json_items(
+        path,
+        list_keys=("logs", "answers", "predictions"),
+        expected="a JSON list (or an object with 'logs' / 'answers')",
+    )
 
 
 def _positive_int(value: Any, where: str, expr_id: str, fld: str) -> int | None:

@@ -19,8 +19,8 @@ from baselines.adapters.text.families import Family
 from baselines.adapters.text.record import adapt_answer, as_prediction
 
 __all__ = ["PARALLEL_MIN", "Job", "Part", "adapt_chunk", "run_chunks"]
-from baselines.writer import progress
 from evaluators.errors import InputError, locate
+from evaluators.progress import progress
 from evaluators.records import Target
 
 PARALLEL_MIN = 2000  # fewer targets are adapted in-process: forking costs more than it saves
@@ -64,7 +64,7 @@ def adapt_chunk(job: Job, targets: list[Target]) -> Part:
         from evaluators.api import Evaluator
 
         evaluators = [Evaluator(task, name) for task, name in job.protocols]
-    for t in progress(targets, len(targets), f"adapt {family.name}", job.quiet):
+    for t in progress(targets, len(targets), f"adapt {family.name}", quiet=job.quiet, unit="expr"):
         a = job.got.get(t.expr_id)
         if a is None:
             record = {"expr_id": t.expr_id, "instances": [], "no_target": False}

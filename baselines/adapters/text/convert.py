@@ -29,8 +29,9 @@ from baselines.adapters.text.chunks import Job, Part, run_chunks
 from baselines.adapters.text.conventions import QWEN_MAX_PIXELS, QWEN_MIN_PIXELS
 from baselines.adapters.text.families import get_family, resolve_convention
 from baselines.adapters.text.report import AdaptReport, report_path
-from baselines.writer import write_predictions
 from evaluators.errors import InputError, locate
+from evaluators.jsonl import iter_json_items, strip_gz
+from evaluators.predictions_writer import write_predictions
 from evaluators.records import Target
 
 __all__ = ["PARSE_FAILURE_MODES", "adapt_and_score", "adapt_answers", "convert_text_answers"]
@@ -56,24 +57,14 @@ def _target_rows_loader(targets: str | Path, config: str | None, split: str | No
 
 def _read_rows_file(path: Path) -> list[dict]:
     """Rows of a targets file (.parquet, .json list, .jsonl, optionally .gz); `InputError` if unreadable."""
-    import gzip
+    if strip_gz(path).endswith(".parquet"):
+        import pyarrow.parquet as pq
 
-    from evaluators import jsonio
-
-    name = path.name[:-3] if path.name.endswith(".gz") else path.name
-    try:
-        if name.endswith(".parquet"):
-            import pyarrow.parquet as pq
-
+        try:
             return pq.read_table(path).to_pylist()
-        opener = gzip.open if path.name.endswith(".gz") else open
-        with opener(path, "rt", encoding="utf-8") as f:
-            if name.endswith(".json"):
-                data = jsonio.loads(f.read())
-                return [r for r in data if isinstance(r, dict)] if isinstance(data, list) else []
-            return [r for r in (jsonio.loads(line) for line in f if line.strip()) if isinstance(r, dict)]
-    except Exception as exc:  # pyarrow, gzip and JSON raise several types for a bad file
-        raise InputError(f"{path}: cannot read the targets rows: {exc}") from None
+        except Exception as exc:  # pyarrow raises several types for a bad file
+            raise InputError(f"{path}: cannot read the targets rows: {exc}") from None
+    return [row for _, row in iter_json_items(path, expected="a JSON list of rows") if isinstance(row, dict)]
 
 
 def _prepare(
@@ -301,7 +292,7 @@ def adapt_and_score(
     parts = run_chunks(job, target_list, workers)
     records = _merge(job, report, parts)
     write_predictions(out, records)
-    from evaluators.results import write_json_atomic
+    from evaluators.atomic import write_json_atomic
 
     write_json_atomic(report_path(out), report.as_dict())
     for warning in report.convention_warnings:
@@ -324,36 +315,13 @@ def adapt_and_score(
 def _results(task, name, states, report, targets, config, split, out) -> dict[str, Any]:
     """The results dict (docs/formats.md#results-file) of merged scoring states, as `vgbench eval` writes it."""
     from evaluators.api import Evaluator
-    from evaluators.readers import sha256_file, target_files
-    from evaluators.results import now_iso
+    from evaluators.readers import target_files
+    from evaluators.results import provenance
 
     ev = Evaluator(task, name)
     for state in states:
         ev.state.merge(state)
     results = ev.compute()
     results["notes"] = {**results.get("notes", {}), "adapter": report.as_dict()}
-    files = target_files(targets, config, split)
-    results["targets"] = str(targets) if not (config and split) else f"{targets}:{config}/{split}"
-    if len(files) == 1:
-        results["targets_sha256"] = sha256_file(files[0])
-    else:
-        import hashlib
-
-        h = hashlib.sha256()
-        for f in files:
-            h.update(f"{f.name}:{sha256_file(f)}\n".encode())
-        results["targets_sha256"] = h.hexdigest()
-    results["predictions"] = str(out)
-    results["predictions_sha256"] = sha256_file(out)
-    results["vgbench_version"] = _version()
-    results["created"] = now_iso()
+    results.update(provenance(out, targets, target_files(targets, config, split), config, split))
     return results
-
-
-def _version() -> str:
-    try:
-        from importlib.metadata import version
-
-        return version("vgbench")
-    except Exception:  # not installed: running from a source tree
-        return "0.0.0+local"
