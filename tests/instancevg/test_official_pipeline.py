@@ -164,7 +164,10 @@ def test_normalisation_is_mmcv_imnormalize():
     cv2.cvtColor(x, cv2.COLOR_BGR2RGB, x)
     cv2.subtract(x, np.float64(np.array(pp.MEAN, np.float32).reshape(1, -1)), x)
     cv2.multiply(x, 1 / np.float64(np.array(pp.STD, np.float32).reshape(1, -1)), x)
-    np.testing.assert_array_equal(got, x.transpose(2, 0, 1))
+    if int(cv2.__version__.split(".")[0]) == 4:  # the OpenCV of mmcv and the official code: bit for bit
+        np.testing.assert_array_equal(got, x.transpose(2, 0, 1))
+    else:  # OpenCV 5 rounds the scaled product differently (2e-7); the official numbers are OpenCV 4's
+        np.testing.assert_allclose(got, x.transpose(2, 0, 1), rtol=0, atol=1e-6)
 
 
 def test_rgb_arrays_grey_arrays_and_pil_images(tiny):
