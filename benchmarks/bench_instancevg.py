@@ -61,9 +61,9 @@ _LAST_CPU = [0.0]
 
 def _inputs(cfg, batch: int, seed: int = 0):
     g = torch.Generator().manual_seed(seed)
-    s, length = cfg.img_size, cfg.max_tokens
+    s, length = cfg.input.img_size, cfg.input.max_tokens
     images = torch.randn(batch, 3, s, s, generator=g)
-    ids = torch.randint(4, cfg.vocab_size, (batch, length), generator=g)
+    ids = torch.randint(4, cfg.encoder.vocab_size, (batch, length), generator=g)
     pad = torch.zeros(batch, length, dtype=torch.bool)
     pad[:, 12:] = True  # a 10-word expression
     return images, ids, pad
@@ -93,7 +93,7 @@ def bench_inference(name: str, repeats: int, bf16: bool = False, onednn: bool = 
     gflop = counter.get_total_flops() / 1e9
     return {
         "model": name + (" (bf16 autocast)" if bf16 else "") + ("" if onednn else " (MKL linear)"),
-        "img_size": cfg.img_size,
+        "img_size": cfg.input.img_size,
         "params_M": round(params / 1e6, 1),
         "gflop": round(gflop, 1),
         "achieved_gflops": round(gflop / med, 1),
@@ -179,7 +179,7 @@ def _train_step(bf16: bool, fused: bool):
     model, criterion = InstanceVG(cfg), InstanceVGCriterion(cfg)
     batch = cfg.train.batch_size
     images, ids, pad = _inputs(cfg, batch)
-    s = cfg.img_size
+    s = cfg.input.img_size
     targets = []
     for i in range(batch):
         n = i % 3

@@ -69,19 +69,19 @@ def _official_checkpoint(path: Path) -> None:
     for key, value in model.state_dict().items():
         if key != "encoder.vision_embed.mask_token":
             state[vgbench_to_official(key)] = value
-    c = cfg.hidden_dim
-    state["vis_enc.beit3.vision_embed.mask_token"] = torch.zeros(1, 1, cfg.encoder_dim)
+    c = cfg.head.hidden_dim
+    state["vis_enc.beit3.vision_embed.mask_token"] = torch.zeros(1, 1, cfg.encoder.dim)
     for layer in (1, 2):  # the decoder-layer aliases of the shared heads
         for key in [k for k in list(state) if k.startswith(("head.class_embed.0.", "head.bbox_embed.0."))]:
             state[key.replace(".0.", f".{layer}.", 1)] = state[key]
     extras = {
-        "head.query_embedding.weight": (c, cfg.encoder_dim),
+        "head.query_embedding.weight": (c, cfg.encoder.dim),
         "head.proj_pixel_level_cons.vis.weight": (c // 2, c, 1, 1),
         "head.proj_pixel_level_cons.vis.bias": (c // 2,),
         "head.proj_pixel_level_cons.txt.weight": (c // 2 + 1, c),
         "head.proj_pixel_level_cons.txt.bias": (c // 2 + 1,),
-        "head.query_generation.query_embed.weight": (cfg.num_queries, c),
-        "head.decoder_transformer.level_embeds": (cfg.msda_levels, c),
+        "head.query_generation.query_embed.weight": (cfg.head.num_queries, c),
+        "head.decoder_transformer.level_embeds": (cfg.decoder.msda_levels, c),
     }
     for key, shape in extras.items():
         state[key] = torch.zeros(shape)
@@ -91,10 +91,10 @@ def _official_checkpoint(path: Path) -> None:
 
 def _inputs(batch: int, cfg, device: str) -> tuple[torch.Tensor, ...]:
     g = torch.Generator().manual_seed(0)
-    images = torch.randn(batch, 3, cfg.img_size, cfg.img_size, generator=g)
-    ids = torch.randint(4, cfg.vocab_size, (batch, cfg.max_tokens), generator=g)
+    images = torch.randn(batch, 3, cfg.input.img_size, cfg.input.img_size, generator=g)
+    ids = torch.randint(4, cfg.encoder.vocab_size, (batch, cfg.input.max_tokens), generator=g)
     ids[:, 0] = 0
-    pad = torch.zeros(batch, cfg.max_tokens, dtype=torch.bool)
+    pad = torch.zeros(batch, cfg.input.max_tokens, dtype=torch.bool)
     pad[:, 12:] = True
     ids[:, 11] = 2
     ids[pad] = 1

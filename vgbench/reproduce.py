@@ -105,7 +105,7 @@ def reproduce(
         checkpoint, "cpu", spm, overrides
     )  # read once, moved to the device per split
     cfg = loaded.cfg
-    backbone = backbone or BACKBONES.get(cfg.encoder_dim, f"BEiT3-{cfg.encoder_dim}")
+    backbone = backbone or BACKBONES.get(cfg.encoder.dim, f"BEiT3-{cfg.encoder.dim}")
     available = list_configs(data_dir)
     out = Path(out_dir)
     done: list[ReproducedSplit] = []

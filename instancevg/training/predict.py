@@ -143,13 +143,13 @@ def _predict(
     if official:
         from instancevg.official.inputs import official_image_loader
 
-        image_loader = official_image_loader(data_dir, images_dir, cfg.img_size)
+        image_loader = official_image_loader(data_dir, images_dir, cfg.input.img_size)
     dataset = GroundingDataset(
         rows,
         data_dir,
         tokenizer,
-        cfg.img_size,
-        cfg.max_tokens,
+        cfg.input.img_size,
+        cfg.input.max_tokens,
         images_dir,
         with_targets=False,
         image_loader=image_loader,

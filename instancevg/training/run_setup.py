@@ -121,10 +121,10 @@ def prepare_tokenizer(
         path = out_dir / "tokenizer.model"
         if info.is_main:
             try:
-                Tokenizer.train(sentences, out_dir / "tokenizer", cfg.vocab_size)
+                Tokenizer.train(sentences, out_dir / "tokenizer", cfg.encoder.vocab_size)
             except RuntimeError as exc:  # sentencepiece: e.g. fewer pieces allowed than characters seen
                 raise InputError(
-                    f"field 'vocab_size': cannot train a tokenizer of {cfg.vocab_size} ids: {exc}"
+                    f"field 'encoder.vocab_size': cannot train a tokenizer of {cfg.encoder.vocab_size} ids: {exc}"
                 ) from None
         D.barrier(info)
         proto = path.read_bytes()
@@ -132,9 +132,9 @@ def prepare_tokenizer(
         tok = Tokenizer(proto)
     except RuntimeError as exc:
         raise InputError(f"field 'run.spm': not a SentencePiece model: {exc}") from None
-    if tok.vocab_size > cfg.vocab_size:
+    if tok.vocab_size > cfg.encoder.vocab_size:
         raise InputError(
-            f"field 'vocab_size': the tokenizer has {tok.vocab_size} ids but the model config only "
-            f"{cfg.vocab_size}; raise vocab_size (--set vocab_size={tok.vocab_size})"
+            f"field 'encoder.vocab_size': the tokenizer has {tok.vocab_size} ids but the model config only "
+            f"{cfg.encoder.vocab_size}; raise it (--set encoder.vocab_size={tok.vocab_size})"
         )
     return tok, proto

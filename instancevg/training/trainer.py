@@ -130,15 +130,15 @@ class Trainer:
             rows,
             data_dir,
             tok,
-            cfg.img_size,
-            cfg.max_tokens,
+            cfg.input.img_size,
+            cfg.input.max_tokens,
             images,
             hflip=cfg.train.hflip,
             seed=cfg.train.seed,
         )
         self.val_set = (
             GroundingDataset(
-                val_rows, data_dir, tok, cfg.img_size, cfg.max_tokens, images, with_targets=False
+                val_rows, data_dir, tok, cfg.input.img_size, cfg.input.max_tokens, images, with_targets=False
             )
             if val_rows
             else None
