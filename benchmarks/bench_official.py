@@ -5,7 +5,7 @@
    have), saves it, and times ``load_official`` (weights_only, memory-mapped, meta-device build);
 2. times the forward pass at 320 px (``torch.inference_mode``, median of --repeats after 2 warm-ups) at batch 1
    and 2, per expression, three ways in the same run: fp32 with oneDNN linear layers (vgbench's default), fp32
-   with PyTorch's default BLAS (``onednn_linear=False``, the baseline: ``speedup`` = baseline / this), and bf16
+   with PyTorch's default BLAS (``ModelRuntime(onednn_linear=False)``, the baseline: ``speedup`` = baseline / this), and bf16
    autocast;
 3. with ``--device cuda`` (where a GPU is present): the CUDA forward at batch 1 and 8, fp32 / fp16 / bf16 autocast,
    and the parity of the official tiny fixture's raw outputs on CUDA (max |diff| to the official CPU outputs).
@@ -31,9 +31,10 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from instancevg.build import build_model  # noqa: E402
 from instancevg.config import load_config  # noqa: E402
-from instancevg.model import InstanceVG  # noqa: E402
 from instancevg.official import load_official, vgbench_to_official  # noqa: E402
+from instancevg.runtime import ModelRuntime  # noqa: E402
 
 FIXTURE = Path(__file__).resolve().parents[1] / "tests" / "instancevg" / "data" / "official"
 
@@ -63,8 +64,8 @@ def _forward_time(model, inputs, repeats: int, device: str, dtype: torch.dtype |
 
 
 def _official_checkpoint(path: Path) -> None:
-    cfg = load_config("instancevg-b-grefcoco", ["onednn_linear=false"])
-    model = InstanceVG(cfg)
+    cfg = load_config("instancevg-b-grefcoco")
+    model = build_model(cfg, ModelRuntime(onednn_linear=False))
     state: OrderedDict[str, torch.Tensor] = OrderedDict()
     for key, value in model.state_dict().items():
         if key != "encoder.vision_embed.mask_token":
@@ -110,7 +111,7 @@ def _cpu(args) -> dict:
         t = time.perf_counter()
         model = load_official(path)
         out["load_official_s"] = round(time.perf_counter() - t, 2)
-        baseline = load_official(path, onednn_linear=False)
+        baseline = load_official(path, runtime=ModelRuntime(onednn_linear=False))
     for batch in (1, 2):
         inputs = _inputs(batch, model.cfg, "cpu")
         fp32 = _forward_time(model, inputs, args.repeats, "cpu", None) / batch

@@ -56,8 +56,12 @@ class DecoderChoice:
 
 DECODERS: dict[str, DecoderChoice] = {
     "detr": DecoderChoice(cross="attention", multi_scale=False, sine_position=True, point_prior=False),
-    "deformable": DecoderChoice(cross="deformable", multi_scale=False, sine_position=False, point_prior=False),
-    "ms_deformable": DecoderChoice(cross="deformable", multi_scale=True, sine_position=False, point_prior=False),
+    "deformable": DecoderChoice(
+        cross="deformable", multi_scale=False, sine_position=False, point_prior=False
+    ),
+    "ms_deformable": DecoderChoice(
+        cross="deformable", multi_scale=True, sine_position=False, point_prior=False
+    ),
     "point_ms_deformable": DecoderChoice(
         cross="deformable", multi_scale=True, sine_position=False, point_prior=True
     ),

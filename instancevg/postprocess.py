@@ -147,7 +147,11 @@ def postprocess(outputs: dict, metas: Sequence[dict], cfg: InstanceVGConfig) -> 
         if not (no_target and cfg.postprocess.empty_mask_on_no_target):
             if cfg.postprocess.mask_output in ("merge", "global") or kept_masks is None:
                 merged |= _binary_masks(global_mask[b : b + 1], h, w, cfg)[0]
-            if cfg.postprocess.mask_output in ("merge", "instance") and kept_masks is not None and len(kept_masks):
+            if (
+                cfg.postprocess.mask_output in ("merge", "instance")
+                and kept_masks is not None
+                and len(kept_masks)
+            ):
                 merged |= kept_masks.any(0)
         pts = points[b] * torch.tensor([w, h], dtype=torch.float32)
         records.append(

@@ -3,7 +3,7 @@ quirks, ablation, train), the presets, and loading from files, dicts and ``key=v
 
 ``load_config`` takes a preset name or a ``.json``/``.yaml``/``.toml`` file and then overrides with dotted keys
 (``encoder.dim=64``, ``train.lr=1e-4``); the old flat keys (``img_size=160``) are aliases (`LEGACY_KEYS`).
-Run-time speed switches are not part of the config (`instancevg.model_options.ModelRuntime`).
+Run-time speed switches are not part of the config (`instancevg.runtime.ModelRuntime`).
 """
 
 from instancevg.config.legacy import DROPPED_KEYS, LEGACY_KEYS, nest_flat_dict

@@ -4,7 +4,7 @@ Before the config was split into groups, every model field sat at the top level 
 ``decoder_type``); checkpoints written then store that flat dict (plus ``train``), and docs and scripts use the
 flat names in ``--set``. Each flat name is an alias of exactly one nested key; `LEGACY_KEYS` is that map.
 ``onednn_linear`` was a speed switch, not a model choice: it now lives in the run-time options
-(`instancevg.model_options.ModelRuntime`); in a stored flat config it is ignored (`DROPPED_KEYS`).
+(`instancevg.runtime.ModelRuntime`); in a stored flat config it is ignored (`DROPPED_KEYS`).
 """
 
 from __future__ import annotations

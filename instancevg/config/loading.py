@@ -170,7 +170,9 @@ def parse_overrides(items: Iterable[str], where: str = "--set") -> dict[str, Any
     return out
 
 
-def replace_values(cfg: InstanceVGConfig, values: Mapping[str, Any], where: str = "override") -> InstanceVGConfig:
+def replace_values(
+    cfg: InstanceVGConfig, values: Mapping[str, Any], where: str = "override"
+) -> InstanceVGConfig:
     """A copy of ``cfg`` with ``{key: value}`` replaced (dotted keys or old flat names; values typed and
     checked); ``cfg`` and its groups are left untouched."""
     changes: dict[str, dict[str, Any]] = {}

@@ -155,14 +155,20 @@ class PostprocessConfig:
 class QuirkConfig:
     """Code-vs-paper differences (docs/instancevg.md); default = official code, alternative = paper."""
 
-    text_filter_score: TextFilterScore = "mean"  # quirk 1: "mean" (code, channel mean) | "l2" (paper, L2 norm)
+    text_filter_score: TextFilterScore = (
+        "mean"  # quirk 1: "mean" (code, channel mean) | "l2" (paper, L2 norm)
+    )
     attn_map_pool: AttnMapPool = "max"  # global attention map over queries: "max" (code) | "mean" (paper)
     # quirk 2: "offset" (code: sigmoid(Linear(Linear(p))) + p) | "prior" (paper: p)
     reference_point: ReferencePoint = "offset"
-    aux_loss_weighting: AuxLossWeighting = "unweighted"  # quirk 3: "unweighted" (code: aux 1/1/1) | "weighted"
+    aux_loss_weighting: AuxLossWeighting = (
+        "unweighted"  # quirk 3: "unweighted" (code: aux 1/1/1) | "weighted"
+    )
     share_heads: bool = True  # quirk 3: class/box heads shared across decoder layers (code)
     exist_score: ExistScore = "sigmoid"  # quirk 5: "sigmoid" (code: sigmoid(logit[0])) | "softmax" (prob[0])
-    no_target_rule: NoTargetRule = "queries"  # quirk 5: "queries" (no query score > thr) | "exist" (exist head)
+    no_target_rule: NoTargetRule = (
+        "queries"  # quirk 5: "queries" (no query score > thr) | "exist" (exist head)
+    )
 
 
 @dataclass

@@ -37,6 +37,7 @@ RESUMABLE_OPTIONS = frozenset(
         "images_dir",
         "threads",
         "ddp_find_unused",
+        "onednn_linear",
     }
 )
 
@@ -72,8 +73,14 @@ def _flat(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 
 
 def check_resumable(ckpt: dict[str, Any], cfg_dict: dict[str, Any], options: RunOptions, path: Path) -> None:
-    """`InputError` listing the keys where the new config / options differ from the checkpoint's."""
-    old, new = _flat(ckpt["config"]), _flat(cfg_dict)
+    """`InputError` listing the keys where the new config / options differ from the checkpoint's.
+
+    The checkpoint's config may be in the flat form of older versions; it is compared in the nested form.
+    """
+    from instancevg.config import config_from_dict, config_to_dict
+
+    stored = config_to_dict(config_from_dict(ckpt["config"], source=f"{path}: config"))
+    old, new = _flat(stored), _flat(cfg_dict)
     changed = sorted(
         k for k in old.keys() | new.keys() if old.get(k) != new.get(k) and k not in RESUMABLE_CHANGES
     )
