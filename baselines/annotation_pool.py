@@ -15,6 +15,7 @@ to the smaller ``ann_id``. Two sources, in order of preference:
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from pathlib import Path
@@ -83,7 +84,15 @@ class AnnotationPool:
 
     @classmethod
     def from_dataset(cls, data_dir: str | Path) -> AnnotationPool:
-        """Union of the targets of every row of every config and split of a built dataset."""
+        """Union of the targets of every row of every config and split of a built dataset; read once per
+        build (cached on the folder and its build manifest's modification time)."""
+        path = Path(data_dir).resolve()
+        manifest = path / "vgbench_build.json"
+        stamp = manifest.stat().st_mtime_ns if manifest.is_file() else None
+        return _dataset_pool(str(path), stamp, str(data_dir))
+
+    @classmethod
+    def _read_dataset(cls, data_dir: str | Path) -> AnnotationPool:
         best: dict[Any, dict[str, Any]] = {}
         columns = ["file_name", "image_id", "targets"]
         for config, splits in list_configs(data_dir).items():
@@ -165,3 +174,10 @@ def _rasteriser(segmentation: Any, height: int, width: int, where: str):
             raise InputError(f"{where} field='segmentation': {exc}") from None
 
     return run
+
+
+@functools.lru_cache(maxsize=4)
+def _dataset_pool(resolved: str, stamp: int | None, shown: str) -> AnnotationPool:
+    """`AnnotationPool.from_dataset`'s cache: a demo runs largest-object on four splits of one build."""
+    del resolved, stamp  # the cache key only
+    return AnnotationPool._read_dataset(shown)

@@ -16,12 +16,34 @@ from vgbench.cli import main  # noqa: E402
 from vgbench.demo import EVALS, MODEL_NAME  # noqa: E402
 from vgbench.demo.report import CHECKS, compare  # noqa: E402
 
+SHORT = ["--steps", "30", "--images", "12", "--quiet"]  # a shortened demo: 12 scenes, 30 optimizer steps
+
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
     out = tmp_path_factory.mktemp("demo") / "out"
-    assert main(["demo", "--out", str(out), "--minutes", "0.25", "--images", "12", "--quiet"]) == 0
+    assert main(["demo", "--out", str(out), *SHORT]) == 0
     return out
+
+
+def test_same_seed_twice_prints_identical_metrics(demo, tmp_path, capsys):
+    """The budget is in steps: a second run of the same shortened demo prints the same numbers."""
+    capsys.readouterr()
+    assert main(["demo", "--out", str(tmp_path / "again"), *SHORT]) == 0
+    printed = capsys.readouterr().out
+    first = json.loads((demo / "summary.json").read_text())
+    second = json.loads((tmp_path / "again" / "summary.json").read_text())
+    assert second["metrics"] == first["metrics"]
+    assert second["comparison"] == first["comparison"]
+    assert second["training"]["global_step"] == first["training"]["global_step"] == 30
+    from vgbench.demo.report import format_summary
+
+    def numbers(text: str) -> list[str]:  # the metric table and the verdict lines, without paths and timings
+        lines = text.splitlines()
+        return lines[next(i for i, line in enumerate(lines) if "task (config/split)" in line) :]
+
+    assert numbers(printed) == numbers(format_summary(first))
+    assert any("instancevg-tiny" in line and "every text-blind baseline" in line for line in numbers(printed))
 
 
 def test_demo_writes_everything(demo):
@@ -40,20 +62,32 @@ def test_demo_writes_everything(demo):
     assert all(p.is_file() and p.stat().st_size > 0 and p.is_relative_to(demo) for p in outputs)
     assert (demo / "run" / "log.jsonl").is_file() and (demo / "run" / "last.pt").is_file()
     assert set(summary["load_dataset_rows"]) == {f"{c}/{s}" for _, c, s in EVALS}
-    assert summary["training"]["stopped"] in ("time_budget", "done")
-    from instancevg.training.inference import cpu_has_native_bf16
+    assert summary["training"]["stopped"] == "max_steps"
+    assert summary["training"]["cut_by_minutes"] is False
+    assert summary["training"]["precision"] == "fp32"  # on every machine: same numbers everywhere
+    assert summary["settings"]["threads"] == 1
+    # only the last checkpoint and the best evaluated one are kept
+    assert {p.name for p in (demo / "run").glob("*.pt")} <= {"last.pt", "best.pt"}
 
-    assert summary["training"]["precision"] == ("bf16" if cpu_has_native_bf16() else "fp32")
+
+def test_minutes_cap_says_it_cut_the_plan(demo, tmp_path, caplog):
+    from vgbench.demo.pipeline import step_train
+
+    with caplog.at_level("WARNING"):
+        got = step_train(tmp_path, demo / "data", 30, 1e-6, 0, ["run.evaluate=false"], quiet=True)
+    assert got["stopped"] == "time_budget"
+    assert got["cut_by_minutes"] is True
+    assert got["global_step"] < got["planned_steps"] == 30
+    assert "NOT those of the default demo" in caplog.text
 
 
-def test_demo_trains_in_bf16_only_on_a_cpu_with_bf16_instructions(monkeypatch):
-    from instancevg.training import inference
-    from vgbench.demo.pipeline import demo_precision
+def test_training_plan_covers_the_steps():
+    from vgbench.demo.pipeline import training_plan
 
-    monkeypatch.setattr(inference, "cpu_has_native_bf16", lambda: False)
-    assert demo_precision() == []
-    monkeypatch.setattr(inference, "cpu_has_native_bf16", lambda: True)
-    assert demo_precision() == ["train.bf16=true"]
+    # 400 rows at batch 8: 50 steps per epoch; 2,000 steps are 40 epochs, decayed at 32 (48/60 of them)
+    assert training_plan(2000, 400, 8, 60, 48) == ["train.epochs=40", "train.decay_epochs=[32]"]
+    assert training_plan(30, 100, 8, 60, 48) == ["train.epochs=3", "train.decay_epochs=[2]"]
+    assert training_plan(1, 10, 8, 60, 48) == ["train.epochs=1", "train.decay_epochs=[1]"]
 
 
 def test_demo_verdict_is_computed_from_the_results(demo):
@@ -124,24 +158,11 @@ def test_demo_refuses_a_used_folder(tmp_path):
     from vgbench.demo import run_demo
 
     with pytest.raises(InputError, match="empty or new folder, or the folder of an earlier vgbench demo"):
-        run_demo(tmp_path, minutes=0.1, images=4)
+        run_demo(tmp_path, steps=1, images=4)
     with pytest.raises(InputError, match="--minutes"):
         run_demo(tmp_path / "new", minutes=0)
-
-
-def test_fallback_tables_hold_every_value(tmp_path):
-    from vgbench.demo.report import _fallback_tables
-
-    results = {}
-    for model, value in (("a", 12.5), ("b", None)):
-        path = tmp_path / model / "gres.json"
-        path.parent.mkdir()
-        path.write_text(json.dumps({"metrics": {"giou": value, "ciou": 3.0}}))
-        results[model] = {"gres": path}
-    md, csv = _fallback_tables(tmp_path / "lb", results)
-    assert "| a | 12.50 | 3.00 |" in md.read_text() and "| b | - | 3.00 |" in md.read_text()
-    assert "not comparable with published numbers" in md.read_text()
-    assert csv.read_text().splitlines()[1:3] == ["gres,a,giou,12.5", "gres,a,ciou,3.0"]
+    with pytest.raises(InputError, match="--steps"):
+        run_demo(tmp_path / "new", steps=0)
 
 
 def test_demo_names_missing_extras(tmp_path, monkeypatch):
@@ -154,5 +175,5 @@ def test_demo_names_missing_extras(tmp_path, monkeypatch):
         importlib.util, "find_spec", lambda name, *a: None if name == "datasets" else real(name, *a)
     )
     with pytest.raises(InputError, match=r"needs datasets: .*vgbench\[all\]"):
-        run_demo(tmp_path / "new", minutes=1)
+        run_demo(tmp_path / "new", steps=1)
     assert not (tmp_path / "new").exists()

@@ -18,7 +18,7 @@ from typing import Any
 from evaluators.api import score_files
 from evaluators.errors import InputError
 
-__all__ = ["TASKS_BY_DATASET", "score_predictions", "tasks_for_config"]
+__all__ = ["SELECTION_METRIC", "TASKS_BY_DATASET", "score_predictions", "selection_value", "tasks_for_config"]
 
 TASKS_BY_DATASET: dict[str, tuple[str, ...]] = {
     "grefcoco": ("grec", "gres"),
@@ -31,6 +31,28 @@ TASKS_BY_DATASET: dict[str, tuple[str, ...]] = {
     "rrefcocoplus": ("rrefcoco",),
     "rrefcocog": ("rrefcoco",),
 }
+
+
+# the metric that picks ``RUN/best.pt``: the first task of the config, its headline metric
+SELECTION_METRIC: dict[str, str] = {
+    "grec": "f1_score",
+    "gres": "giou",
+    "rec": "prec@0.5",
+    "res": "miou",
+    "refzom": "acc",
+    "rrefcoco": "riou",
+}
+
+
+def selection_value(metrics: dict[str, dict[str, Any]]) -> tuple[str, float] | None:
+    """``("task/metric", value)`` that ranks epochs for ``RUN/best.pt``: the first evaluated task's
+    `SELECTION_METRIC`; None when the evaluation has no such value."""
+    for task, values in metrics.items():
+        key = SELECTION_METRIC.get(task)
+        value = values.get(key) if key else None
+        if isinstance(value, (int, float)):
+            return f"{task}/{key}", float(value)
+    return None
 
 
 def tasks_for_config(config: str) -> tuple[str, ...]:

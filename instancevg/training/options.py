@@ -42,7 +42,8 @@ class RunOptions:
         images_dir: folder of the images (``file_name`` relative to it); ``""`` uses the embedded
             images or the build manifest's ``images_root``.
         log_every: write a ``step`` record to ``RUN/log.jsonl`` every this many optimizer steps.
-        keep_epoch_checkpoints: keep ``RUN/epoch_{k}.pt`` besides ``RUN/last.pt``.
+        keep_epoch_checkpoints: keep ``RUN/epoch_{k}.pt`` besides ``RUN/last.pt`` (off by default: each
+            is a full checkpoint; ``RUN/best.pt`` is kept whenever the run evaluates).
         eval_batch_size: batch size of the per-epoch prediction (0: the training batch size).
         device: ``cpu``, ``cuda``, ``cuda:1``; ``""`` picks CUDA when available.
         threads: torch intra-op threads of this process during the run (0: leave torch's default).
@@ -66,7 +67,7 @@ class RunOptions:
     spm: str = ""
     images_dir: str = ""
     log_every: int = 10
-    keep_epoch_checkpoints: bool = True
+    keep_epoch_checkpoints: bool = False
     eval_batch_size: int = 0
     device: str = ""
     threads: int = 0

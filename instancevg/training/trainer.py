@@ -43,7 +43,7 @@ from evaluators.errors import InputError
 from instancevg.training import distributed as D
 from instancevg.training.checkpoint_io import get_rng_state, load_checkpoint, save_checkpoint, set_rng_state
 from instancevg.training.data import GroundingDataset, collate
-from instancevg.training.evaluation import score_predictions, tasks_for_config
+from instancevg.training.evaluation import score_predictions, selection_value, tasks_for_config
 from instancevg.training.inference import predict_dataset, write_predictions
 from instancevg.training.logs import JsonlLog
 from instancevg.training.optim import MultiStepLRWarmUp, build_optimizer, fit_schedule
@@ -164,6 +164,9 @@ class Trainer:
         self.epoch = self.step_in_epoch = self.global_step = 0
         self.planned_epochs, self.schedule_fitted = self.cfg.train.epochs, False
         self.metrics: dict[str, Any] = {}
+        self.best: dict[str, Any] = {}  # {"metric": "task/key", "value", "epoch"} of RUN/best.pt
+        self.max_steps: int | None = None  # set by `fit`; the progress bar and ETA count towards it
+        self.bar = None  # the run's tqdm bar while `fit` runs
         if ckpt is not None:
             self._restore(ckpt)
             return
@@ -225,6 +228,7 @@ class Trainer:
             self.scaler.load_state_dict(ckpt["scaler"])
         self.epoch, self.step_in_epoch = ckpt["epoch"], ckpt["step_in_epoch"]
         self.global_step, self.metrics = ckpt["global_step"], ckpt.get("metrics") or {}
+        self.best = ckpt.get("best") or {}
         if ckpt.get("schedule_fitted"):
             self.schedule_fitted = True
             self.planned_epochs = min(int(ckpt["planned_epochs"]), self.cfg.train.epochs)
@@ -252,6 +256,7 @@ class Trainer:
                     "rng": rngs,
                     "tokenizer": self.tokenizer_bytes,
                     "metrics": self.metrics,
+                    "best": self.best,
                     "world_size": self.info.world_size,
                     "planned_epochs": self.planned_epochs,
                     "schedule_fitted": self.schedule_fitted,
@@ -288,19 +293,7 @@ class Trainer:
         loader, n_batches = self._loader()
         sums: dict[str, float] = {}
         done, reason = 0, "done"
-        bar = None
-        if not self.quiet and self.info.is_main:
-            from tqdm import tqdm
-
-            bar = tqdm(
-                total=n_batches,
-                initial=self.step_in_epoch,
-                desc=f"epoch {self.epoch + 1}/{self.cfg.train.epochs}",
-                leave=False,
-                dynamic_ncols=True,
-                file=sys.stderr,
-                disable=None,  # hidden when stderr is not a terminal (docs/cli.md)
-            )
+        bar = self.bar
         self.net.train()
         try:
             for batch in loader:
@@ -312,7 +305,7 @@ class Trainer:
                     sums[k] = sums.get(k, 0.0) + v
                 if bar is not None:
                     bar.update(1)
-                    bar.set_postfix(loss=f"{values['loss']:.3f}")
+                    bar.set_postfix(epoch=self.epoch + 1, loss=f"{values['loss']:.3f}")
                 if self.options.log_every > 0 and self.global_step % self.options.log_every == 0:
                     self.log.write(
                         "step",
@@ -327,9 +320,6 @@ class Trainer:
                     raise _Stop(stop)
         except _Stop as exc:
             reason = exc.reason
-        finally:
-            if bar is not None:
-                bar.close()
         return _mean_over_ranks(sums, done, self.info), done, reason, self.step_in_epoch >= n_batches
 
     # ------------------------------------------------------------------ evaluation
@@ -368,7 +358,11 @@ class Trainer:
             for task, m in metrics.items():
                 shown = ", ".join(f"{k} {v:.2f}" for k, v in m.items() if isinstance(v, (int, float)))
                 logger.info("epoch %d %s/%s: %s", self.epoch, split, task, shown)
-        return D.broadcast_object(metrics, info)
+        metrics = D.broadcast_object(metrics, info)
+        picked = selection_value(metrics)
+        if picked is not None and (not self.best or picked[1] > self.best["value"]):
+            self.best = {"metric": picked[0], "value": picked[1], "epoch": self.epoch}
+        return metrics
 
     # ------------------------------------------------------------------ the run
     def refit_schedule(self, deadline: float | None, started: float, epochs_at_start: int) -> None:
@@ -390,6 +384,9 @@ class Trainer:
             return
         self.planned_epochs, self.schedule_fitted = epochs, True
         sched.set_decay_epochs(decays)
+        if self.bar is not None:
+            self.bar.total = self.planned_steps()
+            self.bar.refresh()
         self.log.write(
             "schedule",
             epoch=self.epoch,
@@ -404,7 +401,7 @@ class Trainer:
 
         Returns the stop reason: ``"done"``, ``"time_budget"`` or ``"max_steps"``.
         """
-        info, last = self.info, self.out_dir / "last.pt"
+        info = self.info
 
         def out_of_time() -> bool:  # rank 0's clock decides, so that every rank stops at the same step
             if deadline is None:
@@ -417,8 +414,55 @@ class Trainer:
                 return "max_steps"
             return "time_budget" if not last_batch and out_of_time() else None
 
+        started, epochs_at_start, steps_at_start = time.monotonic(), self.epoch, self.global_step
+        self.max_steps = max_steps
+        self.bar = self._progress_bar()
+        try:
+            return self._fit_epochs(
+                out_of_time, should_stop, deadline, started, epochs_at_start, steps_at_start
+            )
+        finally:
+            if self.bar is not None:
+                self.bar.close()
+
+    def planned_steps(self) -> int:
+        """Optimizer steps of the whole run as planned now: the epochs of the schedule, capped by
+        ``max_steps``."""
+        per_epoch = math.ceil(len(self.train_set) / self.info.world_size / self.cfg.train.batch_size)
+        total = self.planned_epochs * per_epoch
+        return total if self.max_steps is None else min(total, self.max_steps)
+
+    def _progress_bar(self):
+        """One tqdm bar on stderr over the run's optimizer steps (with its ETA); None when quiet."""
+        if self.quiet or not self.info.is_main:
+            return None
+        from tqdm import tqdm
+
+        return tqdm(
+            total=self.planned_steps(),
+            initial=self.global_step,
+            desc="train",
+            unit="step",
+            dynamic_ncols=True,
+            file=sys.stderr,
+            disable=None,  # hidden when stderr is not a terminal (docs/cli.md); the epoch log lines remain
+        )
+
+    def _log_progress(self, started: float, steps_at_start: int) -> None:
+        """An INFO line per epoch: steps done of planned, and the ETA at this run's pace so far."""
+        total, done = self.planned_steps(), self.global_step - steps_at_start
+        if done <= 0:
+            return
+        left = max(0, total - self.global_step) * (time.monotonic() - started) / done
+        logger.info(
+            "step %d/%d, about %dm%02ds left", self.global_step, total, int(left // 60), int(left % 60)
+        )
+
+    def _fit_epochs(
+        self, out_of_time, should_stop, deadline, started, epochs_at_start, steps_at_start
+    ) -> str:
+        info, last = self.info, self.out_dir / "last.pt"
         reason = "done"
-        started, epochs_at_start = time.monotonic(), self.epoch
         while self.epoch < self.planned_epochs:
             t_epoch = time.monotonic()
             means, batches, reason, complete = self.train_epoch(should_stop)
@@ -442,11 +486,15 @@ class Trainer:
             logger.info(
                 "epoch %d/%d: loss %.4f", self.epoch, self.planned_epochs, means.get("loss", math.nan)
             )
+            best_before = self.best.get("epoch")
             if self.val_set is not None and reason == "done" and not out_of_time():
                 self.metrics = self.evaluate()
             if reason == "done":
                 self.refit_schedule(deadline, started, epochs_at_start)
+            self._log_progress(started, steps_at_start)
             self.save(last)
+            if info.is_main and self.best.get("epoch") == self.epoch and best_before != self.epoch:
+                _copy_atomic(last, self.out_dir / "best.pt")
             if self.options.keep_epoch_checkpoints and info.is_main:
                 _copy_atomic(last, self.out_dir / f"epoch_{self.epoch}.pt")
             if reason != "done":

@@ -41,7 +41,14 @@ def test_train_then_resume_from_the_command_line(data, tmp_path, capsys):
     assert main([*argv, "train.epochs=2", "run.log_every=1", "--resume"]) == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["epochs_completed"] == 2 and set(summary["metrics"]) == {"grec", "gres"}
-    assert (run / "epoch_2.pt").is_file() and (run / "tokenizer.model").is_file()
+    assert (run / "tokenizer.model").is_file()
+    # by default only last.pt and, since the run evaluated, best.pt (the epoch with the best GREC F1score)
+    assert {p.name for p in run.glob("*.pt")} == {"last.pt", "best.pt"}
+    from instancevg.training.checkpoint_io import load_checkpoint
+
+    best = load_checkpoint(run / "best.pt")
+    assert best["best"]["metric"] == "grec/f1_score"
+    assert best["best"]["epoch"] == best["epoch"] == 2
 
 
 @pytest.mark.parametrize(

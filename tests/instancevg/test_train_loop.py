@@ -43,7 +43,8 @@ def _same(a, b):
 
 
 def test_two_epochs_equal_one_epoch_then_resume(data, tmp_path):
-    full = train(tiny_cfg(2), data, tmp_path / "full", quiet=True, options=NO_EVAL)
+    keep = dataclasses.replace(NO_EVAL, keep_epoch_checkpoints=True)
+    full = train(tiny_cfg(2), data, tmp_path / "full", quiet=True, options=keep)
     assert full["epochs_completed"] == 2 and full["global_step"] == 6 and full["stopped"] == "done"
     assert {p.name for p in (tmp_path / "full").glob("*.pt")} == {"last.pt", "epoch_1.pt", "epoch_2.pt"}
 

@@ -4,7 +4,7 @@ Layout of ``OUT``::
 
     source/                      synthetic sources (docs/formats.md#source-files) + images/
     data/                        the built dataset (Parquet + card + vgbench_build.json)
-    run/                         the training run (log.jsonl, tokenizer.model, last.pt, ...)
+    run/                         the training run (log.jsonl, tokenizer.model, last.pt, best.pt, eval/)
     predictions/{model}/{config}-{split}.jsonl
     results/{model}/{task}.json  one results JSON per model and task (docs/formats.md#results-file)
     leaderboard/                 tables of the synthetic benchmark (never mixed with published numbers)
@@ -19,6 +19,7 @@ scored, like every baseline, on the six evaluation splits of `EVALS`.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import time
 from collections.abc import Sequence
@@ -27,23 +28,20 @@ from typing import Any
 
 from evaluators.errors import InputError
 from evaluators.results import write_json_atomic
+from vgbench.demo.settings import (
+    DEFAULT_IMAGES,
+    DEFAULT_STEPS,
+    EVALS,
+    MODEL_NAME,
+    PRESET,
+    THREADS,
+    TRAIN_CONFIG,
+    VERDICT_SPLIT,
+)
 
-__all__ = ["EVALS", "MODEL_NAME", "TRAIN_CONFIG", "run_demo"]
+__all__ = ["EVALS", "MODEL_NAME", "TRAIN_CONFIG", "run_demo", "training_plan"]
 
 log = logging.getLogger(__name__)
-
-# (task, config, split) scored for every model
-EVALS: tuple[tuple[str, str, str], ...] = (
-    ("rec", "refcoco_unc", "val"),
-    ("res", "refcoco_unc", "val"),
-    ("grec", "grefcoco_unc", "val"),
-    ("gres", "grefcoco_unc", "val"),
-    ("refzom", "refzom_final", "test"),
-    ("rrefcoco", "rrefcoco_unc", "val"),
-)
-TRAIN_CONFIG = "grefcoco_unc"
-MODEL_NAME = "instancevg-tiny"
-PRESET = "tiny-cpu"
 
 
 def _splits() -> list[tuple[str, str]]:
@@ -132,8 +130,7 @@ def step_load_dataset(out: Path, data: Path, quiet: bool = False) -> dict[str, A
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import datasets
 
-    if quiet:
-        datasets.disable_progress_bars()
+    datasets.disable_progress_bars()  # one line per split below says what was loaded
     from baselines.rows import count_rows, iter_rows
 
     checked = {}
@@ -147,6 +144,13 @@ def step_load_dataset(out: Path, data: Path, quiet: bool = False) -> dict[str, A
                 f"{ds[0]['expr_id']!r}; pyarrow reads {expected} starting at {first!r}"
             )
         checked[f"{config}/{split}"] = ds.num_rows
+        log.info(
+            "demo: load_dataset(%s, %r, split=%r): %d rows, as pyarrow reads",
+            data,
+            config,
+            split,
+            ds.num_rows,
+        )
     return checked
 
 
@@ -163,31 +167,64 @@ def step_baselines(out: Path, data: Path, seed: int, quiet: bool) -> dict[str, d
     return files
 
 
-def demo_precision() -> list[str]:
-    """``["train.bf16=true"]`` on a CPU with bfloat16 instructions, where it buys 1.2-1.4x the steps the
-    minutes buy (docs/demo.md); ``[]`` elsewhere, where bf16 would be emulated and slower. A user's
-    ``--set train.bf16=...`` comes later and wins."""
-    from instancevg.training.inference import cpu_has_native_bf16
-
-    return ["train.bf16=true"] if cpu_has_native_bf16() else []
+def training_plan(
+    steps: int, train_rows: int, batch_size: int, preset_epochs: int, preset_decay: int
+) -> list[str]:
+    """Config overrides that plan the preset's schedule over ``steps`` optimizer steps: the epochs that
+    cover them (the last one may be cut by ``max_steps``) and the learning-rate decay at the same
+    fraction of the run as in the preset (tiny-cpu: 48 of 60 epochs)."""
+    per_epoch = math.ceil(train_rows / batch_size)
+    epochs = max(1, math.ceil(steps / per_epoch))
+    decay = min(epochs, max(1, round(epochs * preset_decay / preset_epochs)))
+    return [f"train.epochs={epochs}", f"train.decay_epochs=[{decay}]"]
 
 
 def step_train(
-    out: Path, data: Path, minutes: float, seed: int, overrides: Sequence[str], quiet: bool
+    out: Path,
+    data: Path,
+    steps: int,
+    minutes: float | None,
+    seed: int,
+    overrides: Sequence[str],
+    quiet: bool,
 ) -> dict[str, Any]:
-    """Train the tiny InstanceVG on ``TRAIN_CONFIG`` for ``minutes``; the trainer's summary dict."""
+    """Train the tiny InstanceVG on ``TRAIN_CONFIG`` for ``steps`` optimizer steps (fp32, `THREADS`
+    threads), evaluating on the val split after each epoch; ``minutes`` is an optional cap. Returns the
+    trainer's summary dict plus ``planned_steps`` and ``cut_by_minutes``."""
+    from baselines.rows import count_rows
     from instancevg.config import load_config
     from instancevg.training import RunOptions, train
     from instancevg.training.options import split_overrides
 
     model_overrides, run_overrides = split_overrides(overrides)
-    cfg = load_config(PRESET, [f"train.seed={seed}", *demo_precision(), *model_overrides])
-    # fit_schedule: the preset's 60-epoch schedule is shrunk to what the minutes allow on this machine, so
-    # that the learning rate still decays before the budget ends (run.fit_schedule=false turns it off)
-    options = RunOptions(
-        data_config=TRAIN_CONFIG, device="cpu", log_every=1, fit_schedule=True
-    ).with_overrides(run_overrides)
-    return train(cfg, data, out / "run", time_budget_s=minutes * 60.0, quiet=quiet, options=options)
+    preset = load_config(PRESET, [f"train.seed={seed}", *model_overrides])
+    plan = training_plan(
+        steps,
+        count_rows(data, TRAIN_CONFIG, "train"),
+        preset.train.batch_size,
+        preset.train.epochs,
+        preset.train.decay_epochs[0] if preset.train.decay_epochs else preset.train.epochs,
+    )
+    user_keys = {item.split("=", 1)[0].strip() for item in model_overrides}
+    plan = [item for item in plan if item.split("=", 1)[0] not in user_keys]  # a user's --set wins
+    cfg = load_config(PRESET, [f"train.seed={seed}", *plan, *model_overrides])
+    options = RunOptions(data_config=TRAIN_CONFIG, device="cpu", log_every=10, threads=THREADS)
+    options = options.with_overrides(run_overrides)
+    budget = None if minutes is None else minutes * 60.0
+    summary = train(
+        cfg, data, out / "run", time_budget_s=budget, quiet=quiet, options=options, max_steps=steps
+    )
+    summary["planned_steps"] = steps
+    summary["cut_by_minutes"] = summary["stopped"] == "time_budget"
+    if summary["cut_by_minutes"]:
+        log.warning(
+            "demo: --minutes %g stopped training after %d of %d planned steps: the numbers below are NOT "
+            "those of the default demo (drop --minutes to train the whole plan)",
+            minutes,
+            summary["global_step"],
+            steps,
+        )
+    return summary
 
 
 def step_predict(out: Path, data: Path, checkpoint: Path, quiet: bool) -> dict[str, Path]:
@@ -197,7 +234,7 @@ def step_predict(out: Path, data: Path, checkpoint: Path, quiet: bool) -> dict[s
     files = {}
     for config, split in _splits():
         path = out / "predictions" / MODEL_NAME / f"{config}-{split}.jsonl"
-        predict(checkpoint, data, config, split, path, device="cpu", quiet=quiet)
+        predict(checkpoint, data, config, split, path, device="cpu", quiet=quiet, threads=THREADS)
         files[f"{config}/{split}"] = path
     return files
 
@@ -224,13 +261,14 @@ def step_report(
     best text-blind baseline of the README (largest-object) -> ``OUT/report/index.html``."""
     from vgbench.report import build_report
 
-    key = "grefcoco_unc/val"
+    config, split = VERDICT_SPLIT
+    key = f"{config}/{split}"
     build_report(
         predictions[MODEL_NAME][key],
         data,
         out / "report",
-        "grefcoco_unc",
-        "val",
+        config,
+        split,
         images=source / "images",
         compare=predictions["largest-object"][key],
         names=(MODEL_NAME, "largest-object"),
@@ -241,17 +279,26 @@ def step_report(
 
 def run_demo(
     out: str | Path,
-    minutes: float = 7.0,
-    images: int = 40,
+    steps: int = DEFAULT_STEPS,
+    images: int = DEFAULT_IMAGES,
     seed: int = 0,
     overrides: Sequence[str] = (),
     quiet: bool = False,
+    minutes: float | None = None,
 ) -> dict[str, Any]:
-    """Run the whole demo into ``out``; write and return the summary (see `report.build_summary`)."""
+    """Run the whole demo into ``out``; write and return the summary (see `report.build_summary`).
+
+    ``steps``: optimizer steps of training (the budget: the same numbers on every machine);
+    ``minutes``: an optional wall-clock cap on training, which makes the run machine-dependent and says
+    so (``training.cut_by_minutes`` and a warning) when it stops the plan early.
+    """
+    from baselines import TEXT_BLIND
     from vgbench.demo import plots, report
 
     _check_extras()
-    if minutes <= 0:
+    if steps < 1:
+        raise InputError(f"--steps must be >= 1, got {steps}")
+    if minutes is not None and minutes <= 0:
         raise InputError(f"--minutes must be > 0, got {minutes}")
     if images < 1:
         raise InputError(f"--images must be >= 1, got {images}")
@@ -262,18 +309,24 @@ def run_demo(
     source, data = t.run("synth + build", step_data, out, images, seed, quiet)
     loaded = t.run("load_dataset check", step_load_dataset, out, data, quiet)
     predictions = t.run("baselines", step_baselines, out, data, seed, quiet)
-    training = t.run("train", step_train, out, data, minutes, seed, overrides, quiet)
+    training = t.run("train", step_train, out, data, steps, minutes, seed, overrides, quiet)
     checkpoint = Path(training["checkpoint"])
     predictions[MODEL_NAME] = t.run("predict", step_predict, out, data, checkpoint, quiet)
     results = t.run("score", step_score, out, data, predictions)
     tables = t.run("leaderboard", report.write_leaderboard, out / "leaderboard", results)
+    metrics = report.metrics_of(results)
+    config, split = VERDICT_SPLIT
     figures = t.run(
-        "plots", plots.make_plots, out / "plots", data, out / "run" / "log.jsonl", predictions[MODEL_NAME]
+        "plots",
+        plots.make_plots,
+        out / "plots",
+        data,
+        out / "run" / "log.jsonl",
+        predictions[MODEL_NAME][f"{config}/{split}"],
+        {b: metrics[b] for b in TEXT_BLIND},
     )
     report_page = t.run("report", step_report, out, data, source, predictions, quiet)
-    from baselines import TEXT_BLIND
-
-    comparison = report.compare(report.metrics_of(results), MODEL_NAME, list(TEXT_BLIND))
+    comparison = report.compare(metrics, MODEL_NAME, list(TEXT_BLIND))
     intervals = t.run(
         "margin intervals", report.margin_intervals, comparison, predictions, data, MODEL_NAME, seed=seed
     )
@@ -281,7 +334,14 @@ def run_demo(
         comparison[name].update(extra)
     summary = report.build_summary(
         out=out,
-        settings={"minutes": minutes, "images": images, "seed": seed, "overrides": list(overrides)},
+        settings={
+            "steps": steps,
+            "minutes": minutes,
+            "images": images,
+            "seed": seed,
+            "threads": THREADS,
+            "overrides": list(overrides),
+        },
         source=source,
         data=data,
         loaded=loaded,

@@ -2,11 +2,12 @@
 
 - ``training_curves.png``: the total loss of the ``step`` records of ``RUN/log.jsonl`` against the
   optimizer step, and, when the run evaluated, each ``eval`` record's GREC F1score and GRES gIoU
-  against the epoch.
+  against the (whole) epoch, with the best text-blind baseline of each metric as a dashed line.
 - ``examples.png``: a few ``grefcoco_unc`` val images (a single-target, a multi-target and a
-  no-target expression when the split has them) with the sentence, the ground truth boxes (green,
-  dashed), the predicted expression mask (red overlay), the predicted boxes kept at score >= 0.7
-  (red) and the prior points (yellow dots).
+  no-target expression when the split has them) with the sentence, the ground truth boxes (lime,
+  dashed), the predicted expression mask (cyan overlay), the predicted boxes kept at score >= 0.7
+  (magenta) and the prior points (white dots), and a legend. None of these colours is a scene
+  colour of the synthetic data (`datasets_builders.synth_scene.COLOURS`).
 """
 
 from __future__ import annotations
@@ -25,6 +26,9 @@ __all__ = ["examples", "make_plots", "training_curves"]
 log = logging.getLogger(__name__)
 
 KEEP_SCORE = 0.7
+GT_COLOUR, MASK_RGB, BOX_COLOUR, POINT_COLOUR = "lime", (0.0, 0.85, 0.9), "magenta", "white"
+# (task, metric key, label) of the validation curves: the two checks of the verdict
+CURVES = (("grec", "f1_score", "GREC F1score"), ("gres", "giou", "GRES gIoU"))
 
 
 def _pyplot():
@@ -44,8 +48,16 @@ def _save(fig, path: Path) -> Path:
     return path
 
 
-def training_curves(log_path: Path, path: Path) -> Path:
-    """Loss per step and validation metrics per epoch from the trainer's JSON-lines log."""
+def training_curves(
+    log_path: Path, path: Path, baselines: dict[str, dict[str, dict[str, float | None]]] | None = None
+) -> Path:
+    """Loss per step and validation metrics per epoch from the trainer's JSON-lines log.
+
+    ``baselines``: ``{name: {task: metrics}}`` of the text-blind baselines on the same split; the best
+    of them per curve is drawn as a dashed line of the curve's colour.
+    """
+    from matplotlib.ticker import MaxNLocator
+
     plt = _pyplot()
     records = [
         json.loads(line) for line in Path(log_path).read_text(encoding="utf-8").splitlines() if line.strip()
@@ -58,19 +70,33 @@ def training_curves(log_path: Path, path: Path) -> Path:
     if steps:
         ax_loss.plot(*zip(*steps), color="tab:blue")
     ax_loss.set(title="training loss", xlabel="optimizer step", ylabel="total loss")
-    for task, key, label in (("grec", "f1_score", "GREC F1score"), ("gres", "giou", "GRES gIoU")):
+    for (task, key, label), colour in zip(CURVES, ("tab:blue", "tab:orange")):
         pts = [
             (r["epoch"], r["metrics"][task][key])
             for r in evals
             if r.get("metrics", {}).get(task, {}).get(key) is not None
         ]
         if pts:
-            ax_eval.plot(*zip(*pts), marker="o", label=label)
+            ax_eval.plot(*zip(*pts), marker="o", color=colour, label=f"{label} (model)")
+        values = {
+            name: m[task][key]
+            for name, m in (baselines or {}).items()
+            if m.get(task, {}).get(key) is not None
+        }
+        if values:
+            best = max(values, key=values.__getitem__)
+            ax_eval.axhline(values[best], color=colour, ls="--", lw=1, label=f"{label} ({best})")
     ax_eval.set(title="validation (grefcoco_unc val)", xlabel="epoch", ylabel="percent")
-    if ax_eval.get_legend_handles_labels()[0]:
-        ax_eval.legend()
+    epochs = sorted({r["epoch"] for r in evals})
+    if 0 < len(epochs) <= 12:
+        ax_eval.set_xticks(epochs)  # whole epochs only
+        ax_eval.set_xlim(epochs[0] - 0.5, epochs[-1] + 0.5)
     else:
-        ax_eval.text(0.5, 0.5, "no evaluation finished\nwithin the time budget", ha="center", va="center")
+        ax_eval.xaxis.set_major_locator(MaxNLocator(integer=True))
+    if evals:
+        ax_eval.legend(fontsize=7)
+    else:
+        ax_eval.text(0.5, 0.5, "no evaluation finished", ha="center", va="center")
     fig.tight_layout()
     path = _save(fig, path)
     plt.close(fig)
@@ -110,18 +136,18 @@ def examples(
         pred = preds.get(row["expr_id"], {})
         if pred.get("mask"):
             m = rle.decode(pred["mask"]).astype(bool)
-            image[m] = 0.55 * image[m] + 0.45 * np.array([1.0, 0.1, 0.1])
+            image[m] = 0.45 * image[m] + 0.55 * np.array(MASK_RGB)
         ax.imshow(image)
         for t in row["targets"]:
             x, y, w, h = t["bbox"]
-            ax.add_patch(Rectangle((x, y), w, h, fill=False, ec="lime", ls="--", lw=1.5))
+            ax.add_patch(Rectangle((x, y), w, h, fill=False, ec=GT_COLOUR, ls="--", lw=1.5))
         for inst in pred.get("instances", []):
             if inst["score"] >= KEEP_SCORE:
                 x, y, w, h = inst["bbox"]
-                ax.add_patch(Rectangle((x, y), w, h, fill=False, ec="red", lw=1.5))
+                ax.add_patch(Rectangle((x, y), w, h, fill=False, ec=BOX_COLOUR, lw=1.5))
         points = np.asarray(pred.get("points") or [], dtype=float).reshape(-1, 2)
         if len(points):
-            ax.scatter(points[:, 0], points[:, 1], s=12, c="yellow", edgecolors="black", linewidths=0.5)
+            ax.scatter(points[:, 0], points[:, 1], s=12, c=POINT_COLOUR, edgecolors="black", linewidths=0.5)
         verdict = (
             "pred: no target"
             if pred.get("no_target")
@@ -129,15 +155,35 @@ def examples(
         )
         ax.set_title(f'"{row["sentence"]}"\n{row["target_type"]} | {verdict}', fontsize=8)
         ax.axis("off")
-    fig.tight_layout()
+    fig.legend(handles=_legend_handles(), loc="lower center", ncol=4, fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
     path = _save(fig, path)
     plt.close(fig)
     return path
 
 
-def make_plots(out_dir: Path, data: Path, log_path: Path, model_predictions: dict[str, Path]) -> list[Path]:
-    """Both figures; returns their paths."""
+def _legend_handles() -> list:
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    return [
+        Line2D([], [], color=GT_COLOUR, ls="--", lw=1.5, label="ground truth box"),
+        Patch(facecolor=MASK_RGB, label="predicted mask"),
+        Line2D([], [], color=BOX_COLOUR, lw=1.5, label=f"predicted box (score >= {KEEP_SCORE})"),
+        Line2D([], [], color="black", marker="o", ls="", markerfacecolor=POINT_COLOUR, label="prior point"),
+    ]
+
+
+def make_plots(
+    out_dir: Path,
+    data: Path,
+    log_path: Path,
+    model_predictions: Path,
+    baselines: dict[str, dict[str, dict[str, float | None]]] | None = None,
+) -> list[Path]:
+    """Both figures from the run log and the model's grefcoco_unc val predictions; returns their paths.
+    ``baselines``: see `training_curves`."""
     out_dir = Path(out_dir)
-    made = [training_curves(log_path, out_dir / "training_curves.png")]
-    made.append(examples(data, model_predictions["grefcoco_unc/val"], out_dir / "examples.png"))
+    made = [training_curves(log_path, out_dir / "training_curves.png", baselines)]
+    made.append(examples(data, model_predictions, out_dir / "examples.png"))
     return made

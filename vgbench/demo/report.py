@@ -6,14 +6,13 @@ so in their title; they are never merged with the published numbers of ``leaderb
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import logging
 from pathlib import Path
 from typing import Any
 
 from evaluators.results import DISPLAY
+from vgbench.demo.settings import EVALS, MODEL_NAME
 
 __all__ = ["CHECKS", "TITLE", "build_summary", "compare", "format_summary", "write_leaderboard"]
 
@@ -46,46 +45,11 @@ def _fmt(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}"
 
 
-def _fallback_tables(out_dir: Path, results: dict[str, dict[str, Path]]) -> list[Path]:
-    """Markdown + CSV tables: one section per task, one row per model, one column per metric."""
-    metrics = metrics_of(results)
-    tasks = list(dict.fromkeys(t for per_model in metrics.values() for t in per_model))
-    md = [f"# {TITLE}", ""]
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(["task", "model", "metric", "value"])
-    for task in tasks:
-        keys = list(dict.fromkeys(k for m in metrics.values() if task in m for k in m[task]))
-        md += [f"## {task}", "", "| model | " + " | ".join(DISPLAY.get(k, k) for k in keys) + " |"]
-        md.append("|---|" + "---:|" * len(keys))
-        for model, per_task in metrics.items():
-            if task in per_task:
-                md.append(f"| {model} | " + " | ".join(_fmt(per_task[task].get(k)) for k in keys) + " |")
-                for k in keys:
-                    writer.writerow(
-                        [task, model, k, "" if per_task[task].get(k) is None else per_task[task][k]]
-                    )
-        md.append("")
-    out_dir.mkdir(parents=True, exist_ok=True)
-    paths = [out_dir / "synthetic.md", out_dir / "synthetic.csv"]
-    for path, text in zip(paths, ["\n".join(md), buf.getvalue()]):
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(path)
-    return paths
-
-
 def write_leaderboard(out_dir: Path, results: dict[str, dict[str, Path]]) -> list[Path]:
     """Render the synthetic leaderboard, one table per task (rows: models), with
-    `leaderboards.render_results_table` (Markdown, CSV, PNG of the first column), or with the demo's
-    own Markdown/CSV writer when the leaderboards package cannot be imported."""
-    try:
-        from leaderboards import render_results_table
-    except ImportError:
-        render_results_table = None
-    if render_results_table is None:
-        log.info("leaderboards.render_results_table not available: writing Markdown/CSV tables")
-        return _fallback_tables(out_dir, results)
+    `leaderboards.render_results_table` (Markdown, CSV, PNG of the first column)."""
+    from leaderboards import render_results_table
+
     written: list[Path] = []
     tasks = list(dict.fromkeys(t for per_model in results.values() for t in per_model))
     for task in tasks:
@@ -138,7 +102,6 @@ def margin_intervals(
     """
     from evaluators import score_files
     from evaluators.bootstrap import paired_bootstrap
-    from vgbench.demo.pipeline import EVALS
 
     where = {task: (config, split) for task, config, split in EVALS}
     out = {}
@@ -186,7 +149,6 @@ def build_summary(
 ) -> dict[str, Any]:
     """The content of ``OUT/summary.json``; ``comparison`` is `compare`'s, with `margin_intervals` joined."""
     from baselines import TEXT_BLIND
-    from vgbench.demo.pipeline import EVALS, MODEL_NAME
 
     metrics = metrics_of(results)
     return {
@@ -225,7 +187,8 @@ def format_summary(summary: dict[str, Any]) -> str:
         + ", ".join(f"{k} {v} rows" for k, v in summary["load_dataset_rows"].items())
         + ")",
         f"  training    {paths['run']}  ({summary['training'].get('stopped')}, "
-        f"{summary['training'].get('global_step')} steps, {summary['training'].get('elapsed_s', 0):.0f}s)",
+        f"{summary['training'].get('global_step')} of {summary['training'].get('planned_steps')} steps, "
+        f"{summary['training'].get('elapsed_s', 0):.0f}s)",
         f"  predictions {paths['predictions']}",
         f"  results     {Path(paths['out']) / 'results'}",
         "  leaderboard " + ", ".join(paths["leaderboard"]),
@@ -249,6 +212,11 @@ def format_summary(summary: dict[str, Any]) -> str:
         for r in rows
     ]
     lines.append("")
+    if summary["training"].get("cut_by_minutes"):
+        lines.append(
+            f"  WARNING: --minutes stopped training at step {summary['training'].get('global_step')} of "
+            f"{summary['training'].get('planned_steps')}: not the default demo's model or numbers"
+        )
     for name, c in summary["comparison"].items():
         verdict = "beats" if c["beats_all"] else "does NOT beat"
         margin = "n/a" if c["margin"] is None else f"{c['margin']:+.2f} points"
