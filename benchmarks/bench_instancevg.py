@@ -5,7 +5,7 @@ Measures, with ``torch.set_num_threads(2)`` (override with --threads):
 1. inference latency at batch 1 (``torch.inference_mode``, median of --repeats after 2 warm-ups) of the
    ``instancevg-b-grefcoco`` preset at 320 px (full model, encoder only, head = full - encoder) and of ``tiny-cpu``,
    with the FLOP count. The B preset is timed three ways in the same run: fp32 with the default oneDNN linear
-   layers (``instancevg.ops.onednn_linear``), fp32 with PyTorch's default BLAS (MKL; ``onednn_linear=false``, the
+   layers (``instancevg.ops.onednn_linear``), fp32 with PyTorch's default BLAS (MKL; ``ModelRuntime(onednn_linear=False)``, the
    baseline: ``onednn_speedup`` is its time over the oneDNN time) and under CPU bf16 autocast (skip with --no-bf16);
 2. multi-scale deformable attention forward + backward at the official shapes (B=8, N_q=10, 8 heads, 4 levels of
    a 320-px input = 8500 tokens, 4 points, C=256): the ``grid_sample`` core against a naive reference that gathers
@@ -35,10 +35,10 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from instancevg.build import build_criterion, build_model  # noqa: E402
 from instancevg.config import load_config  # noqa: E402
-from instancevg.losses import InstanceVGCriterion  # noqa: E402
-from instancevg.model import InstanceVG  # noqa: E402
 from instancevg.ops.msda import MSDeformAttn, ms_deform_attn  # noqa: E402
+from instancevg.runtime import ModelRuntime  # noqa: E402
 
 
 def _median_time(fn, repeats: int, warmup: int = 2) -> tuple[float, float]:
@@ -61,18 +61,18 @@ _LAST_CPU = [0.0]
 
 def _inputs(cfg, batch: int, seed: int = 0):
     g = torch.Generator().manual_seed(seed)
-    s, length = cfg.img_size, cfg.max_tokens
+    s, length = cfg.input.img_size, cfg.input.max_tokens
     images = torch.randn(batch, 3, s, s, generator=g)
-    ids = torch.randint(4, cfg.vocab_size, (batch, length), generator=g)
+    ids = torch.randint(4, cfg.encoder.vocab_size, (batch, length), generator=g)
     pad = torch.zeros(batch, length, dtype=torch.bool)
     pad[:, 12:] = True  # a 10-word expression
     return images, ids, pad
 
 
 def bench_inference(name: str, repeats: int, bf16: bool = False, onednn: bool = True) -> dict:
-    cfg = load_config(name, [f"onednn_linear={str(onednn).lower()}"])
+    cfg = load_config(name)
     torch.manual_seed(0)
-    model = InstanceVG(cfg).eval()
+    model = build_model(cfg, ModelRuntime(onednn_linear=onednn)).eval()
     images, ids, pad = _inputs(cfg, 1)
 
     def full():
@@ -93,7 +93,7 @@ def bench_inference(name: str, repeats: int, bf16: bool = False, onednn: bool = 
     gflop = counter.get_total_flops() / 1e9
     return {
         "model": name + (" (bf16 autocast)" if bf16 else "") + ("" if onednn else " (MKL linear)"),
-        "img_size": cfg.img_size,
+        "img_size": cfg.input.img_size,
         "params_M": round(params / 1e6, 1),
         "gflop": round(gflop, 1),
         "achieved_gflops": round(gflop / med, 1),
@@ -176,10 +176,10 @@ def _train_step(bf16: bool, fused: bool):
 
     cfg = load_config("tiny-cpu")
     torch.manual_seed(0)
-    model, criterion = InstanceVG(cfg), InstanceVGCriterion(cfg)
+    model, criterion = build_model(cfg), build_criterion(cfg)
     batch = cfg.train.batch_size
     images, ids, pad = _inputs(cfg, batch)
-    s = cfg.img_size
+    s = cfg.input.img_size
     targets = []
     for i in range(batch):
         n = i % 3

@@ -5,7 +5,7 @@
    have), saves it, and times ``load_official`` (weights_only, memory-mapped, meta-device build);
 2. times the forward pass at 320 px (``torch.inference_mode``, median of --repeats after 2 warm-ups) at batch 1
    and 2, per expression, three ways in the same run: fp32 with oneDNN linear layers (vgbench's default), fp32
-   with PyTorch's default BLAS (``onednn_linear=False``, the baseline: ``speedup`` = baseline / this), and bf16
+   with PyTorch's default BLAS (``ModelRuntime(onednn_linear=False)``, the baseline: ``speedup`` = baseline / this), and bf16
    autocast;
 3. with ``--device cuda`` (where a GPU is present): the CUDA forward at batch 1 and 8, fp32 / fp16 / bf16 autocast,
    and the parity of the official tiny fixture's raw outputs on CUDA (max |diff| to the official CPU outputs).
@@ -31,9 +31,10 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from instancevg.build import build_model  # noqa: E402
 from instancevg.config import load_config  # noqa: E402
-from instancevg.model import InstanceVG  # noqa: E402
 from instancevg.official import load_official, vgbench_to_official  # noqa: E402
+from instancevg.runtime import ModelRuntime  # noqa: E402
 
 FIXTURE = Path(__file__).resolve().parents[1] / "tests" / "instancevg" / "data" / "official"
 
@@ -63,25 +64,25 @@ def _forward_time(model, inputs, repeats: int, device: str, dtype: torch.dtype |
 
 
 def _official_checkpoint(path: Path) -> None:
-    cfg = load_config("instancevg-b-grefcoco", ["onednn_linear=false"])
-    model = InstanceVG(cfg)
+    cfg = load_config("instancevg-b-grefcoco")
+    model = build_model(cfg, ModelRuntime(onednn_linear=False))
     state: OrderedDict[str, torch.Tensor] = OrderedDict()
     for key, value in model.state_dict().items():
         if key != "encoder.vision_embed.mask_token":
             state[vgbench_to_official(key)] = value
-    c = cfg.hidden_dim
-    state["vis_enc.beit3.vision_embed.mask_token"] = torch.zeros(1, 1, cfg.encoder_dim)
+    c = cfg.head.hidden_dim
+    state["vis_enc.beit3.vision_embed.mask_token"] = torch.zeros(1, 1, cfg.encoder.dim)
     for layer in (1, 2):  # the decoder-layer aliases of the shared heads
         for key in [k for k in list(state) if k.startswith(("head.class_embed.0.", "head.bbox_embed.0."))]:
             state[key.replace(".0.", f".{layer}.", 1)] = state[key]
     extras = {
-        "head.query_embedding.weight": (c, cfg.encoder_dim),
+        "head.query_embedding.weight": (c, cfg.encoder.dim),
         "head.proj_pixel_level_cons.vis.weight": (c // 2, c, 1, 1),
         "head.proj_pixel_level_cons.vis.bias": (c // 2,),
         "head.proj_pixel_level_cons.txt.weight": (c // 2 + 1, c),
         "head.proj_pixel_level_cons.txt.bias": (c // 2 + 1,),
-        "head.query_generation.query_embed.weight": (cfg.num_queries, c),
-        "head.decoder_transformer.level_embeds": (cfg.msda_levels, c),
+        "head.query_generation.query_embed.weight": (cfg.head.num_queries, c),
+        "head.decoder_transformer.level_embeds": (cfg.decoder.msda_levels, c),
     }
     for key, shape in extras.items():
         state[key] = torch.zeros(shape)
@@ -91,10 +92,10 @@ def _official_checkpoint(path: Path) -> None:
 
 def _inputs(batch: int, cfg, device: str) -> tuple[torch.Tensor, ...]:
     g = torch.Generator().manual_seed(0)
-    images = torch.randn(batch, 3, cfg.img_size, cfg.img_size, generator=g)
-    ids = torch.randint(4, cfg.vocab_size, (batch, cfg.max_tokens), generator=g)
+    images = torch.randn(batch, 3, cfg.input.img_size, cfg.input.img_size, generator=g)
+    ids = torch.randint(4, cfg.encoder.vocab_size, (batch, cfg.input.max_tokens), generator=g)
     ids[:, 0] = 0
-    pad = torch.zeros(batch, cfg.max_tokens, dtype=torch.bool)
+    pad = torch.zeros(batch, cfg.input.max_tokens, dtype=torch.bool)
     pad[:, 12:] = True
     ids[:, 11] = 2
     ids[pad] = 1
@@ -110,7 +111,7 @@ def _cpu(args) -> dict:
         t = time.perf_counter()
         model = load_official(path)
         out["load_official_s"] = round(time.perf_counter() - t, 2)
-        baseline = load_official(path, onednn_linear=False)
+        baseline = load_official(path, runtime=ModelRuntime(onednn_linear=False))
     for batch in (1, 2):
         inputs = _inputs(batch, model.cfg, "cpu")
         fp32 = _forward_time(model, inputs, args.repeats, "cpu", None) / batch

@@ -62,7 +62,7 @@ def main() -> int:
     evals = [r for r in log if r["event"] == "eval"]
     n = summary["train_samples"]
     print(
-        f"{cfg.name}: img {cfg.img_size}, batch {cfg.train.batch_size}, {n} train / {n_val} val expressions, "
+        f"{cfg.name}: img {cfg.input.img_size}, batch {cfg.train.batch_size}, {n} train / {n_val} val expressions, "
         f"threads {args.threads or 'default'}"
     )
     print("epoch  train_s  samples/s  loss    eval_s  grec_f1  gres_giou")

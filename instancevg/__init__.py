@@ -1,7 +1,8 @@
 """InstanceVG, the reference model of vgbench (Dai et al., "Improving Generalized Visual Grounding with
 Instance-aware Joint Learning", TPAMI 2025), re-implemented in pure PyTorch from the official code's behaviour.
 
-Public API: configs and presets, the tokenizer, input transforms, the model, its criterion, the
+Public API: configs and presets, the tokenizer, input transforms, the model and its builders (``build_model``,
+``build_criterion``, ``build_postprocessor``, ``build``; run-time switches ``ModelRuntime``), its criterion, the
 post-processing to predictions records, the BEiT-3 checkpoint loader, the loader of the authors' released
 checkpoints (``load_official``), and the trainer / predictor
 (`train`, `predict`, `RunOptions`, `load_trained` from `instancevg.training`). Heavy modules (torch) are imported
@@ -18,10 +19,15 @@ __all__ = [
     "InstanceVG",
     "InstanceVGConfig",
     "InstanceVGCriterion",
+    "ModelRuntime",
     "Tokenizer",
     "RunOptions",
     "TrainConfig",
     "boxes_xywh_to_cxcywh_norm",
+    "build",
+    "build_criterion",
+    "build_model",
+    "build_postprocessor",
     "config_from_dict",
     "config_to_dict",
     "load_beit3_checkpoint",
@@ -43,6 +49,11 @@ _WHERE = {
     "config_to_dict": "instancevg.config",
     "load_config": "instancevg.config",
     "InstanceVG": "instancevg.model",
+    "build": "instancevg.build",
+    "build_model": "instancevg.build",
+    "build_criterion": "instancevg.build",
+    "build_postprocessor": "instancevg.build",
+    "ModelRuntime": "instancevg.runtime",
     "InstanceVGCriterion": "instancevg.losses",
     "Tokenizer": "instancevg.tokenizer",
     "boxes_xywh_to_cxcywh_norm": "instancevg.transforms",

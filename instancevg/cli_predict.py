@@ -24,7 +24,8 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="config field for a released checkpoint, e.g. max_tokens=40 (repeatable)",
+        help="config field for a released checkpoint, e.g. input.max_tokens=40 (or max_tokens=40), or a run-time "
+        "switch for any checkpoint, e.g. onednn_linear=false (repeatable)",
     )
     parser.add_argument(
         "--images", help="images folder (default: embedded images or the build's images_root)"
@@ -59,8 +60,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from evaluators.errors import InputError
     from instancevg.config import parse_overrides
+    from instancevg.runtime import split_runtime_overrides
     from instancevg.training import predict
 
+    runtime, config_items = split_runtime_overrides(args.overrides)
     if args.batch_size < 1:
         raise InputError(f"--batch-size: must be >= 1, got {args.batch_size}")
     path = predict(
@@ -78,7 +81,8 @@ def run(args: argparse.Namespace) -> int:
         bf16=args.bf16,
         fp16=args.fp16,
         spm=args.spm,
-        overrides=parse_overrides(args.overrides),
+        overrides=parse_overrides(config_items),
+        runtime=runtime,
     )
     print(path)
     return 0

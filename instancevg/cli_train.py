@@ -1,8 +1,9 @@
 """``vgbench train``: train InstanceVG on a built dataset (`instancevg.training.train`).
 
-Model keys and run keys share ``--set``: ``--set train.epochs=3 img_size=160`` changes the model
-config, ``--set run.data_config=refzom_final run.evaluate=false`` the run (see
-`instancevg.training.RunOptions`). Under ``torchrun --nproc_per_node N -m vgbench train ...`` the run
+Model keys and run keys share ``--set``: ``--set train.epochs=3 input.img_size=160`` changes the model
+config (dotted keys of its groups; the old flat keys such as ``img_size=160`` are aliases), ``--set
+run.data_config=refzom_final run.evaluate=false`` the run (see `instancevg.training.RunOptions`), and
+``onednn_linear=false`` (or ``run.onednn_linear=false``) a run-time switch of the model. Under ``torchrun --nproc_per_node N -m vgbench train ...`` the run
 is distributed (DistributedDataParallel).
 """
 
@@ -30,7 +31,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="extend",
         default=[],
         metavar="KEY=VALUE",
-        help="config overrides (train.lr=1e-4) and run options (run.data_config=refcoco_unc)",
+        help="config overrides (train.lr=1e-4, encoder.dim=64, or old flat keys such as img_size=160) and run "
+        "options (run.data_config=refcoco_unc, onednn_linear=false)",
     )
     parser.add_argument("--resume", action="store_true", help="continue the run in --out from last.pt")
     parser.add_argument(
@@ -41,17 +43,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def _list_keys() -> str:
     import dataclasses
 
-    from instancevg.config import PRESETS, config_to_dict
+    from instancevg.config import PRESETS, list_keys
     from instancevg.training.options import PREFIX, RunOptions
 
-    lines = ["key\tdefault (instancevg-b-grefcoco; run.* keys: vgbench's run options)"]
-    defaults = config_to_dict(PRESETS["instancevg-b-grefcoco"])
-    for key, value in defaults.items():
-        if key == "train":
-            lines += [f"train.{k}\t{json.dumps(v)}" for k, v in value.items()]
-        else:
-            lines.append(f"{key}\t{json.dumps(value)}")
-    lines += [f"{PREFIX}{f.name}\t{json.dumps(f.default)}" for f in dataclasses.fields(RunOptions)]
+    lines = ["key\tdefault (instancevg-b-grefcoco)\told flat alias (run.* keys: vgbench's run options)"]
+    for key, value, aliases in list_keys(PRESETS["instancevg-b-grefcoco"]):
+        lines.append(f"{key}\t{json.dumps(value)}\t{', '.join(aliases)}")
+    lines += [f"{PREFIX}{f.name}\t{json.dumps(f.default)}\t" for f in dataclasses.fields(RunOptions)]
     return "\n".join(lines)
 
 

@@ -54,10 +54,10 @@ def nms_order(boxes_xyxy: torch.Tensor, iou_threshold: float) -> torch.Tensor:
 def query_scores(outputs: dict, cfg: InstanceVGConfig) -> torch.Tensor:
     """Scores ``[B, N_q]`` in [0, 1] of the last decoder layer's queries (see module docstring)."""
     prob = outputs["pred_logits"].float().softmax(-1)[..., 0]
-    if not cfg.score_weighted:
+    if not cfg.postprocess.score_weighted:
         return prob
     exist = outputs["exist_logits"].float()
-    weight = exist[:, 0].sigmoid() if cfg.exist_score == "sigmoid" else exist.softmax(-1)[:, 0]
+    weight = exist[:, 0].sigmoid() if cfg.quirks.exist_score == "sigmoid" else exist.softmax(-1)[:, 0]
     return prob * weight[:, None]
 
 
@@ -73,13 +73,13 @@ def _binary_masks(logits: torch.Tensor, h: int, w: int, cfg: InstanceVGConfig) -
     if logits.shape[0] == 0:
         return np.zeros((0, h, w), dtype=bool)
     logits = logits.float()
-    if cfg.mask_resize == "nearest":
-        binary = (logits.sigmoid() >= cfg.mask_threshold).cpu().numpy()
+    if cfg.postprocess.mask_resize == "nearest":
+        binary = (logits.sigmoid() >= cfg.postprocess.mask_threshold).cpu().numpy()
         rows = nearest_indices(binary.shape[1], h)
         cols = nearest_indices(binary.shape[2], w)
         return binary[:, rows[:, None], cols[None, :]]
     resized = F.interpolate(logits[:, None], size=(h, w), mode="bilinear", align_corners=False)
-    return (resized.sigmoid() >= cfg.mask_threshold)[:, 0].cpu().numpy()
+    return (resized.sigmoid() >= cfg.postprocess.mask_threshold)[:, 0].cpu().numpy()
 
 
 def _written_queries(scores: torch.Tensor, xyxy_norm: torch.Tensor, cfg: InstanceVGConfig) -> tuple:
@@ -91,15 +91,15 @@ def _written_queries(scores: torch.Tensor, xyxy_norm: torch.Tensor, cfg: Instanc
     """
     n = scores.shape[0]
     listed = torch.arange(n)
-    if cfg.drop_empty_boxes:
+    if cfg.postprocess.drop_empty_boxes:
         clipped = xyxy_norm.clamp(0.0, 1.0)
         nonempty = (clipped[:, 2] > clipped[:, 0]) & (clipped[:, 3] > clipped[:, 1])
         listed = listed[nonempty]
-    mask_index = torch.arange(len(listed)) if cfg.drop_empty_boxes else listed
-    order = torch.nonzero(scores[listed] > cfg.score_threshold).flatten()
+    mask_index = torch.arange(len(listed)) if cfg.postprocess.drop_empty_boxes else listed
+    order = torch.nonzero(scores[listed] > cfg.postprocess.score_threshold).flatten()
     order = order[scores[listed][order].argsort(descending=True, stable=True)]
-    if cfg.nms_threshold > 0 and len(order) > 1:
-        order = order[nms_order(xyxy_norm[listed][order], cfg.nms_threshold)]
+    if cfg.postprocess.nms_threshold > 0 and len(order) > 1:
+        order = order[nms_order(xyxy_norm[listed][order], cfg.postprocess.nms_threshold)]
     return listed, order, mask_index
 
 
@@ -117,13 +117,13 @@ def postprocess(outputs: dict, metas: Sequence[dict], cfg: InstanceVGConfig) -> 
     for b, meta in enumerate(metas):
         h, w = (int(v) for v in meta["orig_size"])
         listed, order, mask_index = _written_queries(scores[b], boxes[b], cfg)
-        if cfg.no_target_rule == "queries":
+        if cfg.quirks.no_target_rule == "queries":
             no_target = len(order) == 0
             nt_score = 1.0 - float(scores[b].max()) if scores.shape[1] else 1.0
         else:
             no_target = bool(empty_prob[b] > 0.5)
             nt_score = float(empty_prob[b])
-        written = torch.arange(len(listed)) if cfg.instances_written == "all" else order
+        written = torch.arange(len(listed)) if cfg.postprocess.instances_written == "all" else order
         scale = torch.tensor([w, h, w, h], dtype=torch.float32)
         xyxy = boxes[b, listed[written]] * scale
         xyxy[:, 0::2] = xyxy[:, 0::2].clamp(0, w)
@@ -144,10 +144,14 @@ def postprocess(outputs: dict, metas: Sequence[dict], cfg: InstanceVGConfig) -> 
                 inst["segmentation"] = rle.encode(inst_masks[k])
             instances.append(inst)
         merged = np.zeros((h, w), dtype=bool)
-        if not (no_target and cfg.empty_mask_on_no_target):
-            if cfg.mask_output in ("merge", "global") or kept_masks is None:
+        if not (no_target and cfg.postprocess.empty_mask_on_no_target):
+            if cfg.postprocess.mask_output in ("merge", "global") or kept_masks is None:
                 merged |= _binary_masks(global_mask[b : b + 1], h, w, cfg)[0]
-            if cfg.mask_output in ("merge", "instance") and kept_masks is not None and len(kept_masks):
+            if (
+                cfg.postprocess.mask_output in ("merge", "instance")
+                and kept_masks is not None
+                and len(kept_masks)
+            ):
                 merged |= kept_masks.any(0)
         pts = points[b] * torch.tensor([w, h], dtype=torch.float32)
         records.append(

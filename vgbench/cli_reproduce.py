@@ -34,9 +34,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from evaluators.errors import InputError
     from instancevg.config import parse_overrides
+    from instancevg.runtime import split_runtime_overrides
     from leaderboards.api import parse_formats
     from vgbench.reproduce import reproduce
 
+    runtime, config_items = split_runtime_overrides(args.overrides)
     if args.spm is None:
         raise InputError("vgbench reproduce: the following arguments are required: --spm")
     if args.batch_size < 1:
@@ -54,7 +56,8 @@ def run(args: argparse.Namespace) -> int:
         resize=args.resize,
         formats=parse_formats(args.format),
         quiet=args.quiet,
-        overrides=parse_overrides(args.overrides),
+        overrides=parse_overrides(config_items),
+        runtime=runtime,
         bf16=args.bf16,
         fp16=args.fp16,
         backbone=args.backbone,

@@ -23,8 +23,12 @@ import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from evaluators.errors import InputError
+
+if TYPE_CHECKING:
+    from instancevg.runtime import ModelRuntime
 
 __all__ = ["TABLE_PROTOCOLS", "ReproducedSplit", "reproduce"]
 
@@ -83,6 +87,7 @@ def reproduce(
     bf16: bool = False,
     fp16: bool = False,
     backbone: str | None = None,
+    runtime: ModelRuntime | None = None,
 ) -> list[ReproducedSplit]:
     """Run steps 1-3 of the module docstring; return what was scored. ``backbone`` names the published row to
     compare with (default from the encoder width: ``BEiT3-ViT-B`` for 768, ``BEiT3-ViT-L`` for 1024). InputError
@@ -102,10 +107,10 @@ def reproduce(
     if not looks_official(checkpoint):
         raise InputError(f"{checkpoint}: not an official InstanceVG checkpoint")
     loaded = load_for_prediction(
-        checkpoint, "cpu", spm, overrides
+        checkpoint, "cpu", spm, overrides, runtime
     )  # read once, moved to the device per split
     cfg = loaded.cfg
-    backbone = backbone or BACKBONES.get(cfg.encoder_dim, f"BEiT3-{cfg.encoder_dim}")
+    backbone = backbone or BACKBONES.get(cfg.encoder.dim, f"BEiT3-{cfg.encoder.dim}")
     available = list_configs(data_dir)
     out = Path(out_dir)
     done: list[ReproducedSplit] = []

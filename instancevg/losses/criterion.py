@@ -29,7 +29,18 @@ from instancevg.losses.matcher import HungarianMatcher, Match
 from instancevg.losses.seg import bce_loss, dice_loss
 from instancevg.ops.box_ops import box_cxcywh_to_xyxy, generalized_box_iou
 
-__all__ = ["InstanceVGCriterion"]
+__all__ = ["TASK_TERMS", "InstanceVGCriterion", "default_matcher"]
+
+# ``ablation.tasks`` -> (detection losses, mask losses) in the total (paper Table 7)
+TASK_TERMS: dict[str, tuple[bool, bool]] = {"both": (True, True), "det": (True, False), "seg": (False, True)}
+
+
+def default_matcher(cfg: InstanceVGConfig) -> HungarianMatcher:
+    """The Hungarian matcher of ``cfg.matcher``; no point cost without point-prior queries and instance heads
+    (``ablation.use_apd`` and ``ablation.use_piph``)."""
+    m, abl = cfg.matcher, cfg.ablation
+    point_cost = m.cost_point if (abl.use_apd and abl.use_piph) else 0.0
+    return HungarianMatcher(m.cost_class, m.cost_bbox, m.cost_giou, point_cost)
 
 
 class InstanceVGCriterion:
@@ -40,12 +51,17 @@ class InstanceVGCriterion:
     ``no_target`` (bool); N may be 0. Named terms: ``loss_det``, ``loss_ce``/``loss_bbox``/``loss_giou`` (final
     layer, unweighted), the same with suffix ``_{i}`` for aux layer i, ``loss_mask_pos``, ``loss_mask_neg``,
     ``loss_global``, ``loss_attn``, ``loss_exist`` (each before its lambda).
+
+    Built from ``cfg.loss`` (weights), ``cfg.quirks.aux_loss_weighting`` and ``cfg.ablation.tasks``, with
+    ``matcher`` (default: `default_matcher`; `instancevg.build.build_criterion` passes it in).
     """
 
-    def __init__(self, cfg: InstanceVGConfig) -> None:
+    def __init__(self, cfg: InstanceVGConfig, matcher: HungarianMatcher | None = None) -> None:
         self.cfg = cfg
-        point_cost = cfg.cost_point if (cfg.use_apd and cfg.use_piph) else 0.0
-        self.matcher = HungarianMatcher(cfg.cost_class, cfg.cost_bbox, cfg.cost_giou, point_cost)
+        self.weights = cfg.loss
+        self.matcher = matcher if matcher is not None else default_matcher(cfg)
+        self.aux_weighted = cfg.quirks.aux_loss_weighting == "weighted"
+        self.detection, self.segmentation = TASK_TERMS[cfg.ablation.tasks]
 
     # ---------------------------------------------------------------- detection
     def _det_terms(
@@ -56,11 +72,10 @@ class InstanceVGCriterion:
         indices: list[Match],
         num_boxes: float,
     ) -> dict[str, torch.Tensor]:
-        cfg = self.cfg
         labels = torch.ones(logits.shape[:2], dtype=torch.long, device=logits.device)  # 1 = no object
         for b, (src, _) in enumerate(indices):
             labels[b, src.to(logits.device)] = 0
-        weight = torch.tensor([1.0, cfg.eos_coef], dtype=logits.dtype, device=logits.device)
+        weight = torch.tensor([1.0, self.weights.eos_coef], dtype=logits.dtype, device=logits.device)
         loss_ce = F.cross_entropy(logits.flatten(0, 1), labels.flatten(), weight=weight)
         src = torch.cat([boxes[b, i.to(boxes.device)] for b, (i, _) in enumerate(indices)])
         tgt = torch.cat([t["boxes"].to(boxes)[j.to(boxes.device)] for t, (_, j) in zip(targets, indices)])
@@ -75,7 +90,7 @@ class InstanceVGCriterion:
     def _detection(
         self, outputs: dict, targets: Sequence[dict], num_boxes: float
     ) -> tuple[dict[str, torch.Tensor], torch.Tensor, list[Match]]:
-        cfg = self.cfg
+        w_loss = self.weights
         points = outputs.get("points") if self.matcher.cost_point else None
         layers = [
             *outputs.get("aux_outputs", []),
@@ -83,21 +98,21 @@ class InstanceVGCriterion:
         ]
         terms: dict[str, torch.Tensor] = {}
         total = outputs["pred_logits"].sum() * 0.0
-        final_w = (cfg.loss_class, cfg.loss_bbox, cfg.loss_giou)
+        final_w = (w_loss.cls, w_loss.bbox, w_loss.giou)
         indices: list[Match] = []
         for i, layer in enumerate(layers):
             last = i == len(layers) - 1
             indices = self.matcher(layer["pred_logits"], layer["pred_boxes"], points, targets)
             t = self._det_terms(layer["pred_logits"], layer["pred_boxes"], targets, indices, num_boxes)
-            w = final_w if last or cfg.aux_loss_weighting == "weighted" else (1.0, 1.0, 1.0)
+            w = final_w if last or self.aux_weighted else (1.0, 1.0, 1.0)
             total = total + w[0] * t["loss_ce"] + w[1] * t["loss_bbox"] + w[2] * t["loss_giou"]
             suffix = "" if last else f"_{i}"
             terms.update({k + suffix: v.detach() for k, v in t.items()})
-        return terms, cfg.loss_detr * total, indices
+        return terms, w_loss.detr * total, indices
 
     # ---------------------------------------------------------------- masks
     def _seg(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        return self.cfg.loss_dice * dice_loss(logits, target) + self.cfg.loss_bce * bce_loss(logits, target)
+        return self.weights.dice * dice_loss(logits, target) + self.weights.bce * bce_loss(logits, target)
 
     def _instance_masks(
         self, pred_masks: torch.Tensor, targets: Sequence[dict], indices: list[Match]
@@ -124,12 +139,12 @@ class InstanceVGCriterion:
 
     # ---------------------------------------------------------------- total
     def __call__(self, outputs: dict, targets: Sequence[dict]) -> dict[str, torch.Tensor]:
-        cfg = self.cfg
+        w = self.weights
         device = outputs["pred_logits"].device
         num_boxes = float(max(sum(len(t["boxes"]) for t in targets), 1))
         zero = outputs["pred_logits"].sum() * 0.0
         terms: dict[str, torch.Tensor] = {}
-        do_det, do_seg = cfg.tasks in ("both", "det"), cfg.tasks in ("both", "seg")
+        do_det, do_seg = self.detection, self.segmentation
 
         total = zero
         indices = None
@@ -144,19 +159,19 @@ class InstanceVGCriterion:
             if pred_masks is not None and indices is not None:
                 pos, neg = self._instance_masks(pred_masks, targets, indices)
                 terms["loss_mask_pos"], terms["loss_mask_neg"] = pos.detach(), neg.detach()
-                total = total + cfg.loss_instance * pos + cfg.loss_neg * neg
+                total = total + w.instance * pos + w.neg * neg
             gt_union = torch.stack([t["mask"].to(device) for t in targets])
             glob = self._seg(outputs["global_mask"], gt_union)
             terms["loss_global"] = glob.detach()
-            total = total + cfg.loss_global * glob
-            if outputs.get("attn_map") is not None and cfg.loss_attn:
+            total = total + w.global_mask * glob
+            if outputs.get("attn_map") is not None and w.attn:
                 attn = self._attn_map(outputs["attn_map"], targets)
                 terms["loss_attn"] = attn.detach()
-                total = total + cfg.loss_attn * attn
+                total = total + w.attn * attn
         empty = torch.tensor([bool(t["no_target"]) for t in targets], dtype=torch.long, device=device)
-        weight = torch.tensor(cfg.exist_class_weights, dtype=outputs["exist_logits"].dtype, device=device)
+        weight = torch.tensor(w.exist_class_weights, dtype=outputs["exist_logits"].dtype, device=device)
         exist = F.cross_entropy(outputs["exist_logits"], empty, weight=weight)
         terms["loss_exist"] = exist.detach()
-        total = total + cfg.loss_exist * exist
+        total = total + w.exist * exist
         terms["loss"] = total
         return terms

@@ -14,7 +14,6 @@ one (``official_postprocess_fields``).
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import re
 from collections.abc import Mapping
@@ -24,9 +23,11 @@ from typing import Any
 import torch
 
 from evaluators.errors import InputError
-from instancevg.config import InstanceVGConfig
+from instancevg.build import build_model
+from instancevg.config import InstanceVGConfig, config_from_dict
 from instancevg.model import InstanceVG
 from instancevg.official.layout import ALIAS_PATTERN, UNUSED_KEYS, official_to_vgbench, vgbench_to_official
+from instancevg.runtime import ModelRuntime
 
 __all__ = [
     "OFFICIAL_POSTPROCESS",
@@ -44,20 +45,21 @@ BEIT3_HEAD_DIM = 64  # BEiT-3 base: 768 / 12 heads, large: 1024 / 16
 OFFICIAL_DECODER_HEADS = 8  # deformable decoder and the query generator's text-to-image layer
 OFFICIAL_MAX_TOKENS = {"refcoco": 20, "generalized": 50}  # max_token of the RefCOCO / gRefCOCO-style configs
 
-# the official post-processing (``get_predictions_parts`` + ``detector_postprocess``) as config fields
+# the official post-processing (``get_predictions_parts`` + ``detector_postprocess``) as dotted config keys
+# (`instancevg.config.replace_values`)
 OFFICIAL_POSTPROCESS: dict[str, Any] = {
-    "score_threshold": 0.7,
-    "mask_threshold": 0.5,
-    "score_weighted": True,
-    "exist_score": "sigmoid",
-    "mask_output": "merge",
-    "mask_resize": "nearest",
-    "nms_threshold": 0.0,
-    "no_target_rule": "queries",
-    "reference_point": "offset",
-    "instances_written": "all",
-    "drop_empty_boxes": True,
-    "empty_mask_on_no_target": False,
+    "postprocess.score_threshold": 0.7,
+    "postprocess.mask_threshold": 0.5,
+    "postprocess.score_weighted": True,
+    "quirks.exist_score": "sigmoid",
+    "postprocess.mask_output": "merge",
+    "postprocess.mask_resize": "nearest",
+    "postprocess.nms_threshold": 0.0,
+    "quirks.no_target_rule": "queries",
+    "quirks.reference_point": "offset",
+    "postprocess.instances_written": "all",
+    "postprocess.drop_empty_boxes": True,
+    "postprocess.empty_mask_on_no_target": False,
 }
 
 _ENCODER_LAYER = re.compile(r"^vis_enc\.beit3\.encoder\.layers\.(\d+)\.")
@@ -139,11 +141,29 @@ def _shape(state: Mapping[str, torch.Tensor], key: str, source: str) -> tuple[in
     return tuple(state[key].shape)
 
 
+def _canonical_overrides(overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """``overrides`` with dotted keys (old flat names accepted); InputError for a key that is no config field."""
+    from instancevg.config import canonical_key
+
+    out = {}
+    for key, value in overrides.items():
+        try:
+            dotted = canonical_key(key, "load_official: override")
+        except InputError:
+            dotted = None
+        if dotted is None or dotted == "name" or dotted.startswith("train."):
+            raise InputError(f"load_official: override {key!r}: not an InstanceVGConfig field") from None
+        out[dotted] = value
+    return out
+
+
 def infer_official_config(
     state: Mapping[str, torch.Tensor], source: str = "checkpoint", **overrides: Any
 ) -> InstanceVGConfig:
     """The ``InstanceVGConfig`` of an official state dict, sizes from the tensor shapes (module docstring);
-    ``overrides`` are config fields that replace what was inferred (e.g. ``encoder_heads=4``)."""
+    ``overrides`` are config keys that replace what was inferred (dotted, ``**{"encoder.heads": 4}``, or the old
+    flat names, ``encoder_heads=4``)."""
+    overrides = _canonical_overrides(overrides)
     vocab, dim = _shape(state, "vis_enc.beit3.text_embed.weight", source)
     patch = _shape(state, "vis_enc.beit3.vision_embed.proj.weight", source)[-1]
     vision_rows = _shape(state, "vis_enc.beit3.encoder.embed_positions.A.weight", source)[0]
@@ -163,47 +183,48 @@ def infer_official_config(
     num_queries = _shape(state, "head.query_generation.query_embed.weight", source)[0]
     dec = "head.decoder_transformer.decoder.layers.0"
     levels = _shape(state, "head.decoder_transformer.level_embeds", source)[0]
-    heads = int(overrides.get("decoder_heads", OFFICIAL_DECODER_HEADS))
+    heads = int(overrides.get("decoder.heads", OFFICIAL_DECODER_HEADS))
     weights_out = _shape(state, f"{dec}.attentions.1.attention_weights.weight", source)[0]
     points, rest = divmod(weights_out, max(heads * levels, 1))
     if rest or points < 1:
         raise InputError(
             f"{source}: checkpoint: {dec}.attentions.1.attention_weights.weight: {weights_out} outputs are not "
-            f"{heads} heads x {levels} levels x points (set decoder_heads= to the model's)"
+            f"{heads} heads x {levels} levels x points (set decoder.heads= to the model's)"
         )
     t2i = "head.query_generation.T2I_decoder.layers.0"
-    fields: dict[str, Any] = {
-        "name": f"official-{'refcoco' if num_queries == 1 else 'generalized'}-{dim}",
-        "img_size": grid * patch,
-        "patch_size": patch,
-        "vocab_size": vocab,
-        "max_tokens": OFFICIAL_MAX_TOKENS["refcoco" if num_queries == 1 else "generalized"],
-        "encoder_dim": dim,
-        "encoder_layers": enc_layers,
-        "encoder_heads": max(dim // BEIT3_HEAD_DIM, 1),
-        "encoder_ffn_dim": _shape(state, "vis_enc.beit3.encoder.layers.0.ffn.A.fc1.weight", source)[0],
-        "encoder_drop_path": 0.0,
-        "encoder_max_text_positions": _shape(state, "vis_enc.beit3.encoder.embed_positions.B.weight", source)[
-            0
-        ],
-        "hidden_dim": hidden,
-        "num_queries": num_queries,
-        "t2i_heads": OFFICIAL_DECODER_HEADS,
-        "t2i_ffn_dim": _shape(state, f"{t2i}.ffns.0.layers.0.0.weight", source)[0],
-        "decoder_layers": dec_layers,
-        "decoder_heads": heads,
-        "decoder_ffn_dim": _shape(state, f"{dec}.ffns.0.layers.0.0.weight", source)[0],
-        "msda_levels": levels,
-        "msda_points": points,
-        "loss_neg": 0.0 if num_queries == 1 else 0.2,
-        **OFFICIAL_POSTPROCESS,
+    kind = "refcoco" if num_queries == 1 else "generalized"
+    data: dict[str, Any] = {
+        "name": f"official-{kind}-{dim}",
+        "input": {"img_size": grid * patch, "max_tokens": OFFICIAL_MAX_TOKENS[kind]},
+        "encoder": {
+            "vocab_size": vocab,
+            "patch_size": patch,
+            "dim": dim,
+            "layers": enc_layers,
+            "heads": max(dim // BEIT3_HEAD_DIM, 1),
+            "ffn_dim": _shape(state, "vis_enc.beit3.encoder.layers.0.ffn.A.fc1.weight", source)[0],
+            "drop_path": 0.0,
+            "max_text_positions": _shape(state, "vis_enc.beit3.encoder.embed_positions.B.weight", source)[0],
+        },
+        "head": {
+            "hidden_dim": hidden,
+            "num_queries": num_queries,
+            "t2i_heads": OFFICIAL_DECODER_HEADS,
+            "t2i_ffn_dim": _shape(state, f"{t2i}.ffns.0.layers.0.0.weight", source)[0],
+        },
+        "decoder": {
+            "layers": dec_layers,
+            "heads": heads,
+            "ffn_dim": _shape(state, f"{dec}.ffns.0.layers.0.0.weight", source)[0],
+            "msda_levels": levels,
+            "msda_points": points,
+        },
+        "loss": {"neg": 0.0 if num_queries == 1 else 0.2},
     }
-    known = {f.name for f in dataclasses.fields(InstanceVGConfig)}
-    for key in overrides:
-        if key not in known or key == "train":
-            raise InputError(f"load_official: override {key!r}: not an InstanceVGConfig field")
-    fields.update(overrides)
-    return InstanceVGConfig(**fields)
+    for key, value in {**OFFICIAL_POSTPROCESS, **overrides}.items():
+        group, leaf = key.split(".")
+        data.setdefault(group, {})[leaf] = value
+    return config_from_dict(data, source=f"{source}: config")
 
 
 def _check_aliases(state: Mapping[str, torch.Tensor], source: str) -> None:
@@ -222,13 +243,17 @@ def _check_aliases(state: Mapping[str, torch.Tensor], source: str) -> None:
 
 
 def build_official(
-    state: Mapping[str, torch.Tensor], source: str = "checkpoint", **overrides: Any
+    state: Mapping[str, torch.Tensor],
+    source: str = "checkpoint",
+    runtime: ModelRuntime | None = None,
+    **overrides: Any,
 ) -> InstanceVG:
     """An ``InstanceVG`` in eval mode holding the tensors of an official state dict (``module.`` stripped).
 
     Every parameter and buffer of the forward pass must come from ``state``: a missing key, a key no rule maps,
     or a shape that does not fit is an InputError naming it. The official keys that the test-time forward pass
-    never uses (``UNUSED_KEYS`` and the shared-head aliases) are listed in one log line.
+    never uses (``UNUSED_KEYS`` and the shared-head aliases) are listed in one log line. ``runtime``: the
+    model's run-time switches (`instancevg.runtime.ModelRuntime`).
     """
     cfg = infer_official_config(state, source, **overrides)
     _check_aliases(state, source)
@@ -244,7 +269,7 @@ def build_official(
         else:
             mapped[new] = value
     with torch.device("meta"):  # no random initialisation of hundreds of millions of weights
-        model = InstanceVG(cfg)
+        model = build_model(cfg, runtime)
     expected = model.state_dict()
     not_from_checkpoint = {"encoder.vision_embed.mask_token"}  # a vgbench buffer for an unused official key
     for key, target in expected.items():
@@ -280,11 +305,11 @@ def build_official(
     return model
 
 
-def load_official(path: str | Path, **overrides: Any) -> InstanceVG:
+def load_official(path: str | Path, runtime: ModelRuntime | None = None, **overrides: Any) -> InstanceVG:
     """Read an official InstanceVG checkpoint (``weights_only=True``) and return the model in eval mode.
 
-    ``overrides``: ``InstanceVGConfig`` fields replacing what was inferred, e.g. ``encoder_heads=4`` for a model
-    whose BEiT-3 heads are not 64-dimensional, or ``max_tokens=40``. InputError (one line, naming the file and
+    ``overrides``: config keys replacing what was inferred, e.g. ``encoder_heads=4`` (``encoder.heads``) for a
+    model whose BEiT-3 heads are not 64-dimensional, or ``max_tokens=40``; ``runtime``: run-time switches. InputError (one line, naming the file and
     key) for a file that is not an official checkpoint, a missing or unknown key, or a shape that does not fit.
     """
     path = Path(path)
@@ -293,4 +318,4 @@ def load_official(path: str | Path, **overrides: Any) -> InstanceVG:
         raise InputError(
             f"{path}: checkpoint: not an official InstanceVG checkpoint (no vis_enc.beit3.* / head.* keys)"
         )
-    return build_official(state, source=str(path), **overrides)
+    return build_official(state, source=str(path), runtime=runtime, **overrides)

@@ -1,9 +1,11 @@
 """Run options: what to train on and how to run, kept apart from the model config.
 
 The model config (`instancevg.config.InstanceVGConfig`, its ``train`` recipe included) says what the
-model is and how it is optimised; `RunOptions` says which data it sees and where things go. On the
-command line both are set with ``--set``: model keys as ``img_size=160`` / ``train.lr=1e-4``, run
-keys with the ``run.`` prefix, e.g. ``--set run.data_config=refzom_final run.evaluate=false``.
+model is and how it is optimised; `RunOptions` says which data it sees, where things go, and how fast the
+model runs (the run-time switches of `instancevg.runtime.ModelRuntime`, which change no number). On the
+command line both are set with ``--set``: model keys as ``input.img_size=160`` (or the old ``img_size=160``) /
+``train.lr=1e-4``, run keys with the ``run.`` prefix, e.g. ``--set run.data_config=refzom_final
+run.evaluate=false``; the run-time keys (``onednn_linear``) are accepted without the prefix too.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from evaluators.errors import InputError
+from instancevg.runtime import RUNTIME_KEYS, ModelRuntime
 
 __all__ = ["PREFIX", "RunOptions", "split_overrides"]
 
@@ -52,6 +55,8 @@ class RunOptions:
             proportion (`instancevg.training.optim.fit_schedule`), so that a budgeted run still decays
             its learning rate. The plan depends on the machine's speed, so such a run is not
             reproducible across machines; off by default.
+        onednn_linear: run gradient-free fp32 CPU ``nn.Linear`` layers (the per-epoch evaluation) through
+            oneDNN (`instancevg.runtime.ModelRuntime`); a speed switch, not stored in the model config.
     """
 
     data_config: str = "grefcoco_unc"
@@ -68,11 +73,16 @@ class RunOptions:
     threads: int = 0
     ddp_find_unused: bool = False
     fit_schedule: bool = False
+    onednn_linear: bool = True
 
     @property
     def eval_config(self) -> str:
         """The config evaluated after each epoch (``val_config`` or ``data_config``)."""
         return self.val_config or self.data_config
+
+    def model_runtime(self) -> ModelRuntime:
+        """The run-time switches of the model (`instancevg.runtime.ModelRuntime`)."""
+        return ModelRuntime(onednn_linear=self.onednn_linear)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -117,8 +127,9 @@ def _coerce(value: str, kind: Any, where: str) -> Any:
 
 
 def split_overrides(overrides: Iterable[str]) -> tuple[list[str], list[str]]:
-    """Split ``--set`` items into (model config overrides, ``run.*`` overrides)."""
+    """Split ``--set`` items into (model config overrides, run overrides: ``run.*`` and the run-time keys)."""
     model, run = [], []
     for item in overrides:
-        (run if item.strip().startswith(PREFIX) else model).append(item)
+        key = item.partition("=")[0].strip()
+        (run if key.startswith(PREFIX) or key in RUNTIME_KEYS else model).append(item)
     return model, run

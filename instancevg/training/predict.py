@@ -20,6 +20,7 @@ import torch
 
 from evaluators.errors import InputError
 from evaluators.predictions_writer import write_predictions
+from instancevg.runtime import ModelRuntime
 from instancevg.training.checkpoint_io import load_checkpoint
 from instancevg.training.data import GroundingDataset
 from instancevg.training.distributed import barrier, cleanup, setup
@@ -32,10 +33,13 @@ __all__ = ["LoadedModel", "load_for_prediction", "load_trained", "predict"]
 logger = logging.getLogger(__name__)
 
 
-def load_trained(checkpoint: str | Path, device: str | torch.device = "cpu"):
-    """``(model in eval mode, config, tokenizer)`` from a training checkpoint."""
+def load_trained(
+    checkpoint: str | Path, device: str | torch.device = "cpu", runtime: ModelRuntime | None = None
+):
+    """``(model in eval mode, config, tokenizer)`` from a training checkpoint (its config in the nested form, or
+    the flat form of older versions); ``runtime``: the model's run-time switches (default `ModelRuntime()`)."""
+    from instancevg.build import build_model
     from instancevg.config import config_from_dict
-    from instancevg.model import InstanceVG
     from instancevg.tokenizer import Tokenizer
 
     ckpt = load_checkpoint(checkpoint)
@@ -43,7 +47,7 @@ def load_trained(checkpoint: str | Path, device: str | torch.device = "cpu"):
     if not ckpt.get("tokenizer"):
         raise InputError(f"{checkpoint}: field 'tokenizer': the checkpoint carries no tokenizer model")
     tokenizer = Tokenizer(ckpt["tokenizer"])
-    model = InstanceVG(cfg)
+    model = build_model(cfg, runtime)
     try:
         model.load_state_dict(ckpt["model"])
     except RuntimeError as exc:
@@ -66,11 +70,13 @@ def load_for_prediction(
     device: str | torch.device = "cpu",
     spm: str | Path | None = None,
     overrides: dict | None = None,
+    runtime: ModelRuntime | None = None,
 ):
     """`LoadedModel` ``(model in eval mode on device, config, tokenizer, official)`` from either kind of checkpoint.
 
     An official checkpoint needs ``spm`` (BEiT-3's ``beit3.spm``); ``overrides`` are config fields for it
-    (`instancevg.official.load_official`). A vgbench checkpoint takes neither.
+    (`instancevg.official.load_official`). A vgbench checkpoint takes neither. ``runtime``: the model's run-time
+    switches (`instancevg.runtime.ModelRuntime`), for either kind.
     """
     from instancevg.official import load_official, looks_official
     from instancevg.tokenizer import Tokenizer
@@ -81,11 +87,11 @@ def load_for_prediction(
                 f"{checkpoint}: an official InstanceVG checkpoint carries no tokenizer: pass --spm beit3.spm "
                 "(BEiT-3's SentencePiece model)"
             )
-        model = load_official(checkpoint, **(overrides or {}))
+        model = load_official(checkpoint, runtime=runtime, **(overrides or {}))
         return LoadedModel(model.to(device), model.cfg, Tokenizer.from_file(spm), True)
     if spm is not None or overrides:
         raise InputError(f"{checkpoint}: --spm and --set apply to official InstanceVG checkpoints only")
-    model, cfg, tokenizer = load_trained(checkpoint, device)
+    model, cfg, tokenizer = load_trained(checkpoint, device, runtime)
     return LoadedModel(model, cfg, tokenizer, False)
 
 
@@ -105,6 +111,7 @@ def predict(
     fp16: bool = False,
     spm: str | Path | None = None,
     overrides: dict | None = None,
+    runtime: ModelRuntime | None = None,
 ) -> Path:
     """Predict every row of ``config``/``split`` of the built dataset ``data_dir``; return ``out_path``.
 
@@ -112,7 +119,7 @@ def predict(
     (fp16 autocast on CUDA when a vgbench checkpoint's config has ``train.amp``, or with ``fp16``); ``bf16`` opts
     into bfloat16 autocast on any device (faster on CPUs with bf16 instructions; numerics differ slightly).
     ``threads`` > 0 sets torch's intra-op threads for the call (restored afterwards). ``spm`` and ``overrides``:
-    see `load_for_prediction`; with a `LoadedModel` in place of the checkpoint path they are not used.
+    ``runtime``: see `load_for_prediction`; with a `LoadedModel` in place of the checkpoint path they are not used.
     """
     if fp16 and bf16:
         raise InputError("--fp16 and --bf16: choose one precision")
@@ -121,7 +128,7 @@ def predict(
         try:
             return _predict(
                 checkpoint, data_dir, config, split, out_path, batch_size, images_dir, info, num_workers,
-                quiet, bf16, fp16, spm, overrides,
+                quiet, bf16, fp16, spm, overrides, runtime,
             )  # fmt: skip
         finally:
             cleanup(info)
@@ -129,7 +136,7 @@ def predict(
 
 def _predict(
     checkpoint, data_dir, config, split, out_path, batch_size, images_dir, info, num_workers, quiet, bf16, fp16,
-    spm, overrides,
+    spm, overrides, runtime,
 ):  # fmt: skip
     dev = info.device
     if fp16 and dev.type != "cuda":
@@ -138,19 +145,19 @@ def _predict(
         model, cfg, tokenizer, official = checkpoint
         model = model.to(dev)
     else:
-        model, cfg, tokenizer, official = load_for_prediction(checkpoint, dev, spm, overrides)
+        model, cfg, tokenizer, official = load_for_prediction(checkpoint, dev, spm, overrides, runtime)
     rows = load_rows(data_dir, config, split, PREDICT_COLUMNS)
     image_loader = None
     if official:
         from instancevg.official.inputs import official_image_loader
 
-        image_loader = official_image_loader(data_dir, images_dir, cfg.img_size)
+        image_loader = official_image_loader(data_dir, images_dir, cfg.input.img_size)
     dataset = GroundingDataset(
         rows,
         data_dir,
         tokenizer,
-        cfg.img_size,
-        cfg.max_tokens,
+        cfg.input.img_size,
+        cfg.input.max_tokens,
         images_dir,
         with_targets=False,
         image_loader=image_loader,

@@ -37,6 +37,7 @@ RESUMABLE_OPTIONS = frozenset(
         "images_dir",
         "threads",
         "ddp_find_unused",
+        "onednn_linear",
     }
 )
 
@@ -72,8 +73,14 @@ def _flat(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 
 
 def check_resumable(ckpt: dict[str, Any], cfg_dict: dict[str, Any], options: RunOptions, path: Path) -> None:
-    """`InputError` listing the keys where the new config / options differ from the checkpoint's."""
-    old, new = _flat(ckpt["config"]), _flat(cfg_dict)
+    """`InputError` listing the keys where the new config / options differ from the checkpoint's.
+
+    The checkpoint's config may be in the flat form of older versions; it is compared in the nested form.
+    """
+    from instancevg.config import config_from_dict, config_to_dict
+
+    stored = config_to_dict(config_from_dict(ckpt["config"], source=f"{path}: config"))
+    old, new = _flat(stored), _flat(cfg_dict)
     changed = sorted(
         k for k in old.keys() | new.keys() if old.get(k) != new.get(k) and k not in RESUMABLE_CHANGES
     )
@@ -121,10 +128,10 @@ def prepare_tokenizer(
         path = out_dir / "tokenizer.model"
         if info.is_main:
             try:
-                Tokenizer.train(sentences, out_dir / "tokenizer", cfg.vocab_size)
+                Tokenizer.train(sentences, out_dir / "tokenizer", cfg.encoder.vocab_size)
             except RuntimeError as exc:  # sentencepiece: e.g. fewer pieces allowed than characters seen
                 raise InputError(
-                    f"field 'vocab_size': cannot train a tokenizer of {cfg.vocab_size} ids: {exc}"
+                    f"field 'encoder.vocab_size': cannot train a tokenizer of {cfg.encoder.vocab_size} ids: {exc}"
                 ) from None
         D.barrier(info)
         proto = path.read_bytes()
@@ -132,9 +139,9 @@ def prepare_tokenizer(
         tok = Tokenizer(proto)
     except RuntimeError as exc:
         raise InputError(f"field 'run.spm': not a SentencePiece model: {exc}") from None
-    if tok.vocab_size > cfg.vocab_size:
+    if tok.vocab_size > cfg.encoder.vocab_size:
         raise InputError(
-            f"field 'vocab_size': the tokenizer has {tok.vocab_size} ids but the model config only "
-            f"{cfg.vocab_size}; raise vocab_size (--set vocab_size={tok.vocab_size})"
+            f"field 'encoder.vocab_size': the tokenizer has {tok.vocab_size} ids but the model config only "
+            f"{cfg.encoder.vocab_size}; raise it (--set encoder.vocab_size={tok.vocab_size})"
         )
     return tok, proto

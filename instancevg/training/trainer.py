@@ -90,15 +90,25 @@ class Trainer:
         quiet: bool = False,
     ):
         from instancevg.config import config_to_dict
-        from instancevg.losses import InstanceVGCriterion
-        from instancevg.model import InstanceVG
 
         self.cfg, self.cfg_dict, self.options, self.info = cfg, config_to_dict(cfg), options, info
         self.data_dir, self.out_dir, self.log, self.quiet = data_dir, out_dir, log, quiet
-        tc, dev = cfg.train, info.device
-        self.bf16 = bool(tc.bf16)
-        self.amp = bool(tc.amp) and dev.type == "cuda" and not self.bf16
+        self.bf16 = bool(cfg.train.bf16)
+        self.amp = bool(cfg.train.amp) and info.device.type == "cuda" and not self.bf16
+        self._build_datasets(ckpt)
+        # the order matters for exact reproduction: weights from train.seed, then dropout from seed + rank
+        seed_everything(cfg.train.seed)
+        self._build_model()
+        self._build_optimization()
+        seed_everything(cfg.train.seed + info.rank)
+        self._restore_or_start(ckpt)
+        self._build_step()
 
+    # ------------------------------------------------------------------ construction steps
+    def _build_datasets(self, ckpt: dict[str, Any] | None) -> None:
+        """``train_set`` / ``val_set`` (None without evaluation), ``val_split`` and the tokenizer (from the
+        checkpoint, ``options.spm``, or trained on the train sentences)."""
+        cfg, options, data_dir = self.cfg, self.options, self.data_dir
         rows = load_rows(data_dir, options.data_config, options.train_split)
         if not rows:
             raise InputError(
@@ -111,66 +121,74 @@ class Trainer:
             else []
         )
         tok, self.tokenizer_bytes = prepare_tokenizer(
-            cfg, options, (r["sentence"] for r in rows), out_dir, info, ckpt
+            cfg, options, (r["sentence"] for r in rows), self.out_dir, self.info, ckpt
         )
         images = options.images_dir or None
+        size, length = cfg.input.img_size, cfg.input.max_tokens
         self.train_set = GroundingDataset(
-            rows,
-            data_dir,
-            tok,
-            cfg.img_size,
-            cfg.max_tokens,
-            images,
-            hflip=cfg.train.hflip,
-            seed=cfg.train.seed,
+            rows, data_dir, tok, size, length, images, hflip=cfg.train.hflip, seed=cfg.train.seed
         )
         self.val_set = (
-            GroundingDataset(
-                val_rows, data_dir, tok, cfg.img_size, cfg.max_tokens, images, with_targets=False
-            )
+            GroundingDataset(val_rows, data_dir, tok, size, length, images, with_targets=False)
             if val_rows
             else None
         )
 
-        seed_everything(tc.seed)
-        self.model = InstanceVG(cfg).to(dev)
+    def _build_model(self) -> None:
+        """``model`` on the run's device, with the run-time options (`RunOptions.model_runtime`)."""
+        from instancevg.build import build_model
+
+        self.model = build_model(self.cfg, self.options.model_runtime()).to(self.info.device)
+
+    def _build_optimization(self) -> None:
+        """``optimizer`` (two learning-rate groups), the epoch ``scheduler`` and the fp16 ``scaler`` (or None)."""
+        tc = self.cfg.train
         self.optimizer = build_optimizer(self.model, tc)
         self.scheduler = MultiStepLRWarmUp(self.optimizer, tc.warmup_epochs, tc.decay_epochs, tc.decay_factor)
         self.scaler = torch.amp.GradScaler("cuda") if self.amp else None
-        seed_everything(tc.seed + info.rank)
+
+    def _restore_or_start(self, ckpt: dict[str, Any] | None) -> None:
+        """Progress counters: restored from ``ckpt`` (``resume``), else zero and a ``start`` log record."""
         self.epoch = self.step_in_epoch = self.global_step = 0
-        self.planned_epochs, self.schedule_fitted = tc.epochs, False
+        self.planned_epochs, self.schedule_fitted = self.cfg.train.epochs, False
         self.metrics: dict[str, Any] = {}
         self.best: dict[str, Any] = {}  # {"metric": "task/key", "value", "epoch"} of RUN/best.pt
         self.max_steps: int | None = None  # set by `fit`; the progress bar and ETA count towards it
         self.bar = None  # the run's tqdm bar while `fit` runs
         if ckpt is not None:
             self._restore(ckpt)
-        else:
-            tasks = tasks_for_config(options.eval_config) if self.val_set is not None else ()
-            log.write(
-                "start",
-                config=self.cfg_dict,
-                options=options.to_dict(),
-                world_size=info.world_size,
-                train_samples=len(self.train_set),
-                val_split=self.val_split,
-                tasks=list(tasks),
-            )
+            return
+        tasks = tasks_for_config(self.options.eval_config) if self.val_set is not None else ()
+        self.log.write(
+            "start",
+            config=self.cfg_dict,
+            options=self.options.to_dict(),
+            world_size=self.info.world_size,
+            train_samples=len(self.train_set),
+            val_split=self.val_split,
+            tasks=list(tasks),
+        )
+
+    def _build_step(self) -> None:
+        """``net`` (the DistributedDataParallel wrapper when distributed, else the model) and the optimizer
+        ``step`` with the criterion (`instancevg.build.build_criterion`)."""
+        from instancevg.build import build_criterion
+
+        info, dev = self.info, self.info.device
         self.net = self.model
         if info.distributed:
             self.net = torch.nn.parallel.DistributedDataParallel(
                 self.model,
                 device_ids=[dev.index] if dev.type == "cuda" else None,
-                find_unused_parameters=options.ddp_find_unused,
+                find_unused_parameters=self.options.ddp_find_unused,
             )
         params = [p for p in self.model.parameters() if p.requires_grad]
         self.step = TrainStep(
             self.net,
-            InstanceVGCriterion(cfg),
+            build_criterion(self.cfg),
             self.optimizer,
             params,
-            tc.grad_clip,
+            self.cfg.train.grad_clip,
             dev,
             self.amp,
             self.scaler,

@@ -97,3 +97,92 @@ def test_public_api_resolves():
         assert getattr(instancevg, name) is not None, name
     with pytest.raises(AttributeError):
         instancevg.not_a_name  # noqa: B018
+
+
+# ------------------------------------------------------------------ nested groups, aliases, legacy dicts
+def test_groups_and_their_flat_aliases_are_the_same_field():
+    from instancevg.config import LEGACY_KEYS
+
+    cfg = PRESETS["tiny-cpu"]
+    assert (cfg.input.img_size, cfg.encoder.dim, cfg.head.hidden_dim, cfg.postprocess.nms_threshold) == (
+        cfg.img_size,
+        cfg.encoder_dim,
+        cfg.hidden_dim,
+        cfg.nms_threshold,
+    )
+    for flat, dotted in LEGACY_KEYS.items():  # every alias reads its nested field
+        group, leaf = dotted.split(".")
+        assert getattr(cfg, flat) == getattr(getattr(cfg, group), leaf), flat
+    assert len(set(LEGACY_KEYS.values())) == len(LEGACY_KEYS)  # one nested key per alias
+
+
+def test_nested_and_flat_overrides_agree():
+    nested = load_config(
+        "tiny-cpu", ["input.img_size=64", "postprocess.nms_threshold=0.3", "decoder.type=detr"]
+    )
+    flat = load_config("tiny-cpu", ["img_size=64", "nms_threshold=0.3", "decoder_type=detr"])
+    assert nested == flat
+    assert (nested.input.img_size, nested.postprocess.nms_threshold, nested.decoder.type) == (64, 0.3, "detr")
+
+
+def test_replace_and_setattr_with_flat_names_copy_the_group():
+    import dataclasses
+
+    base = load_config("tiny-cpu")
+    changed = dataclasses.replace(base, score_threshold=0.2, encoder_dim=64)
+    assert (changed.postprocess.score_threshold, changed.encoder.dim) == (0.2, 64)
+    assert (base.postprocess.score_threshold, base.encoder.dim) == (0.7, 128)  # base untouched
+    shared = dataclasses.replace(base, name="other")  # shares the groups with base
+    shared.nms_threshold = 0.5
+    assert shared.postprocess.nms_threshold == 0.5 and base.postprocess.nms_threshold == 0.1
+
+
+def test_string_switches_are_literals_validated_from_their_arguments():
+    import typing
+
+    from instancevg.config import GROUPS, InstanceVGConfig, QuirkConfig, literal_choices
+
+    switches = {
+        f"{g}.{name}": choices
+        for g, cls in GROUPS.items()
+        for name, hint in typing.get_type_hints(cls).items()
+        if (choices := literal_choices(hint)) is not None
+    }
+    assert switches["decoder.type"] == ("detr", "deformable", "ms_deformable", "point_ms_deformable")
+    assert len(switches) == 11
+    for group, cls in GROUPS.items():  # no plain str field is left: every string switch is a Literal
+        assert str not in typing.get_type_hints(cls).values(), group
+    with pytest.raises(InputError, match=r"quirks\.reference_point='middle' is not one of offset, prior"):
+        InstanceVGConfig(quirks=QuirkConfig(reference_point="middle"))  # type: ignore[arg-type]
+
+
+def test_a_flat_checkpoint_config_of_the_previous_version_loads():
+    from instancevg.config import LEGACY_KEYS
+
+    data = config_to_dict(PRESETS["tiny-cpu"])
+    # the form `config_to_dict` wrote before the groups: flat fields, the speed switch, and "train"
+    flat = {"name": "tiny-cpu", "onednn_linear": True, "train": data["train"]}
+    for alias, dotted in LEGACY_KEYS.items():
+        group, leaf = dotted.split(".")
+        flat[alias] = data[group][leaf]
+    assert config_from_dict(flat) == PRESETS["tiny-cpu"]
+    with pytest.raises(InputError, match="nms_treshold: unknown key"):
+        config_from_dict({**flat, "nms_treshold": 0.1})
+
+
+def test_a_file_may_use_groups_and_flat_keys(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("base: tiny-cpu\nencoder:\n  layers: 1\nnum_queries: 4\n")
+    cfg = load_config(str(path))
+    assert (cfg.encoder.layers, cfg.encoder.dim, cfg.head.num_queries) == (1, 128, 4)
+
+
+def test_runtime_switches_are_not_in_the_model_config():
+    from instancevg.training.options import RunOptions, split_overrides
+
+    with pytest.raises(InputError, match="onednn_linear: unknown key"):
+        load_config("tiny-cpu", ["onednn_linear=false"])
+    model, run = split_overrides(["img_size=64", "onednn_linear=false", "run.threads=1"])
+    assert model == ["img_size=64"] and run == ["onednn_linear=false", "run.threads=1"]
+    options = RunOptions().with_overrides(run)
+    assert options.model_runtime().onednn_linear is False and options.threads == 1

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import torch
 
+from instancevg.build import build_model
 from instancevg.losses import InstanceVGCriterion
-from instancevg.model import InstanceVG
 from instancevg.postprocess import postprocess
 from tests.instancevg.model_helpers import micro_config, random_batch
 
@@ -13,7 +13,7 @@ from tests.instancevg.model_helpers import micro_config, random_batch
 def test_float64_end_to_end():
     cfg = micro_config()
     torch.manual_seed(0)
-    model = InstanceVG(cfg).double()
+    model = build_model(cfg).double()
     images, ids, pad, targets = random_batch(cfg, 2)
     out = model(images.double(), ids, pad)
     assert out["pred_boxes"].dtype == out["global_mask"].dtype == out["points"].dtype == torch.float64
@@ -26,7 +26,7 @@ def test_float64_end_to_end():
 def test_bfloat16_autocast_inference_gives_valid_records():
     cfg = micro_config()
     torch.manual_seed(0)
-    model = InstanceVG(cfg).eval()
+    model = build_model(cfg).eval()
     images, ids, pad, _ = random_batch(cfg, 2)
     with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16):
         out = model(images, ids, pad)

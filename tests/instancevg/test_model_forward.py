@@ -7,14 +7,14 @@ import math
 import pytest
 import torch
 
+from instancevg.build import build_model
 from instancevg.losses import InstanceVGCriterion
-from instancevg.model import InstanceVG
 from tests.instancevg.model_helpers import micro_config, random_batch
 
 
 def _run(cfg, batch=3, counts=None):
     torch.manual_seed(0)
-    model = InstanceVG(cfg)
+    model = build_model(cfg)
     images, ids, pad, targets = random_batch(cfg, batch, counts=counts)
     out = model(images, ids, pad)
     return model, out, InstanceVGCriterion(cfg)(out, targets)
@@ -61,7 +61,7 @@ def test_all_empty_batch_gives_finite_loss_and_gradients():
 def test_text_changes_the_output():
     cfg = micro_config()
     torch.manual_seed(0)
-    model = InstanceVG(cfg).eval()
+    model = build_model(cfg).eval()
     images, ids, pad, _ = random_batch(cfg, 1)
     other = ids.clone()
     other[0, 1:3] = torch.tensor([5, 6])
@@ -74,7 +74,7 @@ def test_text_changes_the_output():
 def test_padding_content_is_ignored():
     cfg = micro_config()
     torch.manual_seed(0)
-    model = InstanceVG(cfg).eval()
+    model = build_model(cfg).eval()
     images, ids, pad, _ = random_batch(cfg, 2)
     other = ids.clone()
     other[pad] = 7  # garbage under the padding mask
@@ -117,7 +117,7 @@ def test_ablation_switches_build_and_train(overrides):
 
 def test_parameter_groups_partition_the_model():
     cfg = micro_config()
-    model = InstanceVG(cfg)
+    model = build_model(cfg)
     enc = {id(p) for p in model.encoder_parameters()}
     head = {id(p) for p in model.head_parameters()}
     assert enc and head and not enc & head

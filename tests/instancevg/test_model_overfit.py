@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
+from instancevg.build import build_model
 from instancevg.config import load_config
 from instancevg.losses import InstanceVGCriterion
-from instancevg.model import InstanceVG
 
 COLOURS = {"red": (2.0, -1.5, -1.5), "blue": (-1.5, -1.5, 2.0)}
 
@@ -39,7 +39,7 @@ def _scenes(s: int):
 
 def _train(cfg, steps: int):
     torch.manual_seed(0)
-    model, criterion = InstanceVG(cfg), InstanceVGCriterion(cfg)
+    model, criterion = build_model(cfg), InstanceVGCriterion(cfg)
     images, ids, pad, targets = _scenes(cfg.img_size)
     opt = torch.optim.Adam(model.parameters(), lr=2e-3)
     losses = []

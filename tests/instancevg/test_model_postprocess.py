@@ -121,9 +121,10 @@ def test_nms_drops_overlapping_lower_scored_boxes():
 
 
 def _official(cfg):
+    from instancevg.config import replace_values
     from instancevg.official import OFFICIAL_POSTPROCESS
 
-    return dataclasses.replace(cfg, **OFFICIAL_POSTPROCESS)
+    return replace_values(cfg, OFFICIAL_POSTPROCESS)
 
 
 def test_official_mode_lists_every_query_and_keeps_the_mask_on_no_target():

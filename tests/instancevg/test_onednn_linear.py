@@ -10,8 +10,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from instancevg.model import InstanceVG
+from instancevg.build import build_model
 from instancevg.ops.onednn_linear import OneDnnLinear, onednn_linear_available, use_onednn_linear
+from instancevg.runtime import ModelRuntime
 from tests.instancevg.model_helpers import micro_config, random_batch
 
 needs_onednn = pytest.mark.skipif(not onednn_linear_available(), reason="this PyTorch build has no oneDNN")
@@ -82,15 +83,15 @@ def test_conversion_keeps_parameters_names_and_pickles():
 
 
 def test_model_outputs_match_the_default_blas_path():
-    fast_cfg, plain_cfg = micro_config(), micro_config("onednn_linear=false")
+    cfg = micro_config()
     torch.manual_seed(0)
-    fast = InstanceVG(fast_cfg).eval()
-    plain = InstanceVG(plain_cfg).eval()
+    fast = build_model(cfg).eval()
+    plain = build_model(cfg, ModelRuntime(onednn_linear=False)).eval()
     plain.load_state_dict(fast.state_dict())
     has_onednn = any(type(m) is OneDnnLinear for m in fast.modules())
     assert has_onednn == onednn_linear_available()
     assert not any(type(m) is OneDnnLinear for m in plain.modules())
-    images, ids, pad, _ = random_batch(fast_cfg, 2)
+    images, ids, pad, _ = random_batch(cfg, 2)
     with torch.inference_mode():
         a, b = fast(images, ids, pad), plain(images, ids, pad)
     for key in ("pred_logits", "pred_boxes", "pred_masks", "global_mask", "exist_logits", "points"):

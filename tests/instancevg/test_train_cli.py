@@ -83,8 +83,12 @@ def test_list_presets_and_keys(capsys):
     assert cli_main(["train", "--list-presets"]) == 0
     assert "tiny-cpu" in capsys.readouterr().out.split()
     assert cli_main(["train", "--list-keys"]) == 0
-    keys = [line.split("\t")[0] for line in capsys.readouterr().out.splitlines()[1:]]
-    assert {"img_size", "train.lr", "run.threads"} <= set(keys)
+    rows = [line.split("\t") for line in capsys.readouterr().out.splitlines()[1:]]
+    keys = {row[0]: row[2] for row in rows}
+    assert {"input.img_size", "encoder.dim", "train.lr", "run.threads", "run.onednn_linear"} <= set(keys)
+    assert (
+        keys["input.img_size"] == "img_size" and keys["encoder.dim"] == "encoder_dim"
+    )  # the old flat aliases
 
 
 def test_train_help_does_not_import_torch():

@@ -87,7 +87,11 @@ def test_log_records_losses_and_learning_rates(data, tmp_path):
     train(tiny_cfg(1), data, tmp_path / "run", quiet=True, options=NO_EVAL)
     log = read_log(tmp_path / "run" / "log.jsonl")
     start, steps = log[0], [r for r in log if r["event"] == "step"]
-    assert start["event"] == "start" and start["train_samples"] == 10 and start["config"]["img_size"] == 32
+    assert (
+        start["event"] == "start"
+        and start["train_samples"] == 10
+        and start["config"]["input"]["img_size"] == 32
+    )
     assert len(steps) == 3 and all(r["loss"] > 0 for r in steps)
     cfg = tiny_cfg(1)
     # warm-up epoch: half of each group's learning rate (encoder group first)
