@@ -68,36 +68,58 @@ static Py_ssize_t group_slow(const unsigned char *s, Py_ssize_t n, Py_ssize_t p,
  * a time from a bit mask (a byte < '0' + 32 ends a group), so the next group's position never waits
  * for the previous group's bytes; the alphabet is checked on the same words. On any defect the scalar
  * parse() re-reads the string to name the first one. */
+/* Group values by byte (the alphabet is checked before use): a group of one byte b0 is TAB_LOW[b0];
+ * of two bytes b0 b1 (b0 >= '0' + 32 carries the continuation bit) TAB_LOW[b0] + TAB_HIGH[b1].
+ * TAB_TWO[b0] is all ones when b0 continues. Filled by fill_tables() at import. */
+static long long TAB_LOW[256], TAB_HIGH[256], TAB_TWO[256];
+
+static void fill_tables(void) {
+    for (int b = 48; b < 112; b++) {
+        int c = b - 48;
+        TAB_LOW[b] = c < 32 ? c - ((c & 0x10) << 1) : c & 0x1f;
+        TAB_HIGH[b] = (long long)((c & 0x1f) << 5) - ((long long)(c & 0x10) << 6);
+        TAB_TWO[b] = c < 32 ? 0 : -1;
+    }
+}
+
 #if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-#define FAST_RUNS 1
-#else
-#define FAST_RUNS 0 /* the scalar decoder only */
-#endif
+
+/* Bit i of *ends is set when byte base + i (i < 64, base + i < n) ends a group (a byte < '0' + 32);
+ * returns nonzero when one of these bytes is outside the alphabet '0'..'o'. Eight bytes per word; the
+ * high bit of each byte's test is gathered into 8 bits by a multiplication. */
+static inline int block_ends(const unsigned char *s, Py_ssize_t n, Py_ssize_t base, uint64_t *ends) {
+    const uint64_t HI = 0x8080808080808080ULL, ONE = 0x0101010101010101ULL;
+    uint64_t all = 0, bad = 0;
+    for (int k = 0; k < 8; k++) {
+        Py_ssize_t at = base + 8 * k;
+        uint64_t w = 0x3030303030303030ULL, live = ~0ULL; /* '0' pads the tail (masked off) */
+        if (at + 8 <= n) memcpy(&w, s + at, 8);
+        else if (at < n) {
+            memcpy(&w, s + at, (size_t)(n - at));
+            live = (1ULL << (8 * (n - at))) - 1;
+        } else live = 0;
+        uint64_t x7 = w | HI;
+        bad |= ((w & HI) | (~(x7 - 48 * ONE) & HI) | ((x7 - 112 * ONE) & HI)) & live;
+        uint64_t e = (~(x7 - 80 * ONE) & HI & live) >> 7; /* 0x01 per group-ending byte */
+        all |= ((e * 0x0102040810204080ULL) >> 56) << (8 * k);
+    }
+    *ends = all;
+    return bad != 0;
+}
 
 #define FOR_EACH_RUN(s, n, x, m, ...)                                                              \
     do {                                                                                            \
-        const uint64_t HI_ = 0x8080808080808080ULL, ONE_ = 0x0101010101010101ULL;                   \
-        long long r1_ = 0, r2_ = 0;                                                                 \
+        long long r1_ = 0, r2_ = 0, neg_ = 0;                                                       \
         Py_ssize_t gs_ = 0;                                                                         \
         (m) = 0;                                                                                    \
-        for (Py_ssize_t base_ = 0; base_ < (n); base_ += 8) {                                       \
-            uint64_t w_ = 0x3030303030303030ULL, live_ = ~0ULL;                                     \
-            if (base_ + 8 <= (n)) memcpy(&w_, (s) + base_, 8);                                      \
-            else {                                                                                  \
-                memcpy(&w_, (s) + base_, (size_t)((n) - base_));                                    \
-                live_ = (1ULL << (8 * ((n) - base_))) - 1;                                          \
-            }                                                                                       \
-            uint64_t x7_ = w_ | HI_;                                                                \
-            uint64_t bad_ = ((w_ & HI_) | (~(x7_ - 48 * ONE_) & HI_) | ((x7_ - 112 * ONE_) & HI_)) & live_; \
-            if (bad_) { reason = ERR_CHAR; goto scalar; }                                           \
-            uint64_t ends_ = ~(x7_ - 80 * ONE_) & HI_ & live_;                                      \
+        for (Py_ssize_t base_ = 0; base_ < (n); base_ += 64) {                                      \
+            uint64_t ends_;                                                                         \
+            if (block_ends((s), (n), base_, &ends_)) { reason = ERR_CHAR; goto scalar; }            \
             while (ends_) {                                                                         \
-                Py_ssize_t e_ = base_ + (__builtin_ctzll(ends_) >> 3), len_ = e_ - gs_ + 1;          \
+                Py_ssize_t e_ = base_ + __builtin_ctzll(ends_), len_ = e_ - gs_ + 1;          \
                 ends_ &= ends_ - 1;                                                                 \
-                int c0_ = (int)(s)[gs_] - 48, c1_ = (int)(s)[gs_ + 1] - 48;                         \
-                long long v1_ = c0_ - ((c0_ & 0x10) << 1);                                          \
-                long long v2_ = (long long)((c0_ & 0x1f) | ((c1_ & 0x1f) << 5)) - ((long long)(c1_ & 0x10) << 6); \
-                long long sel_ = -(long long)(len_ == 1), v_ = (v1_ & sel_) | (v2_ & ~sel_);           \
+                unsigned b0_ = (s)[gs_], b1_ = (s)[gs_ + 1];                                        \
+                long long v_ = TAB_LOW[b0_] + (TAB_HIGH[b1_] & TAB_TWO[b0_]);                       \
                 if (len_ > 2) {                                                                     \
                     if (len_ > 7) goto scalar;                                                      \
                     v_ = 0;                                                                         \
@@ -107,16 +129,34 @@ static Py_ssize_t group_slow(const unsigned char *s, Py_ssize_t n, Py_ssize_t p,
                 }                                                                                   \
                 gs_ = e_ + 1;                                                                       \
                 if ((m) > 2) v_ += r2_;                                                             \
-                if (v_ < 0) goto scalar;                                                            \
+                neg_ |= v_;                                                                         \
                 r2_ = r1_;                                                                          \
                 r1_ = v_;                                                                           \
                 (x) = v_;                                                                           \
                 __VA_ARGS__;                                                                        \
                 (m)++;                                                                              \
             }                                                                                       \
+            if (neg_ < 0) goto scalar; /* a negative run (the statements saw it: harmless) */       \
         }                                                                                           \
         if (gs_ != (n)) goto scalar;                                                                \
     } while (0)
+
+#else
+/* The scalar FOR_EACH_RUN: group by group with GROUP(). */
+#define FOR_EACH_RUN(s, n, x, m, ...)                                                              \
+    do {                                                                                            \
+        long long r1_ = 0, r2_ = 0;                                                                 \
+        Py_ssize_t p_ = 0;                                                                          \
+        for ((m) = 0; p_ < (n); (m)++) {                                                            \
+            GROUP((s), (n), p_, (x));                                                               \
+            if ((m) > 2) (x) += r2_;                                                                \
+            if ((x) < 0) goto scalar;                                                               \
+            r2_ = r1_;                                                                              \
+            r1_ = (x);                                                                              \
+            __VA_ARGS__;                                                                            \
+        }                                                                                           \
+    } while (0)
+#endif
 
 /* Sum of the runs of one string into *total; NULL, or the reason it is malformed (the first defect,
  * reading from the start). */
@@ -144,21 +184,18 @@ static const char *defect(const unsigned char *s, Py_ssize_t n) {
     return reason ? reason : "compressed RLE 'counts' is malformed";
 }
 
-/* parse_scalar() with the word-at-a-time decoder. */
+/* parse_scalar() with FOR_EACH_RUN. */
 static const char *parse(const unsigned char *s, Py_ssize_t n, long long *total) {
-#if FAST_RUNS
     const char *reason = NULL;
     long long x = 0, sum = 0;
     Py_ssize_t m;
     FOR_EACH_RUN(s, n, x, m, sum += x);
     *total = sum;
     return NULL;
+fail: __attribute__((unused)); /* GROUP's exit, used by the scalar FOR_EACH_RUN only */
 scalar:
     (void)reason;
     return defect(s, n);
-#else
-    return parse_scalar(s, n, total);
-#endif
 }
 
 /* The bytes of a counts string (ASCII str or bytes); NULL, or the reason it cannot be one. */
@@ -177,108 +214,69 @@ static const char *as_buffer(PyObject *item, const unsigned char **buf, Py_ssize
     return "RLE 'counts' must be a string";
 }
 
-/* Mask b decoded as a walks over it: its current run is [start, end) of value one; ones = the 1s of
- * b before start. At the end of the string: done, end = LLONG_MAX, one = 0, total = the sum. */
-typedef struct {
-    const unsigned char *s;
-    Py_ssize_t n, p, m;
-    long long r1, r2, start, end, ones, total;
-    int one, done;
-} Cursor;
-
-/* Move b to its next run; 0, or -1 with *reason. */
-static inline int advance(Cursor *b, const char **why) {
-    const char *reason = NULL;
-    long long x = 0;
-    if (b->one) b->ones += b->end - b->start;
-    b->start = b->end;
-    if (b->p >= b->n) {
-        b->done = 1;
-        b->total = b->end;
-        b->end = LLONG_MAX;
-        b->one = 0;
-        return 0;
-    }
-    GROUP(b->s, b->n, b->p, x);
-    if (b->m > 2) x += b->r2;
-    if (x < 0) { reason = ERR_NEG; goto fail; }
-    b->r2 = b->r1;
-    b->r1 = x;
-    b->m++;
-    b->one = !b->one;
-    b->end += x;
-    return 0;
-fail:
-    *why = reason;
-    return -1;
-}
-
-/* 1s of b in [0, pos), b moved forward as needed (pos never decreases between calls). */
-#define ONES_BEFORE(b, pos, f)                                                      \
-    do {                                                                            \
-        while ((pos) > (b).end)                                                     \
-            if (advance(&(b), &reason) < 0) { bad = 1; goto fail; }                 \
-        (f) = (b).ones + (((pos) - (b).start) & -(long long)(b).one);               \
-    } while (0)
-
 /* overlap(a, b) -> (|a AND b|, |a|, |b|, total a, total b)
  *
- * Runs alternate 0s and 1s, starting with 0s. With F(p) the number of 1s of b in [0, p), |a AND b| is
- * the sum over a's 1-runs [s, e) of F(e) - F(s); F is evaluated at a's run boundaries, which only
- * grow, so b is decoded alongside a (the Cursor); a goes through FOR_EACH_RUN. */
+ * Runs alternate 0s and 1s, starting with 0s. The shorter string (t) is decoded into the list of its
+ * run boundaries; the longer (l) is streamed. With A(p) the number of 1s of l in [0, p), |l AND t| is
+ * the sum over t's 1-runs [s, e) of A(e) - A(s); each boundary of t is met once while l is streamed,
+ * and A there comes from the l run that holds it. A run of l that holds no boundary (nearly all, when
+ * l is the noisy one) costs an add and a compare. On a malformed string ValueError with args (0 for
+ * a / 1 for b, reason). */
 static PyObject *overlap(PyObject *self, PyObject *args) {
-    PyObject *oa, *ob;
-    const unsigned char *s;
-    Py_ssize_t n, p = 0;
-    Cursor b = {0};
-    if (!PyArg_ParseTuple(args, "OO", &oa, &ob)) return NULL;
-    int bad = 0;
-    const char *reason = as_buffer(oa, &s, &n);
-    if (reason) goto fail;
-    bad = 1;
-    if ((reason = as_buffer(ob, &b.s, &b.n))) goto fail;
-    b.one = 1; /* a zero-length 1-run before the first run: advance() then enters the first 0-run */
-    bad = 0;
-    long long pos = 0, area_a = 0, inter = 0, x = 0, f = 0, f_prev = 0;
-#if FAST_RUNS
-    Py_ssize_t m;
+    PyObject *obj[2];
+    const unsigned char *str[2];
+    Py_ssize_t len[2];
+    if (!PyArg_ParseTuple(args, "OO", &obj[0], &obj[1])) return NULL;
+    int bad = 0, t = 0;
+    const char *reason = NULL;
+    long long *bnd = NULL;
+    for (bad = 0; bad < 2; bad++)
+        if ((reason = as_buffer(obj[bad], &str[bad], &len[bad]))) goto fail;
+    t = len[1] <= len[0]; /* index of the shorter string */
+    bad = t;
+    /* bnd[k]: where run k of t starts (k <= runs: bnd[runs] is the total), then a sentinel */
+    bnd = PyMem_Malloc(sizeof(long long) * (size_t)(len[t] + 2));
+    if (!bnd) return PyErr_NoMemory();
+    long long x = 0, pos = 0, area_t = 0;
+    Py_ssize_t m, runs; /* runs: the last boundary that counts */
+    const unsigned char *s = str[t];
+    Py_ssize_t n = len[t];
     FOR_EACH_RUN(s, n, x, m, {
+        bnd[m] = pos;
         pos += x;
-        ONES_BEFORE(b, pos, f);
-        long long odd = -(long long)(m & 1); /* all ones for a 1-run */
-        area_a += x & odd;
-        inter += (f - f_prev) & odd;
-        f_prev = f;
+        area_t += x & -(long long)(m & 1);
     });
-#else
-    long long r1 = 0, r2 = 0;
-    for (Py_ssize_t m = 0; p < n; m++) {
-        GROUP(s, n, p, x);
-        if (m > 2) x += r2;
-        if (x < 0) { reason = ERR_NEG; goto fail; }
-        r2 = r1;
-        r1 = x;
+    long long total_t = pos;
+    /* Boundary k starts run k and ends run k - 1 (1-runs have odd k): the total is a boundary only
+     * when it ends a 1-run */
+    bnd[m] = total_t;
+    runs = m & 1 ? m - 1 : m;
+    bnd[runs + 1] = LLONG_MAX;
+    bad = !t;
+    s = str[!t];
+    n = len[!t];
+    long long area_l = 0, inter = 0, prev = 0;
+    Py_ssize_t k = 1; /* the next boundary to meet (boundary 0 counts for nothing) */
+    pos = 0;
+    FOR_EACH_RUN(s, n, x, m, {
+        long long odd = -(long long)(m & 1); /* all ones for a 1-run */
+        prev = pos;
         pos += x;
-        ONES_BEFORE(b, pos, f);
-        if (m & 1) {
-            area_a += x;
-            inter += f - f_prev;
+        while (bnd[k] <= pos) { /* boundary k of t lies in this run [prev, pos] of l */
+            long long at = area_l + ((bnd[k] - prev) & odd);
+                inter += (k & 1) ? -at : at; /* a 1-run of t starts at an odd boundary, ends at an even one */
+            k++;
         }
-        f_prev = f;
-    }
-#endif
-    bad = 1;
-    while (!b.done)
-        if (advance(&b, &reason) < 0) goto fail;
-    return Py_BuildValue("(LLLLL)", inter, area_a, b.ones, pos, b.total);
-#if FAST_RUNS
-    if (0) {
-    scalar: /* a is malformed: name its first defect */
-        bad = 0;
-        reason = defect(s, n);
-    }
-#endif
-fail:;
+        area_l += x & odd;
+    });
+    for (; k <= runs; k++) inter += (k & 1) ? -area_l : area_l; /* t longer than l: an error below */
+    PyMem_Free(bnd);
+    if (t) return Py_BuildValue("(LLLLL)", inter, area_l, area_t, pos, total_t);
+    return Py_BuildValue("(LLLLL)", inter, area_t, area_l, total_t, pos);
+scalar: /* str[bad] is malformed: name its first defect */
+    reason = defect(str[bad], len[bad]);
+fail:
+    PyMem_Free(bnd);
     PyObject *info = Py_BuildValue("(is)", bad, reason);
     if (info) {
         PyErr_SetObject(PyExc_ValueError, info);
@@ -321,4 +319,7 @@ static PyMethodDef methods[] = {
 
 static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_rlecount", NULL, -1, methods};
 
-PyMODINIT_FUNC PyInit__rlecount(void) { return PyModule_Create(&module); }
+PyMODINIT_FUNC PyInit__rlecount(void) {
+    fill_tables();
+    return PyModule_Create(&module);
+}
