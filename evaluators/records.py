@@ -111,6 +111,13 @@ def _coord(value: Any) -> bool:
 
 
 def _parse_bbox(value: Any, where: str, expr_id: str | None, fld: str) -> tuple[float, float, float, float]:
+    if type(value) is list and len(value) == 4 and all(type(v) is float or type(v) is int for v in value):
+        try:  # the common case: JSON numbers (an int beyond float range falls through)
+            x, y, w, h = box = tuple(map(float, value))
+            if w >= 0 and h >= 0 and all(-MAX_COORD <= v <= MAX_COORD for v in box):  # NaN fails too
+                return box
+        except OverflowError:
+            pass
     if not isinstance(value, (list, tuple, np.ndarray)) or len(value) != 4:
         raise _fail(where, expr_id, fld, f"must be [x, y, w, h], got {rle._short(value)}")
     if not all(_finite_number(v) for v in value):
@@ -287,6 +294,8 @@ def check_masks(pred: Prediction | None, target: Target) -> None:
 def _side(row: dict, key: str, where: str, expr_id: str) -> int:
     """``height`` or ``width``: an integer in [1, `MAX_IMAGE_SIDE`] (integral floats accepted)."""
     value = row.get(key)
+    if type(value) is int and 1 <= value <= MAX_IMAGE_SIDE:
+        return value
     if not _finite_number(value) or float(value) != int(value) or not 1 <= int(value) <= MAX_IMAGE_SIDE:
         raise _fail(
             where, expr_id, key, f"must be an integer in [1, {MAX_IMAGE_SIDE}], got {rle._short(value)}"

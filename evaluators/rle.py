@@ -47,6 +47,10 @@ __all__ = [
 
 
 def _check_size(size: Any) -> tuple[int, int]:
+    if type(size) is list and len(size) == 2:  # the common case, checked without generators
+        h, w = size
+        if type(h) is int and type(w) is int and 0 <= h <= MAX_IMAGE_SIDE and 0 <= w <= MAX_IMAGE_SIDE:
+            return h, w
     if (
         not isinstance(size, (list, tuple, np.ndarray))
         or len(size) != 2
@@ -82,6 +86,8 @@ def normalize(obj: Any, check_counts: bool = True) -> RLE:
         raise ValueError("RLE must be an object with 'size' and 'counts'")
     h, w = _check_size(obj["size"])
     counts = obj["counts"]
+    if not check_counts and type(counts) is str:
+        return {"size": [h, w], "counts": counts}
     if isinstance(counts, list):
         if not all(isinstance(c, (int, np.integer)) and not isinstance(c, bool) and c >= 0 for c in counts):
             raise ValueError("uncompressed RLE 'counts' must be non-negative integers")
