@@ -291,7 +291,9 @@ def overlap(a: RLE, b: RLE) -> tuple[int, int, int]:
         result = int(inter), int(area_a), int(area_b)
     for index, total in enumerate(totals):
         if total != h * w:
-            raise CountsError(index, f"compressed RLE 'counts' cover {total} pixels, expected {h}*{w}={h * w}")
+            raise CountsError(
+                index, f"compressed RLE 'counts' cover {total} pixels, expected {h}*{w}={h * w}"
+            )
     if result is None:
         result = overlap_pycocotools(a, b)
     _LAST_OVERLAP = (ca, cb, result)

@@ -83,12 +83,16 @@ def test_score_files_names_the_record_with_a_malformed_mask(tmp_path, path):
     preds = [{"expr_id": r["expr_id"], "mask": r["mask"], "no_target": False} for r in rows]
     preds[1]["mask"] = {"size": [20, 30], "counts": "0P"}
     p, t = _files(tmp_path, preds, rows)
-    with pytest.raises(InputError, match=r"p\.jsonl:2 expr_id='b' field='mask': malformed RLE: .*ends inside"):
+    with pytest.raises(
+        InputError, match=r"p\.jsonl:2 expr_id='b' field='mask': malformed RLE: .*ends inside"
+    ):
         score_files("gres", p, t)
     preds[1]["mask"] = rows[1]["mask"]
     rows[0]["mask"] = {"size": [20, 30], "counts": "1"}
     p, t = _files(tmp_path, preds, rows)
-    with pytest.raises(InputError, match=r"t\.jsonl:1 expr_id='a' field='mask': malformed RLE: .*cover 1 pixels"):
+    with pytest.raises(
+        InputError, match=r"t\.jsonl:1 expr_id='a' field='mask': malformed RLE: .*cover 1 pixels"
+    ):
         score_files("gres", p, t)
 
 
@@ -119,14 +123,19 @@ def test_mask_record_without_mask_or_segmentation_needs_no_target_true(tmp_path,
     rows = [target_row("a", [(0, 0, 4, 4)]), target_row("b", [])]
     t = write_jsonl(tmp_path / "t.jsonl", rows)
     for task in ("gres", "res", "refzom"):
-        p = write_jsonl(tmp_path / "p.jsonl", [{"expr_id": "a", "instances": []}, {"expr_id": "b", "instances": []}])
+        p = write_jsonl(
+            tmp_path / "p.jsonl", [{"expr_id": "a", "instances": []}, {"expr_id": "b", "instances": []}]
+        )
         code = main(["eval", "--quiet", "--task", task, "--predictions", str(p), "--targets", str(t)])
         err = capsys.readouterr().err
         assert code == 2 and err.count("\n") == 1, (task, err)
         assert f"{p}:1 expr_id='a' field='mask': missing" in err and "'no_target': true" in err
     p = write_jsonl(
         tmp_path / "p.jsonl",
-        [{"expr_id": "a", "instances": [], "no_target": True}, {"expr_id": "b", "instances": [], "no_target": True}],
+        [
+            {"expr_id": "a", "instances": [], "no_target": True},
+            {"expr_id": "b", "instances": [], "no_target": True},
+        ],
     )
     ev = score_files("gres", p, t, keep_rows=True).evaluator
     assert [(r["I"], r["pred_no_target"]) for r in ev.rows] == [(0, True), (0, True)]  # the empty mask
