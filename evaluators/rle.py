@@ -253,7 +253,7 @@ def union(rles: Sequence[RLE], height: int, width: int) -> RLE:
     return _from_pycoco(_mask.merge([to_pycoco(r) for r in rles], intersect=False))
 
 
-_LAST_OVERLAP: tuple[Any, Any, tuple[int, int, int] | None] = (None, None, None)
+_LAST_OVERLAP: tuple[Any, Any, int, tuple[int, int, int] | None] = (None, None, -1, None)
 
 
 def overlap(a: RLE, b: RLE) -> tuple[int, int, int]:
@@ -271,8 +271,8 @@ def overlap(a: RLE, b: RLE) -> tuple[int, int, int]:
         raise ValueError(f"RLE sizes differ: {a['size']} and {b['size']}")
     ca, cb = a["counts"], b["counts"]
     last = _LAST_OVERLAP
-    if last[0] is ca and last[1] is cb:
-        return last[2]
+    if last[0] is ca and last[1] is cb and last[2] == h * w:
+        return last[3]
     if _OVERLAP is None:
         totals = []
         for index, counts in enumerate((ca, cb)):
@@ -296,7 +296,7 @@ def overlap(a: RLE, b: RLE) -> tuple[int, int, int]:
             )
     if result is None:
         result = overlap_pycocotools(a, b)
-    _LAST_OVERLAP = (ca, cb, result)
+    _LAST_OVERLAP = (ca, cb, h * w, result)
     return result
 
 

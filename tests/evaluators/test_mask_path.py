@@ -23,7 +23,7 @@ def path(request, monkeypatch):
     else:
         monkeypatch.setattr(rle, "_OVERLAP", None)
         monkeypatch.setattr(rle, "_rlecount", None)
-        monkeypatch.setattr(rle, "_LAST_OVERLAP", (None, None, None))
+        monkeypatch.setattr(rle, "_LAST_OVERLAP", (None, None, -1, None))
     return request.param
 
 
@@ -61,6 +61,13 @@ def test_overlap_names_the_malformed_string_on_both_paths(path, counts, reason):
         with pytest.raises(rle.CountsError, match=re.escape(reason)) as info:
             rle.overlap(*args)
         assert info.value.index == index
+
+
+def test_remembered_overlap_still_checks_the_size(path):
+    a = rle.encode(np.ones((3, 4), np.uint8))
+    assert rle.overlap(a, a) == (12, 12, 12)
+    with pytest.raises(rle.CountsError, match="expected 2[*]2=4"):
+        rle.overlap({"size": [2, 2], "counts": a["counts"]}, {"size": [2, 2], "counts": a["counts"]})
 
 
 def test_long_noisy_strings_take_every_branch_of_the_word_decoder():
