@@ -5,8 +5,13 @@ decodes every mask to a dense array with pycocotools and counts pixels with nump
 code does. GREC: N expressions with 100 predicted boxes each; the reference is the official per-sample
 torch loop (generalized_box_iou + torch.topk greedy matching). Both sides read and parse the files.
 Memory: peak RSS of scoring N/5 and N expressions in fresh processes (flat = streaming works).
+Parse floor (issue 17, item 6): ``score_files("gres")`` on F expressions (default 2,500) with noisy
+predicted masks (every pixel flipped with probability 1.5%: ~13 kB of counts per mask) against the time
+orjson takes to parse the same two files line by line, in the same run, best of R (default 7) CPU times
+for each, interleaved; the goal is a ratio of at most 3.
 
     python benchmarks/bench_evaluators.py [--n 5000] [--height 480] [--width 640] [--boxes 100]
+        [--floor-n 2500] [--repeats 7] [--only-floor]
 """
 
 from __future__ import annotations
@@ -33,7 +38,9 @@ def _blob(rng, h, w):
     return ((yy - cy) / ry) ** 2 + ((xx - cx) / rx) ** 2 <= 1.0
 
 
-def make_gres(folder: Path, n: int, h: int, w: int, seed: int = 0) -> tuple[Path, Path]:
+def make_gres(folder: Path, n: int, h: int, w: int, seed: int = 0, noise: float = 0.0) -> tuple[Path, Path]:
+    """GRES targets (ellipses) and predictions (shifted or other ellipses; ``noise``: the share of
+    pixels flipped at random in each predicted mask)."""
     rng = np.random.default_rng(seed)
     with open(folder / "targets.jsonl", "w") as ft, open(folder / "preds.jsonl", "w") as fp:
         for i in range(n):
@@ -42,6 +49,8 @@ def make_gres(folder: Path, n: int, h: int, w: int, seed: int = 0) -> tuple[Path
             pred = np.roll(gt, int(rng.integers(-20, 20)), axis=1) if rng.random() < 0.8 else _blob(rng, h, w)
             if rng.random() < 0.1:
                 pred = np.zeros((h, w), bool)
+            if noise:
+                pred = pred ^ (rng.random((h, w)) < noise)
             eid = f"bench/val/{i}"
             ft.write(
                 json.dumps(
@@ -187,15 +196,55 @@ def _peak_rss_mb(task: str, preds: Path, targets: Path) -> float:
     return float(proc.stdout)
 
 
+def _cpu_timed(fn, *args) -> float:
+    t0 = time.process_time()
+    fn(*args)
+    return time.process_time() - t0
+
+
+def parse_floor(preds: Path, targets: Path, repeats: int) -> tuple[float, float]:
+    """(best CPU seconds of orjson parsing both files line by line, best CPU seconds of ``score_files``).
+
+    CPU time of this (single-threaded) process, not wall time: on a shared machine the wall time of
+    the longer task takes more of the other processes' share."""
+    import orjson
+
+    def parse() -> None:
+        for path in (preds, targets):
+            with open(path, "rb") as f:
+                for line in f:
+                    orjson.loads(line)
+
+    floor, ours = [], []
+    for _ in range(repeats):  # interleaved, so both see the same load
+        floor.append(_cpu_timed(parse))
+        ours.append(_cpu_timed(score_files, "gres", preds, targets))
+    return min(floor), min(ours)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=5000)
     ap.add_argument("--height", type=int, default=480)
     ap.add_argument("--width", type=int, default=640)
     ap.add_argument("--boxes", type=int, default=100)
+    ap.add_argument("--floor-n", type=int, default=2500)
+    ap.add_argument("--repeats", type=int, default=7)
+    ap.add_argument("--only-floor", action="store_true")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
+        (folder / "noisy").mkdir()
+        npreds, ntargets = make_gres(folder / "noisy", args.floor_n, args.height, args.width, noise=0.015)
+        mb = (npreds.stat().st_size + ntargets.stat().st_size) / 1e6
+        t_floor, t_ours = parse_floor(npreds, ntargets, args.repeats)
+        print(
+            f"GRES  parse floor n={args.floor_n} {args.height}x{args.width} noisy masks ({mb:.0f} MB of JSON): "
+            f"orjson parse {t_floor:.3f} s, score_files {t_ours:.3f} s (CPU), ratio x{t_ours / t_floor:.2f} "
+            f"(goal <= 3; best of {args.repeats})"
+        )
+        if args.only_floor:
+            return
         preds, targets = make_gres(folder, args.n, args.height, args.width)
         t_ours, ours = _timed(lambda: score_files("gres", preds, targets).results["metrics"])
         t_ref, ref = _timed(reference_gres, preds, targets)

@@ -1,4 +1,4 @@
-/* Fast validation of COCO compressed RLE counts strings (optional accelerator of evaluators.rle).
+/* COCO compressed RLE counts strings in one pass each (optional accelerator of evaluators.rle).
  *
  * counts_totals(strings) -> (list of totals, bad index, reason)
  *   For each string (str or bytes), decode the run lengths exactly as pycocotools' rleFrString does
@@ -6,128 +6,283 @@
  *   fourth on are deltas to the run two before) and return the sum of the runs. Parsing stops at the
  *   first malformed string: bad index >= 0 and a reason; totals then holds the strings before it.
  * overlap(a, b) -> (|a AND b|, |a|, |b|, total a, total b)
- *   Intersection and areas of two masks of one size from their counts strings, decoded in one
- *   streaming pass each (no dense decode, no re-encoding); ValueError on a malformed string.
+ *   Intersection and areas of two masks of one size from their counts strings, each decoded and
+ *   validated in one streaming pass (no run arrays, no dense decode, no re-encoding); on a malformed
+ *   string ValueError with args (0 for a / 1 for b, reason).
+ * Both decode groups with GROUP() (group_slow() for the rare long or malformed group): the one
+ * implementation of the counts grammar here.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <limits.h>
+#include <stdint.h>
+#include <string.h>
 
-static const char *parse(const unsigned char *s, Py_ssize_t n, long long *total) {
-    long long runs_m1 = 0, runs_m2 = 0, sum = 0; /* runs[m-1], runs[m-2] */
-    Py_ssize_t p = 0, m = 0;
-    while (p < n) {
-        long long x = 0;
-        int k = 0, more = 1, c0 = (int)s[p] - 48;
-        if ((unsigned)c0 < 32) { /* the common case: a one-byte group, no continuation */
-            x = (c0 & 0x10) ? c0 - 32 : c0;
-            p++;
-            more = 0;
-        }
-        while (more) {
-            if (p >= n) return "compressed RLE 'counts' ends inside a run length";
-            int c = (int)s[p] - 48;
-            if (c < 0 || c > 63) return "compressed RLE 'counts' has characters outside the COCO alphabet";
-            if (k >= 7) return "compressed RLE 'counts' has a run too large";
-            x |= (long long)(c & 0x1f) << (5 * k);
-            more = c & 0x20;
-            p++;
-            k++;
-            if (!more && (c & 0x10)) x -= 1LL << (5 * k); /* sign-extend */
-        }
-        if (m > 2) x += runs_m2;
-        if (x < 0) return "compressed RLE 'counts' has a negative run length";
+static const char *ERR_CHAR = "compressed RLE 'counts' has characters outside the COCO alphabet";
+static const char *ERR_END = "compressed RLE 'counts' ends inside a run length";
+static const char *ERR_BIG = "compressed RLE 'counts' has a run too large";
+static const char *ERR_NEG = "compressed RLE 'counts' has a negative run length";
+
+/* A group of three or more bytes, or a malformed one, at s[p] (s[n] is readable: Python strings end
+ * with a NUL): its signed value into *v; returns the position after it, or -1 with *reason. */
+static Py_ssize_t group_slow(const unsigned char *s, Py_ssize_t n, Py_ssize_t p, long long *v,
+                             const char **reason) {
+    long long x = 0;
+    int k = 0, c = (int)s[p++] - 48;
+    for (;;) {
+        if (c < 0 || c > 63) { *reason = ERR_CHAR; return -1; }
+        if (k >= 7) { *reason = ERR_BIG; return -1; }
+        x |= (long long)(c & 0x1f) << (5 * k);
+        k++;
+        if (!(c & 0x20)) break;
+        if (p >= n) { *reason = ERR_END; return -1; }
+        c = (int)s[p++] - 48;
+    }
+    if (c & 0x10) x -= 1LL << (5 * k); /* sign-extend */
+    *v = x;
+    return p;
+}
+
+/* The signed value of the group at s[p] (p < n) into v, p moved past it; `goto fail` with reason set
+ * on a malformed group. Groups of one or two bytes (nearly all) take no data-dependent branch: in a
+ * noisy mask the sign and the length of a group are as good as random, and mispredicted branches
+ * used to dominate the time. */
+#define GROUP(s, n, p, v)                                                                             \
+    do {                                                                                              \
+        int c0_ = (int)(s)[p] - 48, c1_ = (int)(s)[(p) + 1] - 48, two_ = (c0_ >> 5) & 1;             \
+        if ((unsigned)c0_ > 63 || (two_ & (((unsigned)c1_ > 63) | (c1_ >> 5) | ((p) + 1 >= (n))))) { \
+            long long w_ = 0;                                                                         \
+            (p) = group_slow((s), (n), (p), &w_, &reason);                                            \
+            if ((p) < 0) goto fail;                                                                   \
+            (v) = w_;                                                                                 \
+        } else {                                                                                      \
+            long long v1_ = c0_ - ((c0_ & 0x10) << 1);                                                \
+            long long v2_ = (long long)((c0_ & 0x1f) | ((c1_ & 0x1f) << 5)) - ((long long)(c1_ & 0x10) << 6); \
+            (v) = two_ ? v2_ : v1_;                                                                   \
+            (p) += 1 + two_;                                                                          \
+        }                                                                                             \
+    } while (0)
+
+/* Runs of the string s[0..n) into x, one by one, running the statements ... for each with m its index (deltas
+ * applied); `goto fail` with reason set when the string is malformed. Group ends are found 8 bytes at
+ * a time from a bit mask (a byte < '0' + 32 ends a group), so the next group's position never waits
+ * for the previous group's bytes; the alphabet is checked on the same words. On any defect the scalar
+ * parse() re-reads the string to name the first one. */
+/* Group values by byte (the alphabet is checked before use): a group of one byte b0 is TAB_LOW[b0];
+ * of two bytes b0 b1 (b0 >= '0' + 32 carries the continuation bit) TAB_LOW[b0] + TAB_HIGH[b1].
+ * TAB_TWO[b0] is all ones when b0 continues. Filled by fill_tables() at import. */
+static long long TAB_LOW[256], TAB_HIGH[256], TAB_TWO[256];
+
+static void fill_tables(void) {
+    for (int b = 48; b < 112; b++) {
+        int c = b - 48;
+        TAB_LOW[b] = c < 32 ? c - ((c & 0x10) << 1) : c & 0x1f;
+        TAB_HIGH[b] = (long long)((c & 0x1f) << 5) - ((long long)(c & 0x10) << 6);
+        TAB_TWO[b] = c < 32 ? 0 : -1;
+    }
+}
+
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+
+/* Bit i of *ends is set when byte base + i (i < 64, base + i < n) ends a group (a byte < '0' + 32);
+ * returns nonzero when one of these bytes is outside the alphabet '0'..'o'. Eight bytes per word; the
+ * high bit of each byte's test is gathered into 8 bits by a multiplication. */
+static inline int block_ends(const unsigned char *s, Py_ssize_t n, Py_ssize_t base, uint64_t *ends) {
+    const uint64_t HI = 0x8080808080808080ULL, ONE = 0x0101010101010101ULL;
+    uint64_t all = 0, bad = 0;
+    for (int k = 0; k < 8; k++) {
+        Py_ssize_t at = base + 8 * k;
+        uint64_t w = 0x3030303030303030ULL, live = ~0ULL; /* '0' pads the tail (masked off) */
+        if (at + 8 <= n) memcpy(&w, s + at, 8);
+        else if (at < n) {
+            memcpy(&w, s + at, (size_t)(n - at));
+            live = (1ULL << (8 * (n - at))) - 1;
+        } else live = 0;
+        uint64_t x7 = w | HI;
+        bad |= ((w & HI) | (~(x7 - 48 * ONE) & HI) | ((x7 - 112 * ONE) & HI)) & live;
+        uint64_t e = (~(x7 - 80 * ONE) & HI & live) >> 7; /* 0x01 per group-ending byte */
+        all |= ((e * 0x0102040810204080ULL) >> 56) << (8 * k);
+    }
+    *ends = all;
+    return bad != 0;
+}
+
+#define FOR_EACH_RUN(s, n, x, m, ...)                                                              \
+    do {                                                                                            \
+        long long r1_ = 0, r2_ = 0, neg_ = 0;                                                       \
+        Py_ssize_t gs_ = 0;                                                                         \
+        (m) = 0;                                                                                    \
+        for (Py_ssize_t base_ = 0; base_ < (n); base_ += 64) {                                      \
+            uint64_t ends_;                                                                         \
+            if (block_ends((s), (n), base_, &ends_)) { reason = ERR_CHAR; goto scalar; }            \
+            while (ends_) {                                                                         \
+                Py_ssize_t e_ = base_ + __builtin_ctzll(ends_), len_ = e_ - gs_ + 1;          \
+                ends_ &= ends_ - 1;                                                                 \
+                unsigned b0_ = (s)[gs_], b1_ = (s)[gs_ + 1];                                        \
+                long long v_ = TAB_LOW[b0_] + (TAB_HIGH[b1_] & TAB_TWO[b0_]);                       \
+                if (len_ > 2) {                                                                     \
+                    if (len_ > 7) goto scalar;                                                      \
+                    v_ = 0;                                                                         \
+                    for (Py_ssize_t i_ = 0; i_ < len_; i_++)                                        \
+                        v_ |= (long long)(((int)(s)[gs_ + i_] - 48) & 0x1f) << (5 * i_);            \
+                    if (((int)(s)[e_] - 48) & 0x10) v_ -= 1LL << (5 * len_);                        \
+                }                                                                                   \
+                gs_ = e_ + 1;                                                                       \
+                if ((m) > 2) v_ += r2_;                                                             \
+                neg_ |= v_;                                                                         \
+                r2_ = r1_;                                                                          \
+                r1_ = v_;                                                                           \
+                (x) = v_;                                                                           \
+                __VA_ARGS__;                                                                        \
+                (m)++;                                                                              \
+            }                                                                                       \
+            if (neg_ < 0) goto scalar; /* a negative run (the statements saw it: harmless) */       \
+        }                                                                                           \
+        if (gs_ != (n)) goto scalar;                                                                \
+    } while (0)
+
+#else
+/* The scalar FOR_EACH_RUN: group by group with GROUP(). */
+#define FOR_EACH_RUN(s, n, x, m, ...)                                                              \
+    do {                                                                                            \
+        long long r1_ = 0, r2_ = 0;                                                                 \
+        Py_ssize_t p_ = 0;                                                                          \
+        for ((m) = 0; p_ < (n); (m)++) {                                                            \
+            GROUP((s), (n), p_, (x));                                                               \
+            if ((m) > 2) (x) += r2_;                                                                \
+            if ((x) < 0) goto scalar;                                                               \
+            r2_ = r1_;                                                                              \
+            r1_ = (x);                                                                              \
+            __VA_ARGS__;                                                                            \
+        }                                                                                           \
+    } while (0)
+#endif
+
+/* Sum of the runs of one string into *total; NULL, or the reason it is malformed (the first defect,
+ * reading from the start). */
+static const char *parse_scalar(const unsigned char *s, Py_ssize_t n, long long *total) {
+    const char *reason = NULL;
+    long long r1 = 0, r2 = 0, sum = 0, x = 0;
+    for (Py_ssize_t p = 0, m = 0; p < n; m++) {
+        GROUP(s, n, p, x);
+        if (m > 2) x += r2;
+        if (x < 0) { reason = ERR_NEG; goto fail; }
         sum += x;
-        runs_m2 = runs_m1;
-        runs_m1 = x;
-        m++;
+        r2 = r1;
+        r1 = x;
     }
     *total = sum;
     return NULL;
+fail:
+    return reason;
 }
 
-/* Decode one counts string into runs[] (capacity n: a run takes at least one byte); returns the
- * number of runs, or -1 with *reason set. Same rules as parse(). */
-static Py_ssize_t decode_runs(const unsigned char *s, Py_ssize_t n, long long *runs, const char **reason) {
-    Py_ssize_t p = 0, m = 0;
-    while (p < n) {
-        long long x = 0;
-        int k = 0, c = (int)s[p] - 48;
-        if ((unsigned)c < 32) { /* the common case: a one-byte group, no continuation */
-            x = (c & 0x10) ? c - 32 : c;
-            p++;
-            if (m > 2) x += runs[m - 2];
-            if (x < 0) { *reason = "compressed RLE 'counts' has a negative run length"; return -1; }
-            runs[m++] = x;
-            continue;
-        }
-        do {
-            if (p >= n) { *reason = "compressed RLE 'counts' ends inside a run length"; return -1; }
-            c = (int)s[p++] - 48;
-            if (c < 0 || c > 63) { *reason = "compressed RLE 'counts' has characters outside the COCO alphabet"; return -1; }
-            if (k >= 7) { *reason = "compressed RLE 'counts' has a run too large"; return -1; }
-            x |= (long long)(c & 0x1f) << (5 * k);
-            k++;
-        } while (c & 0x20);
-        if (c & 0x10) x -= 1LL << (5 * k); /* sign-extend */
-        if (m > 2) x += runs[m - 2];
-        if (x < 0) { *reason = "compressed RLE 'counts' has a negative run length"; return -1; }
-        runs[m++] = x;
-    }
-    return m;
+/* The reason s is malformed after the fast decoder stopped on it. */
+static const char *defect(const unsigned char *s, Py_ssize_t n) {
+    long long total;
+    const char *reason = parse_scalar(s, n, &total);
+    return reason ? reason : "compressed RLE 'counts' is malformed";
 }
 
-static int as_buffer(PyObject *item, const unsigned char **buf, Py_ssize_t *len) {
+/* parse_scalar() with FOR_EACH_RUN. */
+static const char *parse(const unsigned char *s, Py_ssize_t n, long long *total) {
+    const char *reason = NULL;
+    long long x = 0, sum = 0;
+    Py_ssize_t m;
+    FOR_EACH_RUN(s, n, x, m, sum += x);
+    *total = sum;
+    return NULL;
+fail: __attribute__((unused)); /* GROUP's exit, used by the scalar FOR_EACH_RUN only */
+scalar:
+    (void)reason;
+    return defect(s, n);
+}
+
+/* The bytes of a counts string (ASCII str or bytes); NULL, or the reason it cannot be one. */
+static const char *as_buffer(PyObject *item, const unsigned char **buf, Py_ssize_t *len) {
     if (PyUnicode_Check(item)) {
-        if (!PyUnicode_IS_ASCII(item)) {
-            PyErr_SetString(PyExc_ValueError, "compressed RLE 'counts' has characters outside the COCO alphabet");
-            return -1;
-        }
+        if (!PyUnicode_IS_ASCII(item)) return ERR_CHAR;
         *buf = (const unsigned char *)PyUnicode_DATA(item);
         *len = PyUnicode_GET_LENGTH(item);
-        return 0;
+        return NULL;
     }
     if (PyBytes_Check(item)) {
         *buf = (const unsigned char *)PyBytes_AS_STRING(item);
         *len = PyBytes_GET_SIZE(item);
-        return 0;
-    }
-    PyErr_SetString(PyExc_ValueError, "RLE 'counts' must be a string");
-    return -1;
-}
-
-/* overlap(a, b) -> (|a AND b|, |a|, |b|, total a, total b): both counts strings decoded once into run
- * arrays, then merged (runs alternate 0s and 1s, starting with 0s); ValueError on a malformed string. */
-static PyObject *overlap(PyObject *self, PyObject *args) {
-    PyObject *oa, *ob;
-    const unsigned char *sa, *sb;
-    Py_ssize_t na, nb;
-    if (!PyArg_ParseTuple(args, "OO", &oa, &ob)) return NULL;
-    if (as_buffer(oa, &sa, &na) < 0 || as_buffer(ob, &sb, &nb) < 0) return NULL;
-    long long *ra = PyMem_Malloc(sizeof(long long) * (size_t)(na + nb + 2));
-    if (!ra) return PyErr_NoMemory();
-    long long *rb = ra + na + 1;
-    const char *reason = NULL;
-    Py_ssize_t ma = decode_runs(sa, na, ra, &reason), mb = ma < 0 ? -1 : decode_runs(sb, nb, rb, &reason);
-    if (ma < 0 || mb < 0) {
-        PyMem_Free(ra);
-        PyErr_SetString(PyExc_ValueError, reason);
         return NULL;
     }
-    long long inter = 0, area_a = 0, area_b = 0, tot_a = 0, tot_b = 0;
-    for (Py_ssize_t i = 0; i < ma; i++) { tot_a += ra[i]; if (i & 1) area_a += ra[i]; }
-    for (Py_ssize_t i = 0; i < mb; i++) { tot_b += rb[i]; if (i & 1) area_b += rb[i]; }
-    /* merge: position of the current run ends in a and b */
-    Py_ssize_t i = 0, j = 0;
-    long long end_a = ma ? ra[0] : 0, end_b = mb ? rb[0] : 0, pos = 0;
-    while (i < ma && j < mb) {
-        long long next = end_a < end_b ? end_a : end_b;
-        if ((i & 1) && (j & 1)) inter += next - pos;
-        pos = next;
-        if (end_a == next && ++i < ma) end_a += ra[i];
-        if (end_b == next && ++j < mb) end_b += rb[j];
+    return "RLE 'counts' must be a string";
+}
+
+/* overlap(a, b) -> (|a AND b|, |a|, |b|, total a, total b)
+ *
+ * Runs alternate 0s and 1s, starting with 0s. The shorter string (t) is decoded into the list of its
+ * run boundaries; the longer (l) is streamed. With A(p) the number of 1s of l in [0, p), |l AND t| is
+ * the sum over t's 1-runs [s, e) of A(e) - A(s); each boundary of t is met once while l is streamed,
+ * and A there comes from the l run that holds it. A run of l that holds no boundary (nearly all, when
+ * l is the noisy one) costs an add and a compare. On a malformed string ValueError with args (0 for
+ * a / 1 for b, reason). */
+static PyObject *overlap(PyObject *self, PyObject *args) {
+    PyObject *obj[2];
+    const unsigned char *str[2];
+    Py_ssize_t len[2];
+    if (!PyArg_ParseTuple(args, "OO", &obj[0], &obj[1])) return NULL;
+    int bad = 0, t = 0;
+    const char *reason = NULL;
+    long long *bnd = NULL;
+    for (bad = 0; bad < 2; bad++)
+        if ((reason = as_buffer(obj[bad], &str[bad], &len[bad]))) goto fail;
+    t = len[1] <= len[0]; /* index of the shorter string */
+    bad = t;
+    /* bnd[k]: where run k of t starts (k <= runs: bnd[runs] is the total), then a sentinel */
+    bnd = PyMem_Malloc(sizeof(long long) * (size_t)(len[t] + 2));
+    if (!bnd) return PyErr_NoMemory();
+    long long x = 0, pos = 0, area_t = 0;
+    Py_ssize_t m, runs; /* runs: the last boundary that counts */
+    const unsigned char *s = str[t];
+    Py_ssize_t n = len[t];
+    FOR_EACH_RUN(s, n, x, m, {
+        bnd[m] = pos;
+        pos += x;
+        area_t += x & -(long long)(m & 1);
+    });
+    long long total_t = pos;
+    /* Boundary k starts run k and ends run k - 1 (1-runs have odd k): the total is a boundary only
+     * when it ends a 1-run */
+    bnd[m] = total_t;
+    runs = m & 1 ? m - 1 : m;
+    bnd[runs + 1] = LLONG_MAX;
+    bad = !t;
+    s = str[!t];
+    n = len[!t];
+    long long area_l = 0, inter = 0, prev = 0;
+    Py_ssize_t k = 1; /* the next boundary to meet (boundary 0 counts for nothing) */
+    pos = 0;
+    FOR_EACH_RUN(s, n, x, m, {
+        long long odd = -(long long)(m & 1); /* all ones for a 1-run */
+        prev = pos;
+        pos += x;
+        while (bnd[k] <= pos) { /* boundary k of t lies in this run [prev, pos] of l */
+            long long at = area_l + ((bnd[k] - prev) & odd);
+                inter += (k & 1) ? -at : at; /* a 1-run of t starts at an odd boundary, ends at an even one */
+            k++;
+        }
+        area_l += x & odd;
+    });
+    for (; k <= runs; k++) inter += (k & 1) ? -area_l : area_l; /* t longer than l: an error below */
+    PyMem_Free(bnd);
+    if (t) return Py_BuildValue("(LLLLL)", inter, area_l, area_t, pos, total_t);
+    return Py_BuildValue("(LLLLL)", inter, area_t, area_l, total_t, pos);
+scalar: /* str[bad] is malformed: name its first defect */
+    reason = defect(str[bad], len[bad]);
+fail:
+    PyMem_Free(bnd);
+    PyObject *info = Py_BuildValue("(is)", bad, reason);
+    if (info) {
+        PyErr_SetObject(PyExc_ValueError, info);
+        Py_DECREF(info);
     }
-    PyMem_Free(ra);
-    return Py_BuildValue("(LLLLL)", inter, area_a, area_b, tot_a, tot_b);
+    return NULL;
 }
 
 static PyObject *counts_totals(PyObject *self, PyObject *arg) {
@@ -138,23 +293,11 @@ static PyObject *counts_totals(PyObject *self, PyObject *arg) {
     if (!totals) { Py_DECREF(seq); return NULL; }
     for (Py_ssize_t i = 0; i < n; i++) {
         PyObject *item = PySequence_Fast_GET_ITEM(seq, i);
-        const char *buf;
-        Py_ssize_t len;
-        const char *reason = NULL;
-        if (PyUnicode_Check(item)) {
-            if (!PyUnicode_IS_ASCII(item)) reason = "compressed RLE 'counts' has characters outside the COCO alphabet";
-            buf = (const char *)PyUnicode_DATA(item);
-            len = PyUnicode_GET_LENGTH(item);
-        } else if (PyBytes_Check(item)) {
-            buf = PyBytes_AS_STRING(item);
-            len = PyBytes_GET_SIZE(item);
-        } else {
-            reason = "RLE 'counts' must be a string";
-            buf = NULL;
-            len = 0;
-        }
+        const unsigned char *buf = NULL;
+        Py_ssize_t len = 0;
         long long total = 0;
-        if (!reason) reason = parse((const unsigned char *)buf, len, &total);
+        const char *reason = as_buffer(item, &buf, &len);
+        if (!reason) reason = parse(buf, len, &total);
         if (reason) {
             PyObject *out = Py_BuildValue("(Nns)", totals, i, reason);
             Py_DECREF(seq);
@@ -170,10 +313,13 @@ static PyObject *counts_totals(PyObject *self, PyObject *arg) {
 
 static PyMethodDef methods[] = {
     {"counts_totals", counts_totals, METH_O, "Totals of COCO compressed RLE counts strings; stops at the first malformed one."},
-    {"overlap", overlap, METH_VARARGS, "(|a AND b|, |a|, |b|, total a, total b) of two counts strings in one pass."},
+    {"overlap", overlap, METH_VARARGS, "(|a AND b|, |a|, |b|, total a, total b) of two counts strings in one pass each."},
     {NULL, NULL, 0, NULL},
 };
 
 static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_rlecount", NULL, -1, methods};
 
-PyMODINIT_FUNC PyInit__rlecount(void) { return PyModule_Create(&module); }
+PyMODINIT_FUNC PyInit__rlecount(void) {
+    fill_tables();
+    return PyModule_Create(&module);
+}

@@ -38,7 +38,7 @@ from evaluators.bootstrap import bootstrap_ci
 from evaluators.errors import InputError
 from evaluators.protocols import get_protocol
 from evaluators.readers import PredictionRecords, PredictionsFile, iter_targets, target_files
-from evaluators.records import TARGET_TYPES, Prediction, Target, parse_prediction, parse_target
+from evaluators.records import TARGET_TYPES, Prediction, Target, check_masks, parse_prediction, parse_target
 from evaluators.results import clean_metrics, provenance
 from evaluators.state import ScoreState
 
@@ -218,11 +218,19 @@ def score_files(
     ci: float | None = None,
     seed: int = 0,
 ) -> Evaluation:
-    """Score a predictions file against a targets file or a built dataset (config + split)."""
+    """Score a predictions file against a targets file or a built dataset (config + split).
+
+    The record and target masks are validated by `check_masks` just before scoring, in the same C pass
+    that intersects them (the files are read with ``check_counts=False``)."""
     evaluator = Evaluator(task, protocol, resize, keep_rows=keep_rows or ci is not None)
     files = target_files(targets, config, split)
-    with PredictionsFile(predictions) as preds:
-        _join(preds, iter_targets(targets, config, split), allow_missing, evaluator.update)
+
+    def score(pred: Prediction | None, target: Target) -> None:
+        check_masks(pred, target)
+        evaluator.update(pred, target)
+
+    with PredictionsFile(predictions, check_counts=False) as preds:
+        _join(preds, iter_targets(targets, config, split, check_counts=False), allow_missing, score)
     results = evaluator.compute(ci=ci, seed=seed)
     results.update(provenance(predictions, targets, files, config, split))
     return Evaluation(results=results, evaluator=evaluator)

@@ -1,8 +1,9 @@
 """Reading predictions files and targets (docs/formats.md#predictions-file and #targets-file).
 
 Predictions: ``.jsonl`` (one record per line), ``.json`` (a list, or ``{"meta": ..., "predictions": [...]}``),
-each optionally ``.gz``. A plain ``.jsonl`` is streamed: a first pass validates every record and keeps
-only its byte offset, so memory stays flat in the number of expressions; other containers are held.
+each optionally ``.gz``. A plain ``.jsonl`` is streamed: read once front to back as the join asks for
+ids, holding one line and the byte offset of each line read ahead, so memory stays flat in the number
+of expressions; other containers are held.
 
 Targets: a targets file (``.jsonl``, ``.json`` list, ``.parquet`` of unified rows) or a built dataset
 folder ``OUT/data/{config}/{split}-*.parquet`` read with pyarrow (no ``datasets`` import).
@@ -11,7 +12,6 @@ folder ``OUT/data/{config}/{split}-*.parquet`` read with pyarrow (no ``datasets`
 from __future__ import annotations
 
 import json
-import re
 import zlib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -69,38 +69,31 @@ def _json_records(path: Path) -> list[Any]:
     return data
 
 
-_EXPR_ID = re.compile(rb'"expr_id"\s*:\s*"((?:[^"\\]|\\.)*)"')
-
-
-def _quick_expr_id(line: bytes) -> str | None:
-    """The expr_id of a JSON line without parsing the whole record (masks can be long), or None when
-    the key does not occur exactly once (then the caller parses the line). The full record is parsed
-    and validated when it is scored."""
-    found = _EXPR_ID.findall(line)
-    if len(found) != 1 or not line.lstrip().startswith(b"{"):
-        return None
-    try:
-        expr_id = jsonio.loads(b'"' + found[0] + b'"')
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        return None
-    return expr_id or None
-
-
 class PredictionsFile:
     """A validated predictions file, joined by ``expr_id``.
 
-    ``ids`` lists the expr_ids in file order. ``get(expr_id)`` returns the parsed `Prediction`.
-    Construction validates every record (structure, numbers, RLE well-formedness) and duplicates.
+    ``expr_id in f`` and ``f.get(expr_id)`` (the parsed `Prediction`) serve the join; ``ids`` lists every
+    expr_id in file order. A plain ``.jsonl`` is read once, front to back, as far as the lookups need:
+    a file in the targets' order parses each line once, when it is scored, and holds one line at a time;
+    lines read ahead to find an id keep only their byte offset and are re-read when asked for. Other
+    containers are parsed whole on opening. Every record is validated (structure, numbers, RLE
+    well-formedness) when it is returned; duplicates are found as lines are read.
+    ``check_counts=False``: see `parse_prediction`.
     """
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, check_counts: bool = True):
         self.path = Path(path)
+        self._check_counts = check_counts
         if not self.path.is_file():
             raise InputError(f"{self.path}: predictions file not found")
         self._offsets: dict[str, tuple[int, int]] | None = None  # expr_id -> (byte offset, line)
         self._records: dict[str, Prediction] | None = None
         if _container(self.path) == "jsonl" and self.path.suffix != ".gz":
-            self._index_jsonl()
+            self._offsets = {}
+            self._stream = open(self.path, "rb", buffering=1 << 20)  # noqa: SIM115 -- closed by close()
+            self._seek = None  # a second handle for lines read ahead, opened on first need
+            self._at = (0, 0)  # byte offset and number of the next unread line
+            self._last: tuple[str, Any] | None = None  # (expr_id, decoded record) of the last line read
         else:
             self._load_all()
 
@@ -108,38 +101,45 @@ class PredictionsFile:
         if expr_id in seen:
             raise InputError(f"{where} expr_id={expr_id!r} field='expr_id': duplicate expr_id")
 
-    def _parse_line(self, line: bytes | str, lineno: int) -> Prediction | None:
-        where = f"{self.path}:{lineno}"
-        if not line.strip():
-            return None
+    def _decode(self, line: bytes | str, where: str) -> Any:
         try:
-            record = jsonio.loads(line)
+            return jsonio.loads(line)
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise InputError(f"{where}: not valid JSON: {_one_line(exc)}") from None
-        return parse_prediction(record, where)
 
-    def _index_jsonl(self) -> None:
-        """First pass: expr_id and byte offset of every record (records are validated when read)."""
-        offsets: dict[str, tuple[int, int]] = {}
-        with open(self.path, "rb") as f:
-            offset = 0
-            for lineno, line in enumerate(_lines(f, self.path), 1):
-                if line.strip():
-                    where = f"{self.path}:{lineno}"
-                    expr_id = _quick_expr_id(line)
-                    if expr_id is None:  # unusual line: parse it whole
-                        try:
-                            record = jsonio.loads(line)
-                        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-                            raise InputError(f"{where}: not valid JSON: {_one_line(exc)}") from None
-                        expr_id = record.get("expr_id") if isinstance(record, dict) else None
-                        if not isinstance(expr_id, str) or not expr_id:
-                            parse_prediction(record, where)  # raises the precise error
-                    self._check_duplicate(offsets, expr_id, where)
-                    offsets[expr_id] = (offset, lineno)
-                offset += len(line)
-        self._offsets = offsets
-        self._handle = open(self.path, "rb")  # noqa: SIM115 -- held for random access, closed by close()
+    def _parse_line(self, line: bytes | str, lineno: int) -> Prediction | None:
+        if not line.strip():
+            return None
+        where = f"{self.path}:{lineno}"
+        return parse_prediction(self._decode(line, where), where, check_counts=self._check_counts)
+
+    def _read_line(self) -> bool:
+        """Read the next record line of a ``.jsonl``: note its offset, keep it as ``_last``; False at the end."""
+        offset, lineno = self._at
+        while True:
+            line = self._stream.readline(MAX_RECORD_BYTES + 1)
+            if not line:
+                return False
+            lineno += 1
+            if len(line) > MAX_RECORD_BYTES:
+                raise InputError(f"{self.path}:{lineno}: record longer than {MAX_RECORD_BYTES:,} characters")
+            self._at = (offset + len(line), lineno)
+            if line.strip():
+                break
+            offset += len(line)
+        where = f"{self.path}:{lineno}"
+        record = self._decode(line, where)
+        expr_id = record.get("expr_id") if isinstance(record, dict) else None
+        if not isinstance(expr_id, str) or not expr_id:
+            parse_prediction(record, where)  # raises the precise error
+        self._check_duplicate(self._offsets, expr_id, where)
+        self._offsets[expr_id] = (offset, lineno)
+        self._last = (expr_id, record)
+        return True
+
+    def _read_to_end(self) -> None:
+        while self._read_line():
+            pass
 
     def _load_all(self) -> None:
         records: dict[str, Prediction] = {}
@@ -157,7 +157,7 @@ class PredictionsFile:
                     raise InputError(f"{self.path}: not valid UTF-8 text: {_one_line(exc)}") from None
         elif _container(self.path) == "json":
             for index, record in enumerate(_json_records(self.path)):
-                pred = parse_prediction(record, f"{self.path}:[{index}]")
+                pred = parse_prediction(record, f"{self.path}:[{index}]", check_counts=self._check_counts)
                 self._check_duplicate(records, pred.expr_id, pred.where)
                 records[pred.expr_id] = pred
         else:
@@ -166,29 +166,47 @@ class PredictionsFile:
 
     @property
     def ids(self) -> list[str]:
-        return list(self._offsets if self._offsets is not None else self._records)
+        if self._records is not None:
+            return list(self._records)
+        self._read_to_end()
+        return list(self._offsets)
 
     def __len__(self) -> int:
-        return len(self._offsets if self._offsets is not None else self._records)
+        if self._records is not None:
+            return len(self._records)
+        self._read_to_end()
+        return len(self._offsets)
 
     def __contains__(self, expr_id: str) -> bool:
-        return expr_id in (self._offsets if self._offsets is not None else self._records)
+        if self._records is not None:
+            return expr_id in self._records
+        while expr_id not in self._offsets:
+            if not self._read_line():
+                return False
+        return True
 
     def get(self, expr_id: str) -> Prediction:
         if self._records is not None:
             return self._records[expr_id]
+        if expr_id not in self:
+            raise KeyError(expr_id)
         offset, lineno = self._offsets[expr_id]
-        self._handle.seek(offset)
-        pred = self._parse_line(self._handle.readline(), lineno)
-        if pred.expr_id != expr_id:  # the quick index read a nested key
-            raise InputError(
-                f"{pred.where} expr_id={pred.expr_id!r} field='expr_id': ambiguous expr_id in the line"
-            )
-        return pred
+        where = f"{self.path}:{lineno}"
+        if self._last is not None and self._last[0] == expr_id:
+            record = self._last[1]
+            self._last = None
+        else:
+            if self._seek is None:
+                self._seek = open(self.path, "rb")  # noqa: SIM115 -- closed by close()
+            self._seek.seek(offset)
+            record = self._decode(self._seek.readline(MAX_RECORD_BYTES + 1), where)
+        return parse_prediction(record, where, check_counts=self._check_counts)
 
     def close(self) -> None:
         if self._offsets is not None:
-            self._handle.close()
+            self._stream.close()
+            if self._seek is not None:
+                self._seek.close()
 
     def __enter__(self) -> PredictionsFile:
         return self
@@ -284,9 +302,11 @@ def _iter_rows(path: Path) -> Iterator[tuple[str, Any]]:
 
 
 def iter_targets(
-    targets: str | Path, config: str | None = None, split: str | None = None
+    targets: str | Path, config: str | None = None, split: str | None = None, check_counts: bool = True
 ) -> Iterator[Target]:
-    """Stream validated `Target`s from a targets file or a built dataset (config + split)."""
+    """Stream validated `Target`s from a targets file or a built dataset (config + split).
+
+    ``check_counts=False``: see `parse_target`."""
     for path in target_files(targets, config, split):
         for where, row in _iter_rows(path):
-            yield parse_target(row, where)
+            yield parse_target(row, where, check_counts)

@@ -16,7 +16,16 @@ from evaluators import rle
 from evaluators.errors import InputError, locate
 from evaluators.limits import MAX_COORD, MAX_IMAGE_SIDE
 
-__all__ = ["Instance", "Prediction", "Target", "check_bbox", "parse_prediction", "parse_target"]
+__all__ = [
+    "Instance",
+    "Prediction",
+    "Target",
+    "check_bbox",
+    "check_masks",
+    "check_prediction_size",
+    "parse_prediction",
+    "parse_target",
+]
 
 TARGET_TYPES = ("none", "single", "multi")
 
@@ -102,6 +111,13 @@ def _coord(value: Any) -> bool:
 
 
 def _parse_bbox(value: Any, where: str, expr_id: str | None, fld: str) -> tuple[float, float, float, float]:
+    if type(value) is list and len(value) == 4 and all(type(v) is float or type(v) is int for v in value):
+        try:  # the common case: JSON numbers (an int beyond float range falls through)
+            x, y, w, h = box = tuple(map(float, value))
+            if w >= 0 and h >= 0 and all(-MAX_COORD <= v <= MAX_COORD for v in box):  # NaN fails too
+                return box
+        except OverflowError:
+            pass
     if not isinstance(value, (list, tuple, np.ndarray)) or len(value) != 4:
         raise _fail(where, expr_id, fld, f"must be [x, y, w, h], got {rle._short(value)}")
     if not all(_finite_number(v) for v in value):
@@ -123,10 +139,15 @@ def check_bbox(value: Any, where: str, fld: str = "bbox") -> tuple[float, float,
 
 
 def _parse_rle(
-    value: Any, where: str, expr_id: str | None, fld: str, size: tuple[int, int] | None
+    value: Any,
+    where: str,
+    expr_id: str | None,
+    fld: str,
+    size: tuple[int, int] | None,
+    check_counts: bool = True,
 ) -> rle.RLE:
     try:
-        mask = rle.normalize(value)
+        mask = rle.normalize(value, check_counts)
     except ValueError as exc:
         raise _fail(where, expr_id, fld, f"malformed RLE: {exc}") from None
     if size is not None and tuple(mask["size"]) != size:
@@ -187,10 +208,14 @@ def _parse_instances(raw: Any, where: str, expr_id: str, size: tuple[int, int] |
     return boxes, scores, segs
 
 
-def parse_prediction(record: Any, where: str, size: tuple[int, int] | None = None) -> Prediction:
+def parse_prediction(
+    record: Any, where: str, size: tuple[int, int] | None = None, check_counts: bool = True
+) -> Prediction:
     """Validate one decoded predictions record; ``size`` is the target's ``(height, width)`` if known.
 
     Raises `InputError` naming ``where`` (file:line), the expr_id and the field on any defect.
+    ``check_counts=False`` leaves the compressed counts of ``mask`` unparsed: the caller must then pass
+    the record through `check_masks` before using its mask (``score_files`` does, in one C pass).
     """
     if not isinstance(record, dict):
         raise _fail(where, None, "<record>", f"a record must be a JSON object, got {type(record).__name__}")
@@ -203,7 +228,7 @@ def parse_prediction(record: Any, where: str, size: tuple[int, int] | None = Non
         _parse_instances(raw, where, expr_id, size) if has_instances else (_NO_BOXES, _NO_SCORES, ())
     )
     mask = record.get("mask")
-    mask = None if mask is None else _parse_rle(mask, where, expr_id, "mask", size)
+    mask = None if mask is None else _parse_rle(mask, where, expr_id, "mask", size, check_counts)
     no_target = record.get("no_target")
     if no_target is not None and not isinstance(no_target, bool):
         raise _fail(
@@ -247,9 +272,30 @@ def check_prediction_size(pred: Prediction, size: tuple[int, int]) -> None:
             )
 
 
+def check_masks(pred: Prediction | None, target: Target) -> None:
+    """Check the sizes of ``pred``'s masks and the counts of ``pred.mask`` and ``target.mask`` (records
+    parsed with ``check_counts=False``); `InputError` naming the record and field of a defect.
+
+    With a record mask both strings are validated by `rle.overlap`, whose answer the scorer then reuses:
+    one pass over each string for validation and intersection together.
+    """
+    if pred is not None:
+        check_prediction_size(pred, (target.height, target.width))
+    if pred is None or pred.mask is None:
+        _parse_rle(target.mask, target.where, target.expr_id, "mask", None)
+        return
+    try:
+        rle.overlap(pred.mask, target.mask)
+    except rle.CountsError as exc:
+        bad = pred if exc.index == 0 else target
+        raise _fail(bad.where, bad.expr_id, "mask", f"malformed RLE: {exc}") from None
+
+
 def _side(row: dict, key: str, where: str, expr_id: str) -> int:
     """``height`` or ``width``: an integer in [1, `MAX_IMAGE_SIDE`] (integral floats accepted)."""
     value = row.get(key)
+    if type(value) is int and 1 <= value <= MAX_IMAGE_SIDE:
+        return value
     if not _finite_number(value) or float(value) != int(value) or not 1 <= int(value) <= MAX_IMAGE_SIDE:
         raise _fail(
             where, expr_id, key, f"must be an integer in [1, {MAX_IMAGE_SIDE}], got {rle._short(value)}"
@@ -257,8 +303,10 @@ def _side(row: dict, key: str, where: str, expr_id: str) -> int:
     return int(value)
 
 
-def parse_target(row: Any, where: str) -> Target:
-    """Validate one unified row (docs/formats.md#the-unified-row) as ground truth."""
+def parse_target(row: Any, where: str, check_counts: bool = True) -> Target:
+    """Validate one unified row (docs/formats.md#the-unified-row) as ground truth.
+
+    ``check_counts=False`` leaves the compressed counts of ``mask`` unparsed (see `check_masks`)."""
     if not isinstance(row, dict):
         raise _fail(where, None, "<row>", "a row must be an object")
     expr_id = row.get("expr_id")
@@ -285,7 +333,7 @@ def parse_target(row: Any, where: str) -> Target:
         raise _fail(where, expr_id, "targets", "a no-target row must have no targets")
     if "mask" not in row or row["mask"] is None:
         raise _fail(where, expr_id, "mask", "missing")
-    mask = _parse_rle(row["mask"], where, expr_id, "mask", (height, width))
+    mask = _parse_rle(row["mask"], where, expr_id, "mask", (height, width), check_counts)
     n_plain = crowd_list.count(False)
     target_type = row.get("target_type") or (
         "none" if n_plain == 0 else "single" if n_plain == 1 else "multi"

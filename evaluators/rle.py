@@ -47,6 +47,10 @@ __all__ = [
 
 
 def _check_size(size: Any) -> tuple[int, int]:
+    if type(size) is list and len(size) == 2:  # the common case, checked without generators
+        h, w = size
+        if type(h) is int and type(w) is int and 0 <= h <= MAX_IMAGE_SIDE and 0 <= w <= MAX_IMAGE_SIDE:
+            return h, w
     if (
         not isinstance(size, (list, tuple, np.ndarray))
         or len(size) != 2
@@ -82,6 +86,8 @@ def normalize(obj: Any, check_counts: bool = True) -> RLE:
         raise ValueError("RLE must be an object with 'size' and 'counts'")
     h, w = _check_size(obj["size"])
     counts = obj["counts"]
+    if not check_counts and type(counts) is str:
+        return {"size": [h, w], "counts": counts}
     if isinstance(counts, list):
         if not all(isinstance(c, (int, np.integer)) and not isinstance(c, bool) and c >= 0 for c in counts):
             raise ValueError("uncompressed RLE 'counts' must be non-negative integers")
@@ -247,18 +253,51 @@ def union(rles: Sequence[RLE], height: int, width: int) -> RLE:
     return _from_pycoco(_mask.merge([to_pycoco(r) for r in rles], intersect=False))
 
 
+_LAST_OVERLAP: tuple[Any, Any, int, tuple[int, int, int] | None] = (None, None, -1, None)
+
+
 def overlap(a: RLE, b: RLE) -> tuple[int, int, int]:
-    """``(|a AND b|, |a|, |b|)`` in pixels of two masks of one size, computed on the RLEs: one streaming
-    pass over both counts strings with the C accelerator, else with pycocotools."""
-    if _OVERLAP is not None:
-        h, w = a["size"]
-        if list(b["size"]) != [h, w]:
-            raise ValueError(f"RLE sizes differ: {a['size']} and {b['size']}")
-        inter, area_a, area_b, total_a, total_b = _OVERLAP(a["counts"], b["counts"])
-        if total_a != h * w or total_b != h * w:
-            raise ValueError(f"RLE 'counts' cover {total_a} and {total_b} pixels, expected {h}*{w}")
-        return inter, area_a, area_b
-    return overlap_pycocotools(a, b)
+    """``(|a AND b|, |a|, |b|)`` in pixels of two masks of one size, computed on the RLEs.
+
+    Both compressed counts strings are validated on the way (`CountsError` with ``index`` 0 for ``a``,
+    1 for ``b``, with the reason `normalize` gives); a size mismatch is a plain ``ValueError``. With the C
+    accelerator this is one streaming pass over each string; else the numpy parser validates and
+    pycocotools counts. The last answer is remembered by the identity of the two counts objects, so
+    validating a pair and then scoring it costs one pass (`evaluators.records.check_masks`).
+    """
+    global _LAST_OVERLAP
+    h, w = a["size"]
+    if list(b["size"]) != [h, w]:
+        raise ValueError(f"RLE sizes differ: {a['size']} and {b['size']}")
+    ca, cb = a["counts"], b["counts"]
+    last = _LAST_OVERLAP
+    if last[0] is ca and last[1] is cb and last[2] == h * w:
+        return last[3]
+    if _OVERLAP is None:
+        totals = []
+        for index, counts in enumerate((ca, cb)):
+            try:
+                totals.append(int(counts_totals([counts])[0]))
+            except CountsError as exc:
+                raise CountsError(index, str(exc)) from None
+        result = None
+    else:
+        try:
+            inter, area_a, area_b, *totals = _OVERLAP(ca, cb)
+        except ValueError as exc:
+            if len(exc.args) == 2:  # (which string, reason)
+                raise CountsError(*exc.args) from None
+            raise
+        result = int(inter), int(area_a), int(area_b)
+    for index, total in enumerate(totals):
+        if total != h * w:
+            raise CountsError(
+                index, f"compressed RLE 'counts' cover {total} pixels, expected {h}*{w}={h * w}"
+            )
+    if result is None:
+        result = overlap_pycocotools(a, b)
+    _LAST_OVERLAP = (ca, cb, h * w, result)
+    return result
 
 
 def overlap_pycocotools(a: RLE, b: RLE) -> tuple[int, int, int]:

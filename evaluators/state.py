@@ -34,7 +34,8 @@ class ScoreState:
     def update(self, pred: Prediction, target: Target, missing: bool = False) -> dict[str, Any]:
         """Score one expression; returns its per-sample row."""
         check_prediction_size(pred, (target.height, target.width))
-        check_required(self.protocol, pred)
+        if not missing:  # a missing record is scored as empty (--allow-missing), not validated
+            check_required(self.protocol, pred)
         row, contribution = self.protocol.score(pred, target)
         tt = target.target_type
         if self.protocol.grouped:

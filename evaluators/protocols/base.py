@@ -146,10 +146,10 @@ class Protocol(ABC):
 def check_required(protocol: Protocol, pred: Prediction) -> None:
     """Raise `InputError` if ``pred`` lacks what ``protocol``'s task needs (docs/formats.md#predictions-file).
 
-    For a mask task a record needs ``mask``, or an ``instances`` list whose every instance carries
-    ``segmentation``. ``"instances": []`` without ``mask`` is valid and means the empty mask (the
-    union of no kept instance, as when no instance reaches the score threshold), with or without
-    ``no_target``; a record with neither ``mask`` nor ``instances`` is invalid."""
+    For a mask task a record needs ``mask``, or a non-empty ``instances`` list whose every instance
+    carries ``segmentation``, or -- to say "no mask at all" -- ``"instances": []`` with
+    ``"no_target": true`` (scored as the empty mask). A record with neither ``mask`` nor any
+    ``segmentation`` is otherwise invalid. A missing record (``--allow-missing``) is not checked."""
     if protocol.needs == "boxes":
         if not pred.has_instances:
             raise fail(pred, "instances", f"missing (required for {protocol.task})")
@@ -158,6 +158,13 @@ def check_required(protocol: Protocol, pred: Prediction) -> None:
         if not pred.has_instances:
             raise fail(
                 pred, "mask", f"missing (required for {protocol.task}, or instances with segmentation)"
+            )
+        if not pred.segmentations and pred.no_target is not True:
+            raise fail(
+                pred,
+                "mask",
+                f"missing (required for {protocol.task}): no instance to take it from; write an empty "
+                "'mask', or 'no_target': true",
             )
         for index, seg in enumerate(pred.segmentations):
             if seg is None:

@@ -99,6 +99,8 @@ def random_dataset(n: int, seed: int = 0, h: int = 24, w: int = 32, with_refs: b
             pred["no_target"] = bool(rng.random() < 0.3)
         if rng.random() < 0.3:
             pred["points"] = [[float(rng.integers(0, w)), float(rng.integers(0, h))] for _ in range(3)]
+        if not instances and "mask" not in pred and pred.get("no_target") is not True:
+            pred["mask"] = rle.empty(h, w)  # what such a record means; a mask task requires it to say so
         preds.append(pred)
     return rows, preds
 

@@ -17,11 +17,12 @@ from baselines.adapters.text.check import Observation
 from baselines.adapters.text.conventions import Convention, ImageSize, smart_resize
 from baselines.adapters.text.families import Family
 from baselines.adapters.text.record import adapt_answer, as_prediction
-
-__all__ = ["PARALLEL_MIN", "Job", "Part", "adapt_chunk", "run_chunks"]
+from evaluators import rle
 from evaluators.errors import InputError, locate
 from evaluators.progress import progress
 from evaluators.records import Target
+
+__all__ = ["PARALLEL_MIN", "Job", "Part", "adapt_chunk", "run_chunks"]
 
 PARALLEL_MIN = 2000  # fewer targets are adapted in-process: forking costs more than it saves
 
@@ -68,6 +69,8 @@ def adapt_chunk(job: Job, targets: list[Target]) -> Part:
         a = job.got.get(t.expr_id)
         if a is None:
             record = {"expr_id": t.expr_id, "instances": [], "no_target": False}
+            if family.masks != "none":  # a mask task's record needs a mask: the empty one
+                record["mask"] = rle.empty(t.height, t.width)
         else:
             part.answered += 1
             iw, ih = a.input_width, a.input_height
