@@ -155,11 +155,13 @@ def subset_metrics(protocol: Protocol, contributions: Sequence[tuple[Any, dict]]
     """The protocol's metrics over a subset of scored expressions, from their contributions (as kept by
     ``Evaluator(..., keep_rows=True).state.contributions``), summed exactly as the evaluator sums them
     (grouped protocols: per unit first), so no expression is scored twice."""
-    total = Sums()
+    total = protocol.metric_sums()
     if protocol.grouped:
         units: dict[Any, Sums] = {}
         for key, contribution in contributions:
-            units.setdefault(key, Sums()).add(contribution)
+            if key not in units:
+                units[key] = protocol.expression_sums()
+            units[key].add(contribution)
         for key in sorted(units, key=repr):
             total.add(protocol.unit_contribution(units[key]))
     else:
