@@ -37,7 +37,9 @@ def test_presets_carry_the_official_numbers():
 
 def test_overrides_are_typed_and_dotted():
     cfg = load_config("tiny-cpu", ["train.lr=1e-4", "num_queries=3", "use_dps=false", "train.betas=0.8,0.9"])
-    assert cfg.train.lr == 1e-4 and cfg.num_queries == 3 and cfg.use_dps is False
+    assert cfg.train.lr == 1e-4
+    assert cfg.num_queries == 3
+    assert cfg.use_dps is False
     assert cfg.train.betas == (0.8, 0.9)
     assert PRESETS["tiny-cpu"].num_queries == 10  # presets are not mutated
 

@@ -73,7 +73,8 @@ def test_official_predictions_validate(built, predicted):
     _, data, _ = built
     for task in ("grec", "gres"):
         counts = validate_files(task, predicted, data, "grefcoco_unc", "val")
-        assert counts["missing"] == 0 and counts["expressions"] > 0
+        assert counts["missing"] == 0
+        assert counts["expressions"] > 0
     records = _read(predicted)
     assert all(len(r["instances"]) == 10 for r in records)  # every query listed, as the official pred_bboxes
 
@@ -100,11 +101,11 @@ def test_records_equal_a_direct_official_forward(built, predicted):
     got = _read(predicted)[:2]
     for want, have in zip(expected, got):
         assert have["expr_id"] == want["expr_id"]
-        assert have["mask"] == want["mask"] and have["no_target"] == want["no_target"]
+        assert have["mask"] == want["mask"]
+        assert have["no_target"] == want["no_target"]
         for a, b in zip(have["instances"], want["instances"]):
-            assert a["bbox"] == pytest.approx(b["bbox"], abs=1e-3) and a["score"] == pytest.approx(
-                b["score"], abs=1e-5
-            )
+            assert a["bbox"] == pytest.approx(b["bbox"], abs=1e-3)
+            assert a["score"] == pytest.approx(b["score"], abs=1e-5)
 
 
 def test_official_checkpoint_needs_the_spm(built, tmp_path, capsys):
@@ -113,7 +114,8 @@ def test_official_checkpoint_needs_the_spm(built, tmp_path, capsys):
         capsys, "predict", "--checkpoint", CHECKPOINT, "--data", data, "--config", "grefcoco_unc", "--split", "val",
         "--out", tmp_path / "p.jsonl",
     )  # fmt: skip
-    assert code == 2 and "--spm beit3.spm" in err
+    assert code == 2
+    assert "--spm beit3.spm" in err
     assert not (tmp_path / "p.jsonl").exists()
 
 
@@ -139,9 +141,11 @@ def test_reproduce_joins_the_paper_tables(built, capsys, tmp_path):
     code, stdout, err = _cli(capsys, *argv)
     assert code == 0, err
     results = json.loads((out / "results" / "InstanceVG" / "grefcoco_unc_val_gres.json").read_text())
-    assert results["protocol"] == "gres/instancevg" and results["backbone"] == "BEiT3-ViT-B"
+    assert results["protocol"] == "gres/instancevg"
+    assert results["backbone"] == "BEiT3-ViT-B"
     table = (out / "tables" / "gres.md").read_text()
-    assert "gres/instancevg" in table and "Δ" in table
+    assert "gres/instancevg" in table
+    assert "Δ" in table
     preds = out / "predictions" / "grefcoco_unc_val.jsonl.gz"
     before = preds.stat().st_mtime_ns
     code, _, err = _cli(capsys, *argv)  # a re-run keeps the predictions already written

@@ -37,11 +37,14 @@ def test_train_then_resume_from_the_command_line(data, tmp_path, capsys):
     ]
     assert main([*argv, "train.epochs=1", "run.evaluate=false"]) == 0
     summary = json.loads(capsys.readouterr().out)
-    assert summary["epochs_completed"] == 1 and summary["metrics"] == {}
+    assert summary["epochs_completed"] == 1
+    assert summary["metrics"] == {}
     assert main([*argv, "train.epochs=2", "run.log_every=1", "--resume"]) == 0
     summary = json.loads(capsys.readouterr().out)
-    assert summary["epochs_completed"] == 2 and set(summary["metrics"]) == {"grec", "gres"}
-    assert (run / "epoch_2.pt").is_file() and (run / "tokenizer.model").is_file()
+    assert summary["epochs_completed"] == 2
+    assert set(summary["metrics"]) == {"grec", "gres"}
+    assert (run / "epoch_2.pt").is_file()
+    assert (run / "tokenizer.model").is_file()
 
 
 @pytest.mark.parametrize(
@@ -67,7 +70,9 @@ def test_bad_input_exits_2_with_one_error_line(data, tmp_path, capsys, extra, me
     ]
     assert main(argv) == 2
     err = capsys.readouterr().err
-    assert err.startswith("error:") and message in err and len(err.strip().splitlines()) == 1
+    assert err.startswith("error:")
+    assert message in err
+    assert len(err.strip().splitlines()) == 1
 
 
 def test_list_presets_and_keys(capsys):

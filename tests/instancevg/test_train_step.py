@@ -53,7 +53,8 @@ def _run(grad_clip, scaler=None, y=100.0):
 
 def test_returns_scalar_terms_and_clips_the_gradient_norm():
     values, delta = _run(grad_clip=0.15)
-    assert set(values) == {"loss", "loss_mse"} and values["loss"] > 1000
+    assert set(values) == {"loss", "loss_mse"}
+    assert values["loss"] > 1000
     assert delta.norm().item() == pytest.approx(0.15, rel=1e-5)  # SGD lr 1: the step is the clipped gradient
     _, unclipped = _run(grad_clip=0.0)
     assert unclipped.norm().item() > 10
@@ -84,8 +85,10 @@ def test_bf16_runs_the_forward_in_bfloat16_and_keeps_fp32_weights_and_loss():
     before = model.lin.weight.detach().clone()
     values = step(batch(1.0))
     assert seen == [torch.bfloat16]
-    assert model.lin.weight.dtype == torch.float32 and not torch.equal(model.lin.weight, before)
-    assert isinstance(values["loss"], float) and values["loss"] > 0
+    assert model.lin.weight.dtype == torch.float32
+    assert not torch.equal(model.lin.weight, before)
+    assert isinstance(values["loss"], float)
+    assert values["loss"] > 0
     fp32 = TrainStep(model, criterion, opt, model.parameters(), 0.0, torch.device("cpu"), False)
     fp32(batch(1.0))
     assert seen[-1] == torch.float32

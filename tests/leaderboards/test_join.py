@@ -57,7 +57,8 @@ def test_reproduced_row_and_delta_against_the_same_published_model(tmp_path):
     assert delta.labels[0] == "Δ vs published InstanceVG (Ours) BEiT3-ViT-B"
     assert d["grefcoco_unc/val/giou"] == "+0.14"
     assert d["grefcoco_unc/val/ciou"] == "-0.22"
-    assert d["grefcoco_unc/val/n_acc"] == "" and d["grefcoco_unc/testA/giou"] == ""
+    assert d["grefcoco_unc/val/n_acc"] == ""
+    assert d["grefcoco_unc/testA/giou"] == ""
     # reproduced rows never take part in the bold / underline ranking of published rows
     assert all(c.mark == "" for c in rep.cells)
 
@@ -106,7 +107,8 @@ def test_ambiguous_model_gets_a_note_and_backbone_resolves_it(tmp_path):
     )
     _, (table,) = build_table("rec", [load_results(write(tmp_path / "a.json", data))])
     assert not any(r.kind == "delta" for r in table.rows)
-    assert table.notes and "2 published rows match" in table.notes[0]
+    assert table.notes
+    assert "2 published rows match" in table.notes[0]
     data["backbone"] = "BEiT3-ViT-L"
     _, (table,) = build_table("rec", [load_results(write(tmp_path / "b.json", data))])
     delta = next(r for r in table.rows if r.kind == "delta")
@@ -221,7 +223,8 @@ def test_render_results_table_computed_only(tmp_path):
         ",reproduced,empty,rec/iou v1,12.50,-,-",
     ]
     md = (tmp_path / "out" / "synthetic.md").read_text()
-    assert "**30.00**" in md and "<u>10.00</u>" in md
+    assert "**30.00**" in md
+    assert "<u>10.00</u>" in md
 
 
 def test_render_results_table_takes_model_pairs_and_model_folders(tmp_path):

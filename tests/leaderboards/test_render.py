@@ -120,14 +120,16 @@ def test_best_is_bold_and_second_underlined_per_column():
     _, (t,) = build_table("gres")
     col = t.header.leaf_keys.index("grefcoco_unc/val/giou")
     marks = {r.labels[0]: r.cells[col].mark for r in t.rows if r.kind == "published"}
-    assert marks["DeRIS"] == "best" and marks["InstanceVG (Ours)"] == "second"
+    assert marks["DeRIS"] == "best"
+    assert marks["InstanceVG (Ours)"] == "second"
     assert sum(m == "best" for m in marks.values()) == 1
     _, (rec,) = build_table("rec")
     time_col = rec.header.leaf_keys.index("time_ms")
     times = {r.labels[0] + r.labels[1]: r.cells[time_col] for r in rec.rows if r.kind == "published"}
     assert times["SeqTRDarkNet-53"].mark == "best"  # latency: lower is better
     assert times["SimVG-BBEiT3-ViT-B"].mark == "second"
-    assert times["MDETRResNet-101"].text == "108" and times["UniTABResNet-101"].text == "-"
+    assert times["MDETRResNet-101"].text == "108"
+    assert times["UniTABResNet-101"].text == "-"
 
 
 def test_latex_has_booktabs_multicolumn_and_marks():
@@ -135,10 +137,15 @@ def test_latex_has_booktabs_multicolumn_and_marks():
     from leaderboards.render_tex import render_latex
 
     tex = render_latex("t", tables)
-    assert r"\toprule" in tex and r"\midrule" in tex and r"\bottomrule" in tex
-    assert r"\multicolumn{3}{c}{RefCOCO}" in tex and r"\cmidrule(lr){4-6}" in tex
-    assert r"\textbf{94.42}" in tex and r"\underline{93.21}" in tex
-    assert "✓" not in tex and r"\checkmark{}" in tex
+    assert r"\toprule" in tex
+    assert r"\midrule" in tex
+    assert r"\bottomrule" in tex
+    assert r"\multicolumn{3}{c}{RefCOCO}" in tex
+    assert r"\cmidrule(lr){4-6}" in tex
+    assert r"\textbf{94.42}" in tex
+    assert r"\underline{93.21}" in tex
+    assert "✓" not in tex
+    assert r"\checkmark{}" in tex
 
 
 SEED_PAPER = Path(__file__).resolve().parents[1] / "data" / "seeds" / "instancevg_paper.txt"
