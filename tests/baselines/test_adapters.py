@@ -21,7 +21,7 @@ def data(tmp_path_factory):
     return write_dataset(tmp_path_factory.mktemp("built"))
 
 
-@pytest.fixture()
+@pytest.fixture
 def rows():
     return rows_of(CFG, SPLIT)
 

@@ -104,7 +104,7 @@ def test_on_parse_failure_error_writes_nothing(data, tmp_path, capsys):
 
 
 @pytest.mark.parametrize(
-    "mutate, message",
+    ("mutate", "message"),
     [
         (lambda a: a + [{"expr_id": "refcoco_unc/val/999", "text": "x"}], "unknown expr_id"),
         (lambda a: a + [a[0]], "duplicate answer"),

@@ -94,7 +94,7 @@ def test_smart_resize_matches_hand_values():
 
 
 @pytest.mark.parametrize(
-    "text, expected",
+    ("text", "expected"),
     [
         ("There is no such object.", True),
         ("No matching object in the image", True),

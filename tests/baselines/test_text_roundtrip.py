@@ -100,7 +100,9 @@ def _answers(family: str, targets, coords=None):
 
 
 @pytest.mark.parametrize("layout", list(LAYOUTS))
-@pytest.mark.parametrize("family, coords, config", CASES, ids=[f"{f}-{c or ''}-{g}" for f, c, g in CASES])
+@pytest.mark.parametrize(
+    ("family", "coords", "config"), CASES, ids=[f"{f}-{c or ''}-{g}" for f, c, g in CASES]
+)
 def test_round_trip(synth, family, coords, config, layout):
     task = CONFIGS[config]
     path = _targets_file(synth, config, layout)
@@ -156,7 +158,7 @@ def _x_first_locs(t) -> str:
 
 
 @pytest.mark.parametrize(
-    "rendered, declared, evidence",
+    ("rendered", "declared", "evidence"),
     [
         (("generic", "norm1"), ("generic", "norm1000"), "within [0, 1]"),
         (("qwen-vl", None), ("generic", "norm1"), "above 1"),

@@ -135,7 +135,7 @@ def test_real_excerpts_build_equal_in_every_layout(real, layout):
     assert diffs == []
 
 
-@pytest.mark.parametrize("layout", ("official", *LAYOUTS))
+@pytest.mark.parametrize("layout", ["official", *LAYOUTS])
 def test_masks_equal_pycocotools_pixel_for_pixel(real, layout):
     coco, official, builds = real
     build = official if layout == "official" else builds[layout]

@@ -13,7 +13,7 @@ from tests.evaluators.factory import perfect_prediction, random_dataset, target_
 from vgbench.cli import main
 
 
-@pytest.fixture()
+@pytest.fixture
 def files(tmp_path):
     rows, preds = random_dataset(12, seed=3)
     targets = write_jsonl(tmp_path / "targets.jsonl", rows)

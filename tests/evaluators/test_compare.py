@@ -12,7 +12,7 @@ from tests.evaluators.factory import perfect_prediction, random_dataset, write_j
 from vgbench.cli import main
 
 
-@pytest.fixture()
+@pytest.fixture
 def files(tmp_path):
     rows, preds = random_dataset(14, seed=7, with_refs=True)
     targets = write_jsonl(tmp_path / "targets.jsonl", rows)

@@ -17,7 +17,7 @@ from tests.evaluators.factory import random_dataset, write_jsonl
 from vgbench.cli import main
 
 
-@pytest.fixture()
+@pytest.fixture
 def files(tmp_path):
     rows, preds = random_dataset(8, seed=2)
     return write_jsonl(tmp_path / "t.jsonl", rows), write_jsonl(tmp_path / "p.jsonl", preds)

@@ -67,7 +67,7 @@ def test_intersection_union_matches_dense_and_pycocotools(pair):
 
 
 @pytest.mark.parametrize(
-    "bad, reason",
+    ("bad", "reason"),
     [
         ({"size": [2, 2], "counts": ""}, "cover 0 pixels"),
         ({"size": [2, 2], "counts": "zz"}, "alphabet"),

@@ -48,7 +48,7 @@ def _cli(capsys, *argv):
 
 
 @pytest.mark.parametrize(
-    "config, split, tasks",
+    ("config", "split", "tasks"),
     [
         ("grefcoco_unc", "val", ("grec", "gres")),
         ("refcoco_unc", "testA", ("rec", "res")),

@@ -48,7 +48,7 @@ def test_train_then_resume_from_the_command_line(data, tmp_path, capsys):
 
 
 @pytest.mark.parametrize(
-    "extra, message",
+    ("extra", "message"),
     [
         (["--set", "train.lrr=1"], "did you mean train.lr"),
         (["--set", "run.data_config=refcoco_unc"], "refcoco_unc"),

@@ -21,7 +21,7 @@ def test_overrides_are_typed_and_prefix_optional():
 
 
 @pytest.mark.parametrize(
-    "item, match",
+    ("item", "match"),
     [
         ("run.evalute=1", "did you mean run.evaluate"),
         ("run.log_every=x", "not an integer"),
@@ -45,7 +45,7 @@ def test_options_dict_round_trip_ignores_unknown_keys():
 
 
 @pytest.mark.parametrize(
-    "config, tasks",
+    ("config", "tasks"),
     [
         ("grefcoco_unc", ("grec", "gres")),
         ("refcoco_unc", ("rec", "res")),

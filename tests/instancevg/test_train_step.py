@@ -67,12 +67,12 @@ def test_gradient_scaler_path_unscales_before_clipping():
 
 
 def test_non_finite_loss_names_the_batch():
+    model = Toy()
+    opt = torch.optim.SGD(model.parameters(), lr=1.0)
+    step = TrainStep(model, criterion, opt, model.parameters(), 0.0, torch.device("cpu"), False)
+    inf_batch = batch(float("inf"))
     with pytest.raises(FloatingPointError, match=r"epoch 1 step 3: loss is inf .*a/val/1"):
-        model = Toy()
-        opt = torch.optim.SGD(model.parameters(), lr=1.0)
-        TrainStep(model, criterion, opt, model.parameters(), 0.0, torch.device("cpu"), False)(
-            batch(float("inf")), where="epoch 1 step 3"
-        )
+        step(inf_batch, where="epoch 1 step 3")
 
 
 def test_bf16_runs_the_forward_in_bfloat16_and_keeps_fp32_weights_and_loss():
