@@ -268,8 +268,6 @@ def test_grec_needs_instances_and_line_numbers(tmp_path, capsys):
 def test_usage_errors_exit_2(tmp_path, capsys):
     assert main(["eval", "--task", "gres"]) == 2
     assert capsys.readouterr().err.startswith("error:")
-    assert main(["evl"]) == 2
-    assert "did you mean 'eval'" in capsys.readouterr().err
     t = write_jsonl(tmp_path / "t.jsonl", [target_row("a", [])])
     p = write_jsonl(tmp_path / "p.jsonl", [{"expr_id": "a", "mask": rle.empty(20, 30)}])
     assert (
@@ -306,10 +304,7 @@ def test_usage_errors_exit_2(tmp_path, capsys):
     assert "broken.jsonl:1" in capsys.readouterr().err
 
 
-def test_module_entry_point_and_import_is_light():
+def test_import_is_light():
     code = "import sys, evaluators; import evaluators.cli_eval; print('torch' in sys.modules, 'datasets' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["False", "False"]
-    proc = subprocess.run([sys.executable, "-m", "vgbench", "protocols"], capture_output=True, text=True)
-    assert proc.returncode == 0
-    assert "grec/grefcoco" in proc.stdout

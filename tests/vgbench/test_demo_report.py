@@ -5,8 +5,13 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tests.vgbench.conftest import CONFIG, SPLIT
 from vgbench.demo.pipeline import MODEL_NAME, step_report
+
+pytest.importorskip("PIL")
+pytest.importorskip("datasets")
 
 
 def test_demo_report_step(built, preds, tmp_path):

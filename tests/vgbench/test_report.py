@@ -15,6 +15,9 @@ from vgbench.cli import main
 from vgbench.report import build_report
 from vgbench.report.thumbs import BLANK, COLOURS, Drawing, render
 
+pytest.importorskip("PIL")
+pytest.importorskip("datasets")
+
 
 def _data_js(out: Path) -> dict:
     text = (out / "data.js").read_text(encoding="utf-8")

@@ -12,6 +12,8 @@ from tests.vgbench.cdp import Browser, find_chromium
 from tests.vgbench.conftest import CONFIG, SPLIT
 from vgbench.report import build_report
 
+pytest.importorskip("PIL")
+pytest.importorskip("datasets")
 pytest.importorskip("websocket", reason="websocket-client (test extra) drives Chromium")
 CHROMIUM = find_chromium()
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (.ci/run installs it)")
