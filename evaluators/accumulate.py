@@ -103,13 +103,15 @@ class Sums:
     was declared but never added reads as 0. Integer values are kept as Python ints, others as `ExactSum`.
     """
 
-    __slots__ = ("fields", "floats", "ints", "owner")
+    __slots__ = ("_counts", "_names", "fields", "floats", "ints", "owner")
 
     def __init__(self, fields: Mapping[str, str], owner: str = "this state") -> None:
         self.fields = fields
         self.owner = owner
         self.ints: dict[str, int] = {}
         self.floats: dict[str, ExactSum] = {}
+        self._names = fields.keys()
+        self._counts = frozenset(name for name, kind in fields.items() if kind == COUNT)
 
     def _undeclared(self, key: object) -> StateFieldError:
         close = difflib.get_close_matches(str(key), list(self.fields), n=1)
@@ -118,15 +120,14 @@ class Sums:
         return StateFieldError(f"{self.owner} has no state field {key!r}{hint} (declared: {declared})")
 
     def add(self, contribution: Mapping[str, float | int]) -> None:
-        fields, ints, floats = self.fields, self.ints, self.floats
+        if not self._names >= contribution.keys():  # one set comparison, not a lookup per field
+            raise self._undeclared(next(key for key in contribution if key not in self.fields))
+        ints, floats = self.ints, self.floats
         for key, value in contribution.items():
-            kind = fields.get(key)
-            if kind is None:
-                raise self._undeclared(key)
             if type(value) is int or type(value) is bool:
                 ints[key] = ints.get(key, 0) + value
             else:
-                if kind == COUNT and not (math.isnan(value) or float(value).is_integer()):
+                if key in self._counts and not (math.isnan(value) or float(value).is_integer()):
                     raise TypeError(f"{self.owner}: count field {key!r} got the non-integer value {value!r}")
                 acc = floats.get(key)
                 if acc is None:
