@@ -113,6 +113,15 @@ class Sums:
         self._names = fields.keys()
         self._counts = frozenset(name for name, kind in fields.items() if kind == COUNT)
 
+    def __getstate__(self) -> tuple:
+        """Picklable (scoring in worker processes): the fields as a plain dict, the sums as they are."""
+        return dict(self.fields), self.owner, self.ints, self.floats
+
+    def __setstate__(self, state: tuple) -> None:
+        fields, owner, ints, floats = state
+        self.__init__(MappingProxyType(fields), owner)
+        self.ints, self.floats = ints, floats
+
     def _undeclared(self, key: object) -> StateFieldError:
         close = difflib.get_close_matches(str(key), list(self.fields), n=1)
         hint = f"; did you mean {close[0]!r}?" if close else ""

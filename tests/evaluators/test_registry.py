@@ -273,3 +273,17 @@ def test_plugins_through_the_cli(plugin_dir, tmp_path):
     assert proc.returncode == 2
     assert proc.stderr.startswith("error: protocol 'plugin/broken': its plugin failed to load")
     assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_a_state_survives_pickling_for_worker_processes():
+    import pickle
+
+    sums = get_protocol("gres").expression_sums()
+    sums.add({"n": 1, "iou": 0.25, "I": 3})
+    back = pickle.loads(pickle.dumps(sums))
+    assert back.count("n") == 1
+    assert back["iou"] == sums["iou"]
+    with pytest.raises(StateFieldError, match="did you mean 'iou'"):
+        back.add({"iuo": 0.5})
+    back.merge(sums)
+    assert back.count("I") == 6
