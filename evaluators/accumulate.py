@@ -3,14 +3,21 @@
 Every metric is a function of sums (counts, pixel sums, sums of per-expression IoU). Floats are summed
 exactly (as integers scaled by 2**1100, which holds every finite float64 exactly), so scoring parts of
 a split and merging the states gives bit-for-bit the one-shot result, in any order.
+
+A state only holds the fields its protocol declares (`declare_state`: name -> `COUNT` or `SUM`), as
+torchmetrics' ``add_state``: a misspelt field raises `StateFieldError` instead of reading 0.
 """
 
 from __future__ import annotations
 
+import difflib
 import math
 from collections.abc import Iterable, Mapping
+from types import MappingProxyType
 
-__all__ = ["ExactSum", "Sums", "divide"]
+from evaluators.errors import StateFieldError
+
+__all__ = ["COUNT", "KINDS", "SUM", "ExactSum", "StateFieldError", "Sums", "declare_state", "divide"]
 
 _SCALE_BITS = 1100
 
@@ -67,30 +74,78 @@ class ExactSum:
         return f"ExactSum({float(self)!r})"
 
 
-class Sums:
-    """Named exact sums: the state of a metric. ``add`` a contribution mapping, ``merge`` another state.
+COUNT = "count"
+"""Kind of an integer-valued state field (expressions, hits, pixels): read with `Sums.count`."""
+SUM = "sum"
+"""Kind of a real-valued state field (sums of IoU, fractions): read as an `ExactSum` with ``sums[key]``."""
+KINDS = (COUNT, SUM)
 
-    Integer fields (counts, pixel sums) are kept as Python ints, float fields as `ExactSum`.
+
+def declare_state(counts: Iterable[str] = (), sums: Iterable[str] = ()) -> Mapping[str, str]:
+    """A protocol's declared state: ``{field: COUNT | SUM}`` (read-only). A name may appear once."""
+    out: dict[str, str] = {}
+    for kind, names in ((COUNT, counts), (SUM, sums)):
+        for name in names:
+            if not isinstance(name, str) or not name:
+                raise TypeError(f"a state field name must be a non-empty string, got {name!r}")
+            if name in out:
+                raise ValueError(f"state field {name!r} declared twice")
+            out[name] = kind
+    return MappingProxyType(out)
+
+
+class Sums:
+    """Named exact sums over declared fields: the state of a metric. ``add`` a contribution mapping,
+    ``merge`` another state of the same fields.
+
+    ``fields`` maps every field to its kind (`COUNT` or `SUM`, see `declare_state`); adding or reading any
+    other name raises `StateFieldError`, so a misspelt field is an error, never a silent 0. A field that
+    was declared but never added reads as 0. Integer values are kept as Python ints, others as `ExactSum`.
     """
 
-    __slots__ = ("floats", "ints")
+    __slots__ = ("_counts", "_names", "fields", "floats", "ints", "owner")
 
-    def __init__(self) -> None:
+    def __init__(self, fields: Mapping[str, str], owner: str = "this state") -> None:
+        self.fields = fields
+        self.owner = owner
         self.ints: dict[str, int] = {}
         self.floats: dict[str, ExactSum] = {}
+        self._names = fields.keys()
+        self._counts = frozenset(name for name, kind in fields.items() if kind == COUNT)
+
+    def __getstate__(self) -> tuple:
+        """Picklable (scoring in worker processes): the fields as a plain dict, the sums as they are."""
+        return dict(self.fields), self.owner, self.ints, self.floats
+
+    def __setstate__(self, state: tuple) -> None:
+        fields, owner, ints, floats = state
+        self.__init__(MappingProxyType(fields), owner)
+        self.ints, self.floats = ints, floats
+
+    def _undeclared(self, key: object) -> StateFieldError:
+        close = difflib.get_close_matches(str(key), list(self.fields), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        declared = ", ".join(self.fields) or "none"
+        return StateFieldError(f"{self.owner} has no state field {key!r}{hint} (declared: {declared})")
 
     def add(self, contribution: Mapping[str, float | int]) -> None:
+        if not self._names >= contribution.keys():  # one set comparison, not a lookup per field
+            raise self._undeclared(next(key for key in contribution if key not in self.fields))
         ints, floats = self.ints, self.floats
         for key, value in contribution.items():
             if type(value) is int or type(value) is bool:
                 ints[key] = ints.get(key, 0) + value
             else:
+                if key in self._counts and not (math.isnan(value) or float(value).is_integer()):
+                    raise TypeError(f"{self.owner}: count field {key!r} got the non-integer value {value!r}")
                 acc = floats.get(key)
                 if acc is None:
                     acc = floats[key] = ExactSum()
                 acc.add(value)
 
     def merge(self, other: Sums) -> None:
+        if other.fields is not self.fields and dict(other.fields) != dict(self.fields):
+            raise StateFieldError(f"cannot merge states of different fields into {self.owner}")
         for key, value in other.ints.items():
             self.ints[key] = self.ints.get(key, 0) + value
         for key, acc in other.floats.items():
@@ -100,23 +155,25 @@ class Sums:
             mine.merge(acc)
 
     def __getitem__(self, key: str) -> ExactSum:
+        if key not in self.fields:
+            raise self._undeclared(key)
         out = ExactSum(self.ints.get(key, 0))
         if key in self.floats:
             out.merge(self.floats[key])
         return out
 
     def count(self, key: str) -> int:
-        """An integer-valued field as int (counts)."""
+        """A `COUNT` field as int."""
+        kind = self.fields.get(key)
+        if kind is None:
+            raise self._undeclared(key)
+        if kind != COUNT:
+            raise StateFieldError(
+                f"{self.owner}: state field {key!r} is a {kind}, not a count; read it as sums[key]"
+            )
         if key in self.floats:
             return round(float(self[key]))
         return self.ints.get(key, 0)
-
-    @classmethod
-    def total(cls, parts: Iterable[Sums]) -> Sums:
-        out = cls()
-        for part in parts:
-            out.merge(part)
-        return out
 
 
 def divide(numerator: ExactSum, denominator: ExactSum | int, scale: float = 100.0) -> float | None:

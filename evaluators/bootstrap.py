@@ -24,7 +24,9 @@ def unit_matrix(
     if protocol.grouped:
         grouped: dict[Any, Sums] = {}
         for key, contribution in contributions:
-            grouped.setdefault(key, Sums()).add(contribution)
+            if key not in grouped:
+                grouped[key] = protocol.expression_sums()
+            grouped[key].add(contribution)
         keys = sorted(grouped, key=repr)
         rows = [protocol.unit_contribution(grouped[k]) for k in keys]
     else:
@@ -38,7 +40,7 @@ def unit_matrix(
 def _metrics_from(protocol: Protocol, fields: list[str], matrix: np.ndarray, weights: np.ndarray) -> dict:
     nan_hit = (np.isnan(matrix) & (weights[:, None] > 0)).any(axis=0)
     totals = np.nan_to_num(matrix).T @ weights
-    sums = Sums()
+    sums = protocol.metric_sums()
     sums.add({f: (math.nan if nan_hit[i] else float(totals[i])) for i, f in enumerate(fields)})
     return protocol.compute(sums)
 

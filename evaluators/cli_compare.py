@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from evaluators.api import score_files
 from evaluators.atomic import check_output_path, write_json_atomic
-from evaluators.bootstrap import paired_bootstrap
 from evaluators.cli_eval import add_targets_arguments
+from evaluators.compare import compare_predictions
 from evaluators.errors import InputError
 from evaluators.protocols import TASKS
 from evaluators.results import DISPLAY, now_iso
@@ -36,36 +35,30 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"--resamples must be >= 1, got {args.resamples}")
     if args.out:
         check_output_path(args.out, "--out")
-    common = dict(
-        targets=args.targets,
+    result = compare_predictions(
+        args.task,
+        args.predictions_a,
+        args.predictions_b,
+        args.targets,
         config=args.config,
         split=args.split,
         protocol=args.protocol,
         resize=args.resize,
         allow_missing=args.allow_missing,
-        keep_rows=True,
-    )
-    a = score_files(args.task, args.predictions_a, **common)
-    b = score_files(args.task, args.predictions_b, **common)
-    protocol = a.evaluator.protocol
-    comparison = paired_bootstrap(
-        protocol,
-        a.evaluator.state.contributions,
-        b.evaluator.state.contributions,
-        a.results["metrics"],
-        b.results["metrics"],
-        level=args.ci,
+        ci=args.ci,
         resamples=args.resamples,
         seed=args.seed,
     )
+    a, b = result.results_a, result.results_b
+    comparison = result.to_dict()
     out = {
         "task": args.task,
-        "protocol": protocol.name,
-        "protocol_version": protocol.version,
-        "a": {"predictions": str(args.predictions_a), "sha256": a.results["predictions_sha256"]},
-        "b": {"predictions": str(args.predictions_b), "sha256": b.results["predictions_sha256"]},
-        "targets": a.results["targets"],
-        "targets_sha256": a.results["targets_sha256"],
+        "protocol": result.protocol,
+        "protocol_version": result.protocol_version,
+        "a": {"predictions": str(args.predictions_a), "sha256": a["predictions_sha256"]},
+        "b": {"predictions": str(args.predictions_b), "sha256": b["predictions_sha256"]},
+        "targets": a["targets"],
+        "targets_sha256": a["targets_sha256"],
         **comparison,
         "created": now_iso(),
     }
@@ -74,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"A = {args.predictions_a}")
     print(f"B = {args.predictions_b}")
     print(
-        f"{protocol.name}: A - B with {args.ci:.0%} paired bootstrap CI ({comparison['n_units']} {comparison['unit']}); "
+        f"{result.protocol}: A - B with {args.ci:.0%} paired bootstrap CI ({comparison['n_units']} {comparison['unit']}); "
         "P(A <= B) = share of resamples where A does not beat B"
     )
     for key, m in comparison["metrics"].items():

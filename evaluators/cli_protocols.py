@@ -1,11 +1,15 @@
-"""``vgbench protocols``: list the scoring protocols with versions, defaults and sources."""
+"""``vgbench protocols``: list the scoring protocols with versions, defaults and sources, the installed
+plugins' (``vgbench.protocols`` entry points) included; a plugin that fails to load is a warning."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import logging
 
-from evaluators.protocols import DEFAULTS, PROTOCOLS
+from evaluators.protocols import DEFAULTS, available_protocols, load_plugins
+
+log = logging.getLogger(__name__)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -13,6 +17,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    for why in load_plugins().values():
+        log.warning("a protocol plugin failed to load and is not listed: %s", why)
     entries = [
         {
             "name": name,
@@ -23,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
             "summary": cls.summary,
             "sources": list(cls.sources),
         }
-        for name, cls in PROTOCOLS.items()
+        for name, cls in available_protocols().items()
     ]
     if args.json:
         print(json.dumps(entries, indent=2))

@@ -1,7 +1,8 @@
 """Error types shared by every vgbench command.
 
 `InputError` is bad input or usage: the CLI prints it as one ``error:`` line on stderr and exits 2.
-Anything else escaping a command is an internal failure (exit 1).
+Anything else escaping a command is an internal failure (exit 1), e.g. `StateFieldError`: a protocol that
+reads or adds a state field it did not declare.
 """
 
 from __future__ import annotations
@@ -9,6 +10,10 @@ from __future__ import annotations
 
 class InputError(ValueError):
     """Bad input file, record or option. The message names the file, record and field."""
+
+
+class StateFieldError(LookupError):
+    """A protocol added or read a state field it did not declare (a bug in the protocol, not bad input)."""
 
 
 def locate(

@@ -24,7 +24,7 @@ class ScoreState:
     def __init__(self, protocol: Protocol, keep_rows: bool = False):
         self.protocol = protocol
         self.keep_rows = keep_rows
-        self.sums = {tt: Sums() for tt in TARGET_TYPES}
+        self.sums = {tt: protocol.expression_sums() for tt in TARGET_TYPES}
         self.units: dict[str, dict[Any, Sums]] = {tt: {} for tt in TARGET_TYPES}
         self.counts = {"expressions": 0, "no_target": 0, "missing": 0}
         self.type_counts = dict.fromkeys(TARGET_TYPES, 0)
@@ -40,7 +40,7 @@ class ScoreState:
         tt = target.target_type
         if self.protocol.grouped:
             key = self.protocol.unit_key(target)
-            self.units[tt].setdefault(key, Sums()).add(contribution)
+            self._unit(tt, key).add(contribution)
         else:
             self.sums[tt].add(contribution)
         self.counts["expressions"] += 1
@@ -68,7 +68,7 @@ class ScoreState:
         for tt in TARGET_TYPES:
             self.sums[tt].merge(other.sums[tt])
             for key, unit in other.units[tt].items():
-                self.units[tt].setdefault(key, Sums()).merge(unit)
+                self._unit(tt, key).merge(unit)
         for key, value in other.counts.items():
             self.counts[key] += value
         for key, value in other.type_counts.items():
@@ -76,14 +76,25 @@ class ScoreState:
         self.rows.extend(other.rows)
         self.contributions.extend(other.contributions)
 
+    def _unit(self, tt: str, key: Any) -> Sums:
+        unit = self.units[tt].get(key)
+        if unit is None:
+            unit = self.units[tt][key] = self.protocol.expression_sums()
+        return unit
+
     def _sums_for(self, types: tuple[str, ...]) -> Sums:
         if not self.protocol.grouped:
-            return Sums.total(self.sums[tt] for tt in types)
+            total = self.protocol.expression_sums()
+            for tt in types:
+                total.merge(self.sums[tt])
+            return total
         units: dict[Any, Sums] = {}
         for tt in types:
             for key, unit in self.units[tt].items():
-                units.setdefault(key, Sums()).merge(unit)
-        total = Sums()
+                if key not in units:
+                    units[key] = self.protocol.expression_sums()
+                units[key].merge(unit)
+        total = self.protocol.metric_sums()
         for key in sorted(units, key=repr):
             total.add(self.protocol.unit_contribution(units[key]))
         return total

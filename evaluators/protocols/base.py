@@ -4,11 +4,17 @@ A protocol turns one (prediction, target) pair into a per-sample row and a *cont
 of named numbers whose sums are the protocol's state (`evaluators.accumulate.Sums`). ``compute`` maps
 the sums to the metrics. Grouped protocols (R-RefCOCO) first sum expression contributions per unit
 (``unit_key``), then turn each unit's sums into one unit contribution (``unit_contribution``).
+
+Every protocol declares its state: ``state_fields`` (the fields of an expression contribution) and, when
+grouped, ``unit_fields`` (those of a unit contribution), each ``{name: COUNT | SUM}`` from
+`evaluators.accumulate.declare_state`. A contribution or a read naming any other field raises
+`evaluators.accumulate.StateFieldError`.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -115,7 +121,19 @@ class Protocol(ABC):
     metric_keys: ClassVar[tuple[str, ...]] = ()
     grouped: ClassVar[bool] = False
     needs: ClassVar[str] = "mask"  # "boxes" or "mask": what a record must carry
+    state_fields: ClassVar[Mapping[str, str]] = {}  # expression contribution: {field: COUNT | SUM}
+    unit_fields: ClassVar[Mapping[str, str]] = {}  # grouped only: unit contribution fields
     resize: int | None = None  # compare masks nearest-resized to resize x resize (--resize)
+
+    def expression_sums(self) -> Sums:
+        """An empty state of expression contributions (``state_fields``)."""
+        return Sums(self.state_fields, f"protocol {self.name!r}")
+
+    def metric_sums(self) -> Sums:
+        """An empty state of what ``compute`` reads: unit contributions if grouped, else expression ones."""
+        if self.grouped:
+            return Sums(self.unit_fields, f"protocol {self.name!r} (units)")
+        return self.expression_sums()
 
     def protocol_params(self) -> dict[str, Any]:
         return {**self.default_params(), "resize": self.resize}

@@ -13,16 +13,18 @@ from typing import Any
 
 import numpy as np
 
-from evaluators.accumulate import Sums, divide
+from evaluators.accumulate import Sums, declare_state, divide
 from evaluators.boxes import box_iou, generalized_box_iou, xywh_to_xyxy
 from evaluators.matching import greedy_match_count
 from evaluators.protocols.base import Protocol, kept_f32, ranked
-from evaluators.protocols.gres import cover_contribution, cover_metric
+from evaluators.protocols.cover import COVER_COUNTS, COVER_SUMS, cover_contribution, cover_metric
+from evaluators.protocols.registry import register_protocol
 from evaluators.records import Prediction, Target
 
 MATCH_THRESHOLD = 0.5
 
 
+@register_protocol
 @dataclass(frozen=True)
 class GrecGRefCOCO(Protocol):
     task = "grec"
@@ -33,6 +35,9 @@ class GrecGRefCOCO(Protocol):
     sources = ("gRefCOCO mdetr/datasets/refexp.py",)
     metric_keys = ("f1_score", "n_acc", "t_acc")
     needs = "boxes"
+    state_fields = declare_state(
+        counts=("n", "correct", "nt_n", "nt_ok", "t_n", "t_ok", *COVER_COUNTS), sums=COVER_SUMS
+    )
     tie_rule = "torch_topk"
 
     def default_params(self) -> dict[str, Any]:
@@ -85,6 +90,7 @@ class GrecGRefCOCO(Protocol):
         return metrics
 
 
+@register_protocol
 @dataclass(frozen=True)
 class GrecIoU(GrecGRefCOCO):
     name = "grec/iou"

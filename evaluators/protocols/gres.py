@@ -18,31 +18,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from evaluators import rle
-from evaluators.accumulate import Sums, divide
-from evaluators.protocols.base import (
-    Protocol,
-    any_above_f32_strict,
-    cover_fraction,
-    kept_instances_mask,
-    mask_pair,
-)
+from evaluators.accumulate import Sums, declare_state, divide
+from evaluators.protocols.base import Protocol, any_above_f32_strict, kept_instances_mask, mask_pair
+from evaluators.protocols.cover import COVER_COUNTS, COVER_SUMS, cover_contribution, cover_metric
+from evaluators.protocols.registry import register_protocol
 from evaluators.records import Prediction, Target
 
 THRESHOLDS = (0.7, 0.8, 0.9)
 
 
-def cover_contribution(pred: Prediction, target: Target) -> dict[str, float | int]:
-    """CoverAcc terms for a targeted expression (records without ``points`` cover nothing)."""
-    contribution: dict[str, float | int] = {"points_records": int(pred.points is not None)}
-    if not target.no_target:
-        contribution.update({"cover_n": 1, "cover": cover_fraction(pred.points, target)})
-    return contribution
-
-
-def cover_metric(sums: Sums) -> dict[str, float | None]:
-    return {"cover_acc": divide(sums["cover"], sums.count("cover_n"))} if sums.count("points_records") else {}
-
-
+@register_protocol
 @dataclass(frozen=True)
 class GresReLA(Protocol):
     task = "gres"
@@ -50,6 +35,21 @@ class GresReLA(Protocol):
     summary = "ReLA: gIoU (mean IoU, no-target right = 1), cIoU, N-acc, T-acc, prec@0.7..0.9 over targeted"
     sources = ("ReLA gres_model/evaluation/refer_evaluation.py",)
     metric_keys = ("giou", "ciou", "n_acc", "t_acc") + tuple(f"prec@{t}" for t in THRESHOLDS)
+    state_fields = declare_state(
+        counts=(
+            "n",
+            "derived",
+            "nt_n",
+            "nt_ok",
+            "t_n",
+            "t_ok",
+            "I",
+            "U",
+            *(f"hit@{t}" for t in THRESHOLDS),
+            *COVER_COUNTS,
+        ),
+        sums=("iou", *COVER_SUMS),
+    )
 
     def default_params(self) -> dict[str, Any]:
         return {
@@ -107,6 +107,7 @@ class GresReLA(Protocol):
         return {"no_target_source": source, "no_target_derived": derived}
 
 
+@register_protocol
 @dataclass(frozen=True)
 class GresInstanceVG(GresReLA):
     name = "gres/instancevg"

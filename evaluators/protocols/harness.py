@@ -23,9 +23,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from evaluators.accumulate import Sums, divide
+from evaluators.accumulate import Sums, declare_state, divide
 from evaluators.errors import InputError, locate
 from evaluators.protocols.base import Protocol, top_index
+from evaluators.protocols.registry import register_protocol
 from evaluators.records import Prediction, Target
 
 LMMS_THRESHOLDS = (0.1, 0.3, 0.5, 0.7, 0.9)
@@ -48,6 +49,7 @@ def _top_xyxy(pred: Prediction) -> list[float] | None:
     return [x, y, x + w, y + h]
 
 
+@register_protocol
 @dataclass(frozen=True)
 class RecLmmsEval(Protocol):
     task = "rec"
@@ -56,6 +58,9 @@ class RecLmmsEval(Protocol):
     sources = ("EvolvingLMMs-Lab/lmms-eval lmms_eval/tasks/refcoco/utils_rec.py",)
     metric_keys = tuple(f"acc@{t}" for t in LMMS_THRESHOLDS) + ("miou", "center_acc")
     needs = "boxes"
+    state_fields = declare_state(
+        counts=("n", "center", "no_box", "zero_union", *(f"hit@{t}" for t in LMMS_THRESHOLDS)), sums=("iou",)
+    )
 
     def default_params(self) -> dict[str, Any]:
         return {
@@ -103,6 +108,7 @@ class RecLmmsEval(Protocol):
         }
 
 
+@register_protocol
 @dataclass(frozen=True)
 class RecVLMEvalKit(Protocol):
     task = "rec"
@@ -111,6 +117,7 @@ class RecVLMEvalKit(Protocol):
     sources = ("open-compass/VLMEvalKit vlmeval/dataset/refcoco.py",)
     metric_keys = ("prec@1", "miou")
     needs = "boxes"
+    state_fields = declare_state(counts=("n", "hit", "no_box"), sums=("iou",))
 
     def default_params(self) -> dict[str, Any]:
         return {"space": "pixels, predicted box clipped to the image", "threshold": 0.5, "comparison": ">="}

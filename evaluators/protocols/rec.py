@@ -19,10 +19,11 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from evaluators.accumulate import Sums, divide
+from evaluators.accumulate import Sums, declare_state, divide
 from evaluators.boxes import box_iou, generalized_box_iou, refer_iou, xywh_to_xyxy
 from evaluators.errors import InputError, locate
 from evaluators.protocols.base import Protocol, top_index
+from evaluators.protocols.registry import register_protocol
 from evaluators.records import Prediction, Target
 
 THRESHOLDS = (0.5, 0.6, 0.7, 0.8, 0.9)
@@ -43,6 +44,7 @@ def top_index_f32(pred: Prediction) -> int | None:
     return int(np.lexsort(keys)[-1])  # lexsort: last key is primary, ascending
 
 
+@register_protocol
 @dataclass(frozen=True)
 class RecIoU(Protocol):
     task = "rec"
@@ -55,6 +57,7 @@ class RecIoU(Protocol):
     sources = ("MDETR datasets/refexp.py", "SimVG / InstanceVG evaluations")
     metric_keys = tuple(f"prec@{t}" for t in THRESHOLDS) + ("miou",)
     needs = "boxes"
+    state_fields = declare_state(counts=("n", *(f"hit@{t}" for t in THRESHOLDS)), sums=("iou",))
 
     def default_params(self) -> dict[str, Any]:
         return {
@@ -100,6 +103,7 @@ class RecIoU(Protocol):
         return metrics
 
 
+@register_protocol
 @dataclass(frozen=True)
 class RecGIoU(RecIoU):
     name = "rec/giou"
@@ -113,6 +117,7 @@ class RecGIoU(RecIoU):
         return float(generalized_box_iou(xyxy_f32(pred_xywh), xyxy_f32(gt_xywh))[0, 0])
 
 
+@register_protocol
 @dataclass(frozen=True)
 class RecRefer(RecIoU):
     name = "rec/refer"

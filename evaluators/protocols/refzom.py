@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from evaluators import rle
-from evaluators.accumulate import Sums, divide
+from evaluators.accumulate import Sums, declare_state, divide
 from evaluators.protocols.base import Protocol, any_above_f32_strict, kept_instances_mask, mask_pair
+from evaluators.protocols.registry import register_protocol
 from evaluators.records import Prediction, Target
 
 THRESHOLDS = (0.5, 0.6, 0.7, 0.8, 0.9)
@@ -24,6 +25,7 @@ def expression_mask(pred: Prediction, target: Target) -> rle.RLE:
     return rle.empty(target.height, target.width) if pred.no_target else mask
 
 
+@register_protocol
 @dataclass(frozen=True)
 class RefzomDMMI(Protocol):
     task = "refzom"
@@ -31,6 +33,9 @@ class RefzomDMMI(Protocol):
     summary = "DMMI: acc = empty mask on one-to-zero expressions; mIoU, oIoU, prec@ over targeted ones"
     sources = ("DMMI test.py",)
     metric_keys = ("acc", "miou", "oiou") + tuple(f"prec@{t}" for t in THRESHOLDS)
+    state_fields = declare_state(
+        counts=("n", "nt_n", "nt_ok", "t_n", "I", "U", *(f"hit@{t}" for t in THRESHOLDS)), sums=("iou",)
+    )
 
     def default_params(self) -> dict[str, Any]:
         return {
@@ -67,6 +72,7 @@ class RefzomDMMI(Protocol):
         return metrics
 
 
+@register_protocol
 @dataclass(frozen=True)
 class RefzomInstanceVG(RefzomDMMI):
     """InstanceVG's ``refzom_evaluate``: the one-to-zero hit is "no instance with score > 0.7", and a targeted

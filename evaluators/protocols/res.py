@@ -10,8 +10,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from evaluators import rle
-from evaluators.accumulate import Sums, divide
+from evaluators.accumulate import Sums, declare_state, divide
 from evaluators.protocols.base import Protocol, mask_pair, top_index
+from evaluators.protocols.registry import register_protocol
 from evaluators.records import Prediction, Target
 
 THRESHOLDS = (0.5, 0.6, 0.7, 0.8, 0.9)
@@ -25,6 +26,7 @@ def res_mask(pred: Prediction, target: Target) -> rle.RLE:
     return rle.empty(target.height, target.width) if top is None else pred.segmentations[top]
 
 
+@register_protocol
 @dataclass(frozen=True)
 class ResLAVT(Protocol):
     task = "res"
@@ -32,6 +34,7 @@ class ResLAVT(Protocol):
     summary = "mIoU (IoU 0 when U = 0), oIoU = sum I / sum U, prec@0.5..0.9 (>=), over all expressions"
     sources = ("LAVT test.py / utils", "SimVG / InstanceVG evaluations")
     metric_keys = ("miou", "oiou") + tuple(f"prec@{t}" for t in THRESHOLDS)
+    state_fields = declare_state(counts=("n", "I", "U", *(f"hit@{t}" for t in THRESHOLDS)), sums=("iou",))
 
     def default_params(self) -> dict[str, Any]:
         return {"thresholds": list(THRESHOLDS), "mask_from_instances": "top-scoring instance"}

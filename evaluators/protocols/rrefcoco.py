@@ -13,10 +13,11 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from evaluators.accumulate import Sums, divide
+from evaluators.accumulate import Sums, declare_state, divide
 from evaluators.errors import InputError, locate
 from evaluators.protocols.base import Protocol, any_above_f32_strict, kept_instances_mask, mask_pair
 from evaluators.protocols.refzom import expression_mask
+from evaluators.protocols.registry import register_protocol
 from evaluators.records import Prediction, Target
 
 
@@ -24,6 +25,7 @@ def _nan_div(num: float, den: float) -> float:
     return num / den if den else math.nan
 
 
+@register_protocol
 @dataclass(frozen=True)
 class RRefCOCORefSegformer(Protocol):
     task = "rrefcoco"
@@ -32,6 +34,8 @@ class RRefCOCORefSegformer(Protocol):
     sources = ("RefSegformer utils/validation.py",)
     metric_keys = ("miou", "oiou", "mrr", "riou")
     grouped = True
+    state_fields = declare_state(counts=("pos_n", "neg_n", "neg_fp", "fp_pixels", "I", "U"), sums=("iou",))
+    unit_fields = declare_state(counts=("objects", "I", "U", "no_negative"), sums=("m", "r", "riou"))
 
     def default_params(self) -> dict[str, Any]:
         return {"unit": "ref_id", "nan": "propagates", "mask_from_instances": "float32 score >= 0.7"}
@@ -81,6 +85,7 @@ class RRefCOCORefSegformer(Protocol):
         return {"objects": sums.count("objects"), "objects_without_negative": sums.count("no_negative")}
 
 
+@register_protocol
 @dataclass(frozen=True)
 class RRefCOCOInstanceVG(RRefCOCORefSegformer):
     """InstanceVG's ``rrefcoco_evaluate``: the same per-object averaging, but a negative is a false positive when

@@ -21,7 +21,7 @@ def data(tmp_path_factory):
     return write_dataset(tmp_path_factory.mktemp("built"))
 
 
-@pytest.fixture()
+@pytest.fixture
 def rows():
     return rows_of(CFG, SPLIT)
 
@@ -56,7 +56,8 @@ def test_png_ground_truth_scores_perfect(data, tmp_path, rows, nested, mode):
     out = tmp_path / "p.jsonl"
     assert convert_png_masks(tmp_path / "pngs", data, CFG, SPLIT, out, quiet=True) == len(rows)
     metrics = score_files("gres", out, data, CFG, SPLIT).results["metrics"]
-    assert metrics["giou"] == 100.0 and metrics["n_acc"] == 100.0
+    assert metrics["giou"] == 100.0
+    assert metrics["n_acc"] == 100.0
     recs = read(out)
     assert [r["no_target"] for r in recs] == [r["no_target"] for r in rows]
     assert recs[0]["instances"][0]["bbox"] == rows[0]["targets"][0]["bbox"]  # tight box of one rectangle
@@ -151,7 +152,8 @@ def test_coco_results_plain_mapping_and_polygons(data, tmp_path, rows):
     convert_coco_results(tmp_path / "r.json", tmp_path / "m.json", data, CFG, SPLIT, out, quiet=True)
     recs = read(out)
     assert rle.area(recs[0]["instances"][0]["segmentation"]) > 0
-    assert all(r["no_target"] for r in recs[1:]) and len(recs) == 6
+    assert all(r["no_target"] for r in recs[1:])
+    assert len(recs) == 6
 
 
 def test_coco_results_errors(data, tmp_path, rows):
@@ -223,7 +225,8 @@ def test_vg_dump_jsonl_round_trip(data, tmp_path, rows):
         assert score_files(task, out, data, CFG, SPLIT).results["metrics"][key] == 100.0
     recs = read(out)
     assert [r["no_target"] for r in recs] == [r["no_target"] for r in rows]
-    assert recs[0]["points"] == [[1.0, 2.0]] and recs[0]["no_target_score"] == pytest.approx(0.05)
+    assert recs[0]["points"] == [[1.0, 2.0]]
+    assert recs[0]["no_target_score"] == pytest.approx(0.05)
 
 
 def test_vg_dump_torch_container(data, tmp_path, rows):

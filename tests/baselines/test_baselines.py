@@ -48,10 +48,13 @@ def test_every_baseline_scores_on_every_task(data, tmp_path, name):
 def test_empty_and_full_image_records():
     row = rows_of("grefcoco_unc", "val")[0]
     e = Empty().predict(row)
-    assert e["instances"] == [] and e["no_target"] is True and rle.area(e["mask"]) == 0
+    assert e["instances"] == []
+    assert e["no_target"] is True
+    assert rle.area(e["mask"]) == 0
     assert e["mask"]["size"] == [24, 32]
     f = FullImage().predict(row)
-    assert f["instances"][0]["bbox"] == [0.0, 0.0, 32.0, 24.0] and f["no_target"] is False
+    assert f["instances"][0]["bbox"] == [0.0, 0.0, 32.0, 24.0]
+    assert f["no_target"] is False
     assert rle.area(f["mask"]) == 24 * 32
 
 
@@ -60,7 +63,8 @@ def test_center_box_is_half_the_sides_and_matches_its_mask():
     rec = CenterBox().predict(row)
     assert rec["instances"][0]["bbox"] == [8.0, 6.0, 16.0, 12.0]
     dense = rle.decode(rec["mask"])
-    assert dense.sum() == 16 * 12 and dense[6:18, 8:24].all()
+    assert dense.sum() == 16 * 12
+    assert dense[6:18, 8:24].all()
 
 
 def test_largest_object_picks_largest_non_crowd(data):
@@ -119,7 +123,8 @@ def test_largest_object_without_annotations_predicts_no_target():
     from baselines.predictors import LargestObject
 
     rec = LargestObject(pool).predict(rows_of("grefcoco_unc", "val")[0])
-    assert rec["no_target"] is True and rec["instances"] == []
+    assert rec["no_target"] is True
+    assert rec["instances"] == []
 
 
 def test_oracle_jitter_is_seeded_bounded_and_order_free():
@@ -127,7 +132,8 @@ def test_oracle_jitter_is_seeded_bounded_and_order_free():
     a = [OracleJitter(0.1, seed=3).predict(r) for r in rows]
     b = [OracleJitter(0.1, seed=3).predict(r) for r in reversed(rows)][::-1]
     c = [OracleJitter(0.1, seed=4).predict(r) for r in rows]
-    assert a == b and a != c
+    assert a == b
+    assert a != c
     for row, rec in zip(rows, a):
         assert rec["no_target"] == row["no_target"]
         assert len(rec["instances"]) == len(row["targets"])
@@ -135,7 +141,8 @@ def test_oracle_jitter_is_seeded_bounded_and_order_free():
             x, y, w, h = t["bbox"]
             px, py, pw, ph = inst["bbox"]
             assert abs((px + pw / 2) - (x + w / 2)) <= 0.1 * w + 0.5 + 0.05 * w  # shift + clipping
-            assert px >= 0.0 and px + pw <= row["width"] + 1e-9
+            assert px >= 0.0
+            assert px + pw <= row["width"] + 1e-9
             assert rle.area(inst["segmentation"]) <= t["area"]
 
 

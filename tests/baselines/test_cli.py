@@ -37,7 +37,9 @@ def test_cli_errors_are_one_line(data, tmp_path, capsys):
     ]
     assert main(["baseline", "emtpy", *base]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("error: ") and "did you mean 'empty'" in err and err.count("\n") == 1
+    assert err.startswith("error: ")
+    assert "did you mean 'empty'" in err
+    assert err.count("\n") == 1
     assert main(["baseline", "png-masks", *base]) == 2
     assert "--input is required" in capsys.readouterr().err
     assert main(["baseline", "coco-results", *base, "--input", str(tmp_path)]) == 2

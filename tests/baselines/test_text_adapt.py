@@ -63,24 +63,29 @@ def test_parse_failures_counted_listed_and_in_results_notes(data, tmp_path, caps
     out = capsys.readouterr().out
     assert rc == 0
     assert "parse failures: 1 (written as misses" in out
-    assert "rec/iou" in out and "rec/lmms-eval" in out and "rec/vlmevalkit" in out
+    assert "rec/iou" in out
+    assert "rec/lmms-eval" in out
+    assert "rec/vlmevalkit" in out
     two_thirds = f"{200 / 3:.2f}"
     assert (
         f"side by side, same answers: rec/iou prec@0.5 = {two_thirds} | rec/lmms-eval acc@0.5 = {two_thirds} | "
         f"rec/vlmevalkit prec@1 = {two_thirds}"
     ) in out
     report = json.loads((tmp_path / "preds.adapt.json").read_text())
-    assert report["parse_failure_ids"] == [bad] and report["on_parse_failure"] == "miss"
+    assert report["parse_failure_ids"] == [bad]
+    assert report["on_parse_failure"] == "miss"
     for name in ("rec_iou", "rec_lmms-eval", "rec_vlmevalkit"):
         results = json.loads((tmp_path / "res" / f"{name}.json").read_text())
         notes = results["notes"]["adapter"]
-        assert notes["parse_failures"] == 1 and notes["parse_failure_ids"] == [bad]
+        assert notes["parse_failures"] == 1
+        assert notes["parse_failure_ids"] == [bad]
         assert "miss" in notes["parse_failure_rule"]
     iou = json.loads((tmp_path / "res" / "rec_iou.json").read_text())["metrics"]
     assert iou["prec@0.5"] == pytest.approx(200 / 3)  # 2 of 3 right; the broken answer is a miss
     preds = [json.loads(line) for line in (tmp_path / "preds.jsonl").read_text().splitlines()]
     failed = next(p for p in preds if p["expr_id"] == bad)
-    assert failed["instances"] == [] and failed["no_target"] is False  # never a zero box
+    assert failed["instances"] == []
+    assert failed["no_target"] is False  # never a zero box
 
 
 def test_on_parse_failure_error_writes_nothing(data, tmp_path, capsys):
@@ -89,13 +94,17 @@ def test_on_parse_failure_error_writes_nothing(data, tmp_path, capsys):
     )
     rc = adapt(data, tmp_path, "--family", "internvl", "--on-parse-failure", "error", answers=answers)
     err = capsys.readouterr().err.strip().splitlines()
-    assert rc == 2 and len(err) == 1
-    assert "a.jsonl:3" in err[0] and "refcoco_unc/val/9" in err[0] and "field='text'" in err[0]
-    assert not (tmp_path / "preds.jsonl").exists() and not (tmp_path / "preds.adapt.json").exists()
+    assert rc == 2
+    assert len(err) == 1
+    assert "a.jsonl:3" in err[0]
+    assert "refcoco_unc/val/9" in err[0]
+    assert "field='text'" in err[0]
+    assert not (tmp_path / "preds.jsonl").exists()
+    assert not (tmp_path / "preds.adapt.json").exists()
 
 
 @pytest.mark.parametrize(
-    "mutate, message",
+    ("mutate", "message"),
     [
         (lambda a: a + [{"expr_id": "refcoco_unc/val/999", "text": "x"}], "unknown expr_id"),
         (lambda a: a + [a[0]], "duplicate answer"),
@@ -109,7 +118,9 @@ def test_bad_answers_exit_2(data, tmp_path, capsys, mutate, message):
     answers = write_jsonl(tmp_path / "a.jsonl", mutate(answers_for("refcoco_unc", "ferret")))
     rc = adapt(data, tmp_path, "--family", "ferret", answers=answers)
     err = capsys.readouterr().err
-    assert rc == 2 and message in err and err.count("\n") == 1
+    assert rc == 2
+    assert message in err
+    assert err.count("\n") == 1
     assert not (tmp_path / "preds.jsonl").exists()
 
 
@@ -131,7 +142,8 @@ def test_allow_missing_writes_misses(data, tmp_path):
     answers = write_jsonl(tmp_path / "a.jsonl", answers_for("refcoco_unc", "ferret")[1:])
     assert adapt(data, tmp_path, "--family", "ferret", "--allow-missing", answers=answers) == 0
     report = json.loads((tmp_path / "preds.adapt.json").read_text())
-    assert report["missing_answers"] == 1 and report["missing_answer_ids"] == ["refcoco_unc/val/7"]
+    assert report["missing_answers"] == 1
+    assert report["missing_answer_ids"] == ["refcoco_unc/val/7"]
 
 
 def lmms_samples(wrong=False):
@@ -166,10 +178,12 @@ def test_lmms_eval_log_samples_in(data, tmp_path, capsys):
     )
     assert rc == 0
     report = json.loads((tmp_path / "preds.adapt.json").read_text())
-    assert report["answers_format"] == "lmms-eval" and report["family"] == "lmms-eval"
+    assert report["answers_format"] == "lmms-eval"
+    assert report["family"] == "lmms-eval"
     assert report["parse_failure_ids"] == ["refcoco_unc/val/8"]
     res = score_files("rec", tmp_path / "preds.jsonl", data, "refcoco_unc", "val", "rec/lmms-eval").results
-    assert res["metrics"]["acc@0.9"] == pytest.approx(200 / 3) and res["notes"]["scored_as_0000"] == 1
+    assert res["metrics"]["acc@0.9"] == pytest.approx(200 / 3)
+    assert res["notes"]["scored_as_0000"] == 1
     # the older container: one JSON object with "logs"
     (tmp_path / "log.json").write_text(json.dumps({"logs": lmms_samples()}))
     assert adapt(data, tmp_path, answers=tmp_path / "log.json") == 0
@@ -190,7 +204,8 @@ def test_vlmevalkit_results_in(data, tmp_path, capsys):
     assert "--id-template" in capsys.readouterr().err
     assert adapt(data, tmp_path, "--id-template", "refcoco_unc/val/{index}", answers=tsv) == 0
     report = json.loads((tmp_path / "preds.adapt.json").read_text())
-    assert report["answers_format"] == "vlmevalkit" and report["family"] == "vlmevalkit"
+    assert report["answers_format"] == "vlmevalkit"
+    assert report["family"] == "vlmevalkit"
     # pixel boxes on images under 1000 px: VLMEvalKit's scale guess reads them as 0-1000
     res = score_files("rec", tmp_path / "preds.jsonl", data, "refcoco_unc", "val", "rec/vlmevalkit").results
     assert res["metrics"]["prec@1"] == 0.0
@@ -231,7 +246,10 @@ def test_seg_text_plus_png_masks_gres_round_trip(data, tmp_path):
     argv = ["--family", "seg", "--masks", str(masks), "--task", "gres", "--results-dir", str(tmp_path / "r")]
     assert adapt(data, tmp_path, *argv, config="grefcoco_unc", answers=path) == 0
     m = json.loads((tmp_path / "r" / "gres_rela.json").read_text())["metrics"]
-    assert m["giou"] == 100.0 and m["ciou"] == 100.0 and m["n_acc"] == 100.0 and m["t_acc"] == 100.0
+    assert m["giou"] == 100.0
+    assert m["ciou"] == 100.0
+    assert m["n_acc"] == 100.0
+    assert m["t_acc"] == 100.0
     # a [SEG] answer whose PNG is missing is a parse failure, not an empty mask
     (masks / png_name(rows[0]["expr_id"])).unlink()
     assert (
@@ -257,7 +275,8 @@ def test_florence2_polygons_gres_round_trip(data, tmp_path):
     argv = ["--family", "florence-2-seg", "--task", "gres", "--results-dir", str(tmp_path / "r")]
     assert adapt(data, tmp_path, *argv, config="grefcoco_unc", answers=path) == 0
     m = json.loads((tmp_path / "r" / "gres_rela.json").read_text())["metrics"]
-    assert m["giou"] == 100.0 and m["n_acc"] == 100.0
+    assert m["giou"] == 100.0
+    assert m["n_acc"] == 100.0
 
 
 def test_ref_vlm_decoder_boxes_and_masks(data, tmp_path):
@@ -389,10 +408,12 @@ def test_in_pass_scores_equal_vgbench_eval_and_workers_agree(data, tmp_path, mon
         )
         for r in results:
             direct = score_files("grec", out, data, "grefcoco_unc", "val", r["protocol"]).results
-            assert r["metrics"] == direct["metrics"] and r["breakdown"] == direct["breakdown"]
+            assert r["metrics"] == direct["metrics"]
+            assert r["breakdown"] == direct["breakdown"]
             assert r["predictions_sha256"] == direct["predictions_sha256"]
             assert r["targets_sha256"] == direct["targets_sha256"]
-    assert runs[1][0] == runs[2][0] and runs[1][2:] == runs[2][2:]
+    assert runs[1][0] == runs[2][0]
+    assert runs[1][2:] == runs[2][2:]
     assert {k: v for k, v in runs[1][1].items() if k != "answers"} == {
         k: v for k, v in runs[2][1].items() if k != "answers"
     }
@@ -417,12 +438,14 @@ def test_lmms_eval_join_through_a_targets_file_and_box_family_on_a_mask_task(dat
         "--out",
         str(tmp_path / "p.jsonl"),
     ]
-    assert main([*argv, "--quiet"]) == 0 and len(rows) == 3
+    assert main([*argv, "--quiet"]) == 0
+    assert len(rows) == 3
     answers = write_jsonl(tmp_path / "a.jsonl", answers_for("grefcoco_unc", "qwen-vl"))
     rc = adapt(
         data, tmp_path, "--family", "qwen-vl", "--task", "gres", config="grefcoco_unc", answers=answers
     )
-    assert rc == 2 and "boxes only" in capsys.readouterr().err
+    assert rc == 2
+    assert "boxes only" in capsys.readouterr().err
 
 
 def test_adapt_kinds(data, tmp_path, capsys):

@@ -64,20 +64,25 @@ def test_fixture(case):
     record, report = adapt_one(case)
     if case.get("failure"):
         assert list(report.parse_failures) == ["c/val/1"]
-        assert record["instances"] == [] and record["no_target"] is False
+        assert record["instances"] == []
+        assert record["no_target"] is False
         return
     assert not report.parse_failures, report.parse_failures
     if case.get("no_target"):
-        assert record["instances"] == [] and record["no_target"] is True
+        assert record["instances"] == []
+        assert record["no_target"] is True
         return
     got = [[b[0], b[1], b[0] + b[2], b[1] + b[3]] for b in (i["bbox"] for i in record["instances"])]
     assert len(got) == len(case["boxes"])
     for g, e in zip(got, case["boxes"]):
         assert g == pytest.approx(e, abs=1e-6)
     scores = [i["score"] for i in record["instances"]]
-    assert scores == sorted(scores, reverse=True) and len(set(scores)) == len(scores) and min(scores) >= 0.7
+    assert scores == sorted(scores, reverse=True)
+    assert len(set(scores)) == len(scores)
+    assert min(scores) >= 0.7
     if case.get("masks"):
-        assert "mask" in record and all("segmentation" in i for i in record["instances"])
+        assert "mask" in record
+        assert all("segmentation" in i for i in record["instances"])
         assert rle.area(record["mask"]) > 0
 
 
@@ -89,7 +94,7 @@ def test_smart_resize_matches_hand_values():
 
 
 @pytest.mark.parametrize(
-    "text, expected",
+    ("text", "expected"),
     [
         ("There is no such object.", True),
         ("No matching object in the image", True),

@@ -100,24 +100,30 @@ def _answers(family: str, targets, coords=None):
 
 
 @pytest.mark.parametrize("layout", list(LAYOUTS))
-@pytest.mark.parametrize("family, coords, config", CASES, ids=[f"{f}-{c or ''}-{g}" for f, c, g in CASES])
+@pytest.mark.parametrize(
+    ("family", "coords", "config"), CASES, ids=[f"{f}-{c or ''}-{g}" for f, c, g in CASES]
+)
 def test_round_trip(synth, family, coords, config, layout):
     task = CONFIGS[config]
     path = _targets_file(synth, config, layout)
     targets = list(iter_targets(path))
     assert any(t.no_target for t in targets) == (task == "grec")
     records, report = adapt_answers(family, _answers(family, targets, coords), targets, coords=coords)
-    assert not report.parse_failures and report.convention_warnings == []
+    assert not report.parse_failures
+    assert report.convention_warnings == []
     assert report.no_target_answers == sum(t.no_target for t in targets)
     floors, gfloors, centre_ok = [], [], True
     for t, rec in zip(targets, records):
         q = render_quantum(family, ImageSize(t.width, t.height), coords)
         got = [_xyxy(i["bbox"]) for i in rec["instances"]]
         want = [_xyxy(b) for b in t.boxes.tolist()]
-        assert len(got) == len(want) and rec["no_target"] == t.no_target
+        assert len(got) == len(want)
+        assert rec["no_target"] == t.no_target
         for g, w in zip(got, want):
-            assert abs(g[0] - w[0]) <= q[0] and abs(g[2] - w[2]) <= q[0], (t.expr_id, g, w, q)
-            assert abs(g[1] - w[1]) <= q[1] and abs(g[3] - w[3]) <= q[1], (t.expr_id, g, w, q)
+            assert abs(g[0] - w[0]) <= q[0], (t.expr_id, g, w, q)
+            assert abs(g[2] - w[2]) <= q[0], (t.expr_id, g, w, q)
+            assert abs(g[1] - w[1]) <= q[1], (t.expr_id, g, w, q)
+            assert abs(g[3] - w[3]) <= q[1], (t.expr_id, g, w, q)
             floors.append(_iou_floor(w, q))
             gfloors.append(_giou_floor(w, q))
             centre_ok &= (w[2] - w[0]) > 2 * q[0] and (w[3] - w[1]) > 2 * q[1]
@@ -152,7 +158,7 @@ def _x_first_locs(t) -> str:
 
 
 @pytest.mark.parametrize(
-    "rendered, declared, evidence",
+    ("rendered", "declared", "evidence"),
     [
         (("generic", "norm1"), ("generic", "norm1000"), "within [0, 1]"),
         (("qwen-vl", None), ("generic", "norm1"), "above 1"),

@@ -69,8 +69,10 @@ def test_card_yaml_configs_counts_sources(built):
         assert needle in text
     # a synthetic build says so and claims no CC BY licence (docs/formats.md#the-built-dataset; the real data's
     # licence and citations are checked on the real excerpts in test_formats_real.py)
-    assert header["license"] == "other" and "synthetic" in header["tags"]
-    assert header["citation"] == "" and "Kazemzadeh" not in text
+    assert header["license"] == "other"
+    assert "synthetic" in header["tags"]
+    assert header["citation"] == ""
+    assert "Kazemzadeh" not in text
     assert manifest["dataset_info"]["synthetic"] is True
     assert "20" + "26" not in text  # no build dates in the card
 
@@ -84,12 +86,14 @@ def test_refmix_drops_held_out_images(built):
         for r in iter_rows(built, c, s, columns=["image_id"])
     }
     mix = list(iter_rows(built, REFMIX, "train", columns=["expr_id", "image_id", "dataset", "config"]))
-    assert mix and not {r["image_id"] for r in mix} & held
+    assert mix
+    assert not {r["image_id"] for r in mix} & held
     assert {r["dataset"] for r in mix} == {"refcoco", "refcocoplus", "refcocog"}
     assert {r["config"] for r in mix} == {REFMIX}
     trains = sum(1 for c in REFMIX_SOURCES for _ in iter_rows(built, c, "train", columns=["image_id"]))
     notes = json.loads((built / MANIFEST).read_text())["notes"][REFMIX]
-    assert notes["dropped_images"] > 0 and len(mix) == trains - notes["dropped_rows"]
+    assert notes["dropped_images"] > 0
+    assert len(mix) == trains - notes["dropped_rows"]
 
 
 def test_embedded_images(synth_src, tmp_path):
@@ -97,7 +101,8 @@ def test_embedded_images(synth_src, tmp_path):
     shutil.copytree(synth_src, src)
     out = build_dataset(src, tmp_path / "d", configs=["refcoco_unc"], embed_images=True, quiet=True)
     row = next(iter_rows(out, "refcoco_unc", "val"))
-    assert row["image"]["path"] == row["file_name"] and row["image"]["bytes"][:2] == b"\xff\xd8"
+    assert row["image"]["path"] == row["file_name"]
+    assert row["image"]["bytes"][:2] == b"\xff\xd8"
     shutil.rmtree(src / "images")
     assert open_image(out, row).size == (row["width"], row["height"])
     row.pop("image")
@@ -111,7 +116,8 @@ def test_missing_or_corrupt_sources_write_nothing(synth_src, tmp_path):
     (src / "refcocog" / "refs(umd).p").unlink()
     out = build_dataset(src, tmp_path / "d", quiet=True)  # default: missing configs are skipped
     manifest = json.loads((out / MANIFEST).read_text())
-    assert "refcocog_umd" in manifest["skipped"] and REFMIX in manifest["skipped"]
+    assert "refcocog_umd" in manifest["skipped"]
+    assert REFMIX in manifest["skipped"]
     assert manifest["images_root"] is None
     before = _tree(out)
     with pytest.raises(InputError, match="refcocog_umd"):
@@ -137,7 +143,8 @@ def test_refuses_to_replace_a_foreign_folder(synth_src, tmp_path):
 def test_published_check_applies_only_to_real_sized_builds():
     real = {"refcoco_unc": {"train": {"rows": 120624}, "val": {"rows": 10834, "images": 1500}}}
     check = published_check(real)
-    assert check["applied"] == ["refcoco_unc"] and check["mismatches"] == [
+    assert check["applied"] == ["refcoco_unc"]
+    assert check["mismatches"] == [
         "refcoco_unc/val refs: published 3811, built None",
         "refcoco_unc/testA rows: published 5657, built None",
         "refcoco_unc/testA refs: published 1975, built None",
@@ -147,7 +154,9 @@ def test_published_check_applies_only_to_real_sized_builds():
         "refcoco_unc/testB images: published 750, built None",
     ]
     small = published_check({"refcoco_unc": {"train": {"rows": 300}, "val": {"rows": 40}}})
-    assert small["applied"] == [] and small["mismatches"] == [] and small["table"]
+    assert small["applied"] == []
+    assert small["mismatches"] == []
+    assert small["table"]
 
 
 def test_cli_build_and_errors(synth_src, tmp_path, capsys):
@@ -159,7 +168,8 @@ def test_cli_build_and_errors(synth_src, tmp_path, capsys):
     assert "refzom_final: train" in capsys.readouterr().out
     assert main(["build", "--source", str(tmp_path / "nope"), "--out", str(out)]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("error:") and "source folder not found" in err
+    assert err.startswith("error:")
+    assert "source folder not found" in err
     assert main(["synth", "--out", str(tmp_path / "s"), "--images", "3"]) == 2
 
 
@@ -178,7 +188,8 @@ def test_worker_errors_propagate_and_write_nothing(synth_src, tmp_path):
             quiet=True,
             rows_per_shard=50,
         )
-    assert not (tmp_path / "d").exists() and not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+    assert not (tmp_path / "d").exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
 
 
 def test_embed_images_with_a_missing_image_is_a_clear_error(synth_src, tmp_path):

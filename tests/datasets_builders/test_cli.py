@@ -35,13 +35,15 @@ def test_synth_build_export_end_to_end(tmp_path):
         "grefcoco_unc,refzom_final",
     )
     assert r.returncode == 0, r.stderr
-    assert "grefcoco_unc: train" in r.stdout and r.stdout.count("wrote") == 1  # workers did not rerun the CLI
+    assert "grefcoco_unc: train" in r.stdout
+    assert r.stdout.count("wrote") == 1  # workers did not rerun the CLI
     r = _vgbench(
         "export-targets", "--data", out, "--config", "grefcoco_unc", "--split", "val", "--out", targets
     )
     assert r.returncode == 0, r.stderr
     rows = [json.loads(line) for line in targets.read_text().splitlines()]
-    assert rows and all(row["expr_id"].startswith("grefcoco_unc/val/") for row in rows)
+    assert rows
+    assert all(row["expr_id"].startswith("grefcoco_unc/val/") for row in rows)
 
 
 def test_bad_input_is_one_error_line(tmp_path):
@@ -49,6 +51,10 @@ def test_bad_input_is_one_error_line(tmp_path):
     (tmp_path / "src" / "refcoco" / "instances.json").write_text("{}")
     (tmp_path / "src" / "refcoco" / "refs(unc).p").write_bytes(b"cos\nsystem\n(S'echo hi'\ntR.")
     r = _vgbench("build", "--source", tmp_path / "src", "--out", tmp_path / "d")
-    assert r.returncode == 2 and r.stderr.startswith("error:") and "Traceback" not in r.stderr
-    assert "refs(unc).p" in r.stderr and "refused global os.system" in r.stderr and "hi" not in r.stdout
+    assert r.returncode == 2
+    assert r.stderr.startswith("error:")
+    assert "Traceback" not in r.stderr
+    assert "refs(unc).p" in r.stderr
+    assert "refused global os.system" in r.stderr
+    assert "hi" not in r.stdout
     assert not (tmp_path / "d").exists()

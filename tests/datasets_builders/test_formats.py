@@ -95,7 +95,8 @@ def test_detection_picks_each_layout(synth_src):
 
 def test_card_states_missing_fields_split_mapping_and_joinability(format_builds):
     card = (format_builds["jxu124"] / "README.md").read_text()
-    assert "`validation` -> `val`" in card and "`test` -> `testA`" in card
+    assert "`validation` -> `val`" in card
+    assert "`test` -> `testA`" in card
     assert "Joins with an official build" in card
     card = (format_builds["lmms-lab"] / "README.md").read_text()
     assert "no: sent ids are derived" in card
@@ -215,7 +216,8 @@ def test_lmms_lab_embed_images_from_the_source_itself(synth_src, tmp_path):
 
     out = build_dataset(synth_src / "formats" / "lmms-lab", tmp_path / "d", embed_images=True, quiet=True)
     manifest = read_manifest(out)
-    assert manifest["images_from_source"] is True and manifest["images_root"] is None
+    assert manifest["images_from_source"] is True
+    assert manifest["images_root"] is None
     row = next(iter_rows(out, "refcocoplus_unc", "testB"))
     assert row["image"]["bytes"] == (synth_src / "images" / row["file_name"]).read_bytes()
     ds = datasets.load_dataset(str(out), "refcocoplus_unc", split="testB", cache_dir=str(tmp_path / "c"))

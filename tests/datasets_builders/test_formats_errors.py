@@ -27,7 +27,8 @@ def test_unknown_layout_lists_the_layouts_read(tmp_path):
     proc = _cli("build", "--source", str(src), "--out", str(tmp_path / "out"), "--quiet")
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error:")
+    assert len(lines) == 1
+    assert lines[0].startswith("error:")
     for layout in ("official", "zip", "instancevg", "jxu124", "lmms-lab"):
         assert f"{layout}:" in lines[0]
     assert not (tmp_path / "out").exists()
@@ -183,4 +184,5 @@ def test_instancevg_empty_mask_is_an_empty_target_mask(synth_src, tmp_path):
     row = next(iter_rows(out, "refcoco_unc", "val"))
     from evaluators import rle
 
-    assert rle.area(row["targets"][0]["mask"]) == 0 and row["target_type"] == "single"
+    assert rle.area(row["targets"][0]["mask"]) == 0
+    assert row["target_type"] == "single"

@@ -46,7 +46,8 @@ def _pipeline(folder: Path) -> int:
     for i, ref in enumerate(refs):
         for row in ref_rows(ref, coco, SPEC, f"refs:[{i}]"):
             parse_target(row, f"row {n}")  # whatever the builder writes, the evaluator accepts
-            assert ".." not in Path(row["file_name"]).parts and not Path(row["file_name"]).is_absolute()
+            assert ".." not in Path(row["file_name"]).parts
+            assert not Path(row["file_name"]).is_absolute()
             n += 1
     return n
 
@@ -267,8 +268,10 @@ def test_build_refuses_and_writes_nothing(synth_src, tmp_path, capsys, damage):
     coco_path.write_text(json.dumps(coco))
     out = tmp_path / "data"
     code, err = _build(src, out, capsys, *extra)
-    assert code == 2 and err.startswith("error:"), err
-    assert not out.exists() and [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+    assert code == 2, err
+    assert err.startswith("error:"), err
+    assert not out.exists()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 
 
 def test_killed_build_temp_folders_are_removed(synth_src, tmp_path, capsys):
@@ -279,4 +282,6 @@ def test_killed_build_temp_folders_are_removed(synth_src, tmp_path, capsys):
     live = tmp_path / f".data.building-{os.getppid()}"  # a running process: left alone
     live.mkdir()
     code, _ = _build(src, tmp_path / "data", capsys)
-    assert code == 0 and not dead.exists() and live.exists()
+    assert code == 0
+    assert not dead.exists()
+    assert live.exists()

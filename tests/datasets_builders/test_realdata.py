@@ -144,7 +144,8 @@ def test_real_expressions_are_built_verbatim(real_source, real_build):
         for r in rows:
             assert r["expr_id"] == f"{config}/{split}/{r['sent_id']}"
             assert r["file_name"] == f"train2014/COCO_train2014_{r['image_id']:012d}.jpg"
-            assert r["target_type"] == "single" and not r["no_target"]
+            assert r["target_type"] == "single"
+            assert not r["no_target"]
 
 
 def test_shared_real_images_across_datasets(real_build):
@@ -163,11 +164,10 @@ def test_real_first_ref_and_records(real_source, real_build):
         "lady with back to us",
         "blue shirt",
     ]
-    assert (
-        rows[0]["raw"] == "THE LADY WITH THE BLUE SHIRT"
-        and rows[0]["tokens"] == first_ref["sentences"][0]["tokens"]
-    )
-    assert rows[0]["targets"][0]["ann_id"] == 1719310 and rows[0]["image_id"] == 581857
+    assert rows[0]["raw"] == "THE LADY WITH THE BLUE SHIRT"
+    assert rows[0]["tokens"] == first_ref["sentences"][0]["tokens"]
+    assert rows[0]["targets"][0]["ann_id"] == 1719310
+    assert rows[0]["image_id"] == 581857
     mix = list(iter_rows(real_build, REFMIX, "train", columns=["expr_id"]))
     assert [r["expr_id"] for r in mix] == [f"{REFMIX}/train/refcoco_unc/{i}" for i in (0, 1, 2)]
 
@@ -175,7 +175,8 @@ def test_real_first_ref_and_records(real_source, real_build):
 def test_excerpt_build_reports_but_does_not_flag_published_sizes(real_build):
     manifest = json.loads((real_build / MANIFEST).read_text())
     check = manifest["published_check"]
-    assert check["applied"] == [] and check["mismatches"] == []
+    assert check["applied"] == []
+    assert check["mismatches"] == []
     assert ["refcoco_unc", "val", "rows", 10834, 29] in check["table"]
     assert set(list_configs(real_build)) == {
         "refcoco_unc",

@@ -17,7 +17,8 @@ def test_synth_zero_refs_name_an_existing_annotation(synth_src):
     zero = [r for r in refs if r["source"] == "zero"]
     assert zero
     for r in zero:
-        assert isinstance(r["ann_id"], int) and r["ann_id"] in anns
+        assert isinstance(r["ann_id"], int)
+        assert r["ann_id"] in anns
         assert anns[r["ann_id"]]["image_id"] == r["image_id"]  # the official loader indexes refToAnn
 
 
@@ -35,4 +36,5 @@ def test_builder_reads_zero_refs_both_ways(tmp_path):
         path = tmp_path / "refs(final).p"
         path.write_bytes(pickle.dumps([{**base, "ann_id": ann_id}], protocol=2))
         (ref,) = read_refs(path, "refzom")
-        assert ref.no_target and ref.ann_ids == ()
+        assert ref.no_target
+        assert ref.ann_ids == ()

@@ -50,7 +50,8 @@ def test_perfect_predictions_score_100(built, tmp_path, capsys, task, config, sp
     assert [r["expr_id"] for r in rows] == [
         r["expr_id"] for r in iter_rows(built, config, split, columns=["expr_id"])
     ]
-    assert "image" not in rows[0] and "tokens" not in rows[0]
+    assert "image" not in rows[0]
+    assert "tokens" not in rows[0]
     preds = tmp_path / "preds.jsonl"
     preds.write_text("".join(json.dumps(_perfect(r)) + "\n" for r in rows))
     out = tmp_path / "results.json"
@@ -64,7 +65,8 @@ def test_perfect_predictions_score_100(built, tmp_path, capsys, task, config, sp
         capsys.readouterr()
         assert code == 0
         metrics = json.loads(out.read_text())["metrics"]
-        assert metrics and all(v == pytest.approx(100.0) for v in metrics.values() if v is not None), metrics
+        assert metrics
+        assert all(v == pytest.approx(100.0) for v in metrics.values() if v is not None), metrics
         assert json.loads(out.read_text())["counts"]["expressions"] == len(rows)
 
 
@@ -83,5 +85,8 @@ def test_export_of_a_missing_split_is_a_clear_error(built, tmp_path, capsys):
         ]
     )
     err = capsys.readouterr().err
-    assert code == 2 and err.startswith("error:") and "testC" in err and "Traceback" not in err
+    assert code == 2
+    assert err.startswith("error:")
+    assert "testC" in err
+    assert "Traceback" not in err
     assert not (tmp_path / "t.jsonl").exists()

@@ -26,8 +26,10 @@ def test_rows_satisfy_the_schema(built, synth_src, config):
         assert rows, (config, split)
         for row in rows:
             assert tuple(row)[: len(FIXED_COLUMNS)] == FIXED_COLUMNS
-            assert row["config"] == config and row["split"] == split
-            assert row["expr_id"].startswith(f"{config}/{split}/") and row["expr_id"] not in seen
+            assert row["config"] == config
+            assert row["split"] == split
+            assert row["expr_id"].startswith(f"{config}/{split}/")
+            assert row["expr_id"] not in seen
             seen.add(row["expr_id"])
             h, w = row["height"], row["width"]
             with Image.open(synth_src / "images" / row["file_name"]) as img:
@@ -35,19 +37,24 @@ def test_rows_satisfy_the_schema(built, synth_src, config):
             assert row["mask"]["size"] == [h, w]
             for t in row["targets"]:
                 assert t["mask"]["size"] == [h, w]
-                assert len(t["bbox"]) == 4 and t["bbox"][2] > 0 and t["bbox"][3] > 0
+                assert len(t["bbox"]) == 4
+                assert t["bbox"][2] > 0
+                assert t["bbox"][3] > 0
             solid = [t["mask"] for t in row["targets"] if not t["iscrowd"]]
             merged = rle.decode(rle.union(solid, h, w)) if solid else rle.decode(rle.empty(h, w))
             assert (rle.decode(row["mask"]) == merged).all()
             n = len(solid)
             assert row["target_type"] == ("none" if n == 0 else "single" if n == 1 else "multi")
             if row["no_target"]:
-                assert row["targets"] == [] and rle.area(row["mask"]) == 0
+                assert row["targets"] == []
+                assert rle.area(row["mask"]) == 0
             else:
-                assert row["targets"] and rle.area(row["mask"]) > 0
+                assert row["targets"]
+                assert rle.area(row["mask"]) > 0
 
 
 def test_open_image_uses_the_manifest_images_root(built):
     row = next(iter_rows(built, "grefcoco_unc", "val"))
     img = open_image(built, row)
-    assert img.mode == "RGB" and img.size == (row["width"], row["height"])
+    assert img.mode == "RGB"
+    assert img.size == (row["width"], row["height"])

@@ -52,7 +52,8 @@ def test_refzom_zero_source_and_int_or_list(tmp_path):
 def test_rrefcoco_negatives(tmp_path):
     refs = [_ref(0, 4, [_sent(0), _sent(1, exist=True), _sent(2, exist=False)])]
     (ref,) = read_refs(_write(tmp_path, "refs(unc).p", refs), "rrefcoco")
-    assert [s.exists for s in ref.sentences] == [True, True, False] and not ref.no_target
+    assert [s.exists for s in ref.sentences] == [True, True, False]
+    assert not ref.no_target
 
 
 def test_refer_sentences_keep_text(tmp_path):

@@ -39,15 +39,18 @@ def test_layout_formats_and_annotation_kinds(synth_src):
         assert pickled.read_bytes()[:2] == b"\x80\x02", pickled  # protocol 2, like the official files
     inst = json.loads((synth_src / "ref-zom" / "instances.json").read_text())
     folders = Counter(img["file_name"].split("_")[1] for img in inst["images"])
-    assert folders["train2014"] == 24 and folders["val2014"] >= 2
+    assert folders["train2014"] == 24
+    assert folders["val2014"] >= 2
     anns = inst["annotations"]
     crowd = [a for a in anns if a["iscrowd"]]
-    assert crowd and all(isinstance(a["segmentation"]["counts"], list) for a in crowd)
+    assert crowd
+    assert all(isinstance(a["segmentation"]["counts"], list) for a in crowd)
     assert any(not a["iscrowd"] and len(a["segmentation"]) == 2 for a in anns)  # split by an occluder
     for img in inst["images"]:
         folder = img["file_name"].split("_")[1]
         assert (synth_src / "images" / folder / img["file_name"]).is_file()
-        assert 160 <= img["width"] <= 320 and 160 <= img["height"] <= 320
+        assert 160 <= img["width"] <= 320
+        assert 160 <= img["height"] <= 320
     assert len({(i["width"], i["height"]) for i in inst["images"]}) > 3
     zom = pickle.loads((synth_src / "ref-zom" / "refs(final).p").read_bytes())
     assert {r["source"] for r in zom} >= {"zero", "one", "many"}
@@ -63,7 +66,8 @@ def test_split_sizes_are_reasonable(built):
         if len(splits) > 1:
             assert sizes["train"] > max(v for k, v in sizes.items() if k != "train"), (config, sizes)
     val = list(iter_rows(built, "grefcoco_unc", "val", columns=["no_target", "target_type"]))
-    assert any(r["no_target"] for r in val) and any(r["target_type"] == "multi" for r in val)
+    assert any(r["no_target"] for r in val)
+    assert any(r["target_type"] == "multi" for r in val)
     for config, split in (("refzom_final", "test"), ("rrefcoco_unc", "val")):
         assert any(r["no_target"] for r in iter_rows(built, config, split, columns=["no_target"]))
 
@@ -82,7 +86,9 @@ def test_every_sentence_determines_its_targets(built):
                 ]
                 assert set(row["sentence"].split()) <= words
                 checked[row["target_type"]] += 1
-    assert checked["single"] > 100 and checked["multi"] > 20 and checked["none"] > 20
+    assert checked["single"] > 100
+    assert checked["multi"] > 20
+    assert checked["none"] > 20
 
 
 def test_refcocoplus_has_no_location_words(built):

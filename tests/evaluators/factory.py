@@ -60,12 +60,17 @@ def perfect_prediction(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def random_dataset(n: int, seed: int = 0, h: int = 24, w: int = 32, with_refs: bool = False):
-    """``n`` random rows (none / single / multi, some crowd) and noisy predictions for them."""
+def random_dataset(
+    n: int, seed: int = 0, h: int = 24, w: int = 32, with_refs: bool = False, one_box: bool = False
+):
+    """``n`` random rows (none / single / multi, some crowd; exactly one box each with ``one_box``, as REC
+    needs) and noisy predictions for them."""
     rng = np.random.default_rng(seed)
     rows, preds = [], []
     for i in range(n):
         k = int(rng.choice([0, 1, 1, 2, 3]))
+        if one_box:
+            k = 1
         boxes = []
         for _ in range(k):
             x, y = int(rng.integers(0, w - 4)), int(rng.integers(0, h - 4))

@@ -13,7 +13,7 @@ from tests.evaluators.factory import perfect_prediction, random_dataset, target_
 from vgbench.cli import main
 
 
-@pytest.fixture()
+@pytest.fixture
 def files(tmp_path):
     rows, preds = random_dataset(12, seed=3)
     targets = write_jsonl(tmp_path / "targets.jsonl", rows)
@@ -43,7 +43,9 @@ def test_eval_writes_results_schema_and_per_sample(files, capsys):
         "--per-sample",
         per_sample,
     )
-    assert code == 0 and "gIoU" in out and "cIoU" in out
+    assert code == 0
+    assert "gIoU" in out
+    assert "cIoU" in out
     res = json.loads(out_json.read_text())
     for key in (
         "task",
@@ -60,10 +62,12 @@ def test_eval_writes_results_schema_and_per_sample(files, capsys):
         "created",
     ):
         assert key in res, key
-    assert res["protocol"] == "gres/rela" and res["protocol_params"]["resize"] is None
+    assert res["protocol"] == "gres/rela"
+    assert res["protocol_params"]["resize"] is None
     assert set(res["metrics"]) >= {"giou", "ciou", "n_acc", "t_acc", "prec@0.7", "prec@0.8", "prec@0.9"}
     assert set(res["breakdown"]) == {"none", "single", "multi"}
-    assert res["counts"]["expressions"] == len(rows) and res["counts"]["missing"] == 0
+    assert res["counts"]["expressions"] == len(rows)
+    assert res["counts"]["missing"] == 0
     lines = [json.loads(x) for x in per_sample.read_text().splitlines()]
     assert [x["expr_id"] for x in lines] == [r["expr_id"] for r in rows]
     assert {"I", "U", "iou", "pred_no_target", "no_target"} <= set(lines[0])
@@ -132,7 +136,8 @@ def test_compare_paired(files, capsys):
     assert code == 0
     cmp = json.loads(out.read_text())
     giou = cmp["metrics"]["giou"]
-    assert giou["a"] == 100.0 and giou["diff"] == pytest.approx(100.0 - giou["b"])
+    assert giou["a"] == 100.0
+    assert giou["diff"] == pytest.approx(100.0 - giou["b"])
     assert giou["ci"][0] <= giou["diff"] <= giou["ci"][1] + 1e-9
     assert "A-B" in capsys.readouterr().out
 
@@ -156,10 +161,12 @@ def test_validate_only_and_allow_missing(files, capsys):
     code, out, _ = _eval(
         capsys, "--task", "gres", "--predictions", predictions, "--targets", targets, "--validate-only"
     )
-    assert code == 0 and out.startswith("ok:")
+    assert code == 0
+    assert out.startswith("ok:")
     partial = write_jsonl(tmp / "partial.jsonl", preds[:-2])
     code, _, err = _eval(capsys, "--task", "gres", "--predictions", partial, "--targets", targets)
-    assert code == 2 and "2 target expression(s) have no prediction" in err
+    assert code == 2
+    assert "2 target expression(s) have no prediction" in err
     out = tmp / "m.json"
     code, _, _ = _eval(
         capsys,
@@ -173,7 +180,8 @@ def test_validate_only_and_allow_missing(files, capsys):
         "--out",
         out,
     )
-    assert code == 0 and json.loads(out.read_text())["counts"]["missing"] == 2
+    assert code == 0
+    assert json.loads(out.read_text())["counts"]["missing"] == 2
 
 
 def _bad_records(rows):
@@ -234,8 +242,11 @@ def test_bad_input_exit_2_one_line_nothing_written(tmp_path, capsys, case):
     out = tmp_path / "results.json"
     code, _, err = _eval(capsys, "--task", "gres", "--predictions", path, "--targets", targets, "--out", out)
     assert code == 2, name
-    assert err.startswith("error:") and err.count("\n") == 1 and "Traceback" not in err, err
-    assert str(path) in err and ":" in err
+    assert err.startswith("error:"), err
+    assert err.count("\n") == 1, err
+    assert "Traceback" not in err, err
+    assert str(path) in err
+    assert ":" in err
     for fragment in fragments:
         assert fragment in err, (name, fragment, err)
     assert not out.exists()
@@ -249,14 +260,14 @@ def test_grec_needs_instances_and_line_numbers(tmp_path, capsys):
         tmp_path / "p.jsonl", [{"expr_id": "g/val/1", "instances": []}, {"expr_id": "g/val/2"}]
     )
     code, _, err = _eval(capsys, "--task", "grec", "--predictions", preds, "--targets", targets)
-    assert code == 2 and f"{preds}:2" in err and "'instances'" in err
+    assert code == 2
+    assert f"{preds}:2" in err
+    assert "'instances'" in err
 
 
 def test_usage_errors_exit_2(tmp_path, capsys):
     assert main(["eval", "--task", "gres"]) == 2
     assert capsys.readouterr().err.startswith("error:")
-    assert main(["evl"]) == 2
-    assert "did you mean 'eval'" in capsys.readouterr().err
     t = write_jsonl(tmp_path / "t.jsonl", [target_row("a", [])])
     p = write_jsonl(tmp_path / "p.jsonl", [{"expr_id": "a", "mask": rle.empty(20, 30)}])
     assert (
@@ -293,9 +304,7 @@ def test_usage_errors_exit_2(tmp_path, capsys):
     assert "broken.jsonl:1" in capsys.readouterr().err
 
 
-def test_module_entry_point_and_import_is_light():
+def test_import_is_light():
     code = "import sys, evaluators; import evaluators.cli_eval; print('torch' in sys.modules, 'datasets' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["False", "False"]
-    proc = subprocess.run([sys.executable, "-m", "vgbench", "protocols"], capture_output=True, text=True)
-    assert proc.returncode == 0 and "grec/grefcoco" in proc.stdout

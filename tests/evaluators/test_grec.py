@@ -35,7 +35,8 @@ def test_greedy_not_optimal_matching():
     # (0.538 with X, 0.4286 with Y). Greedy takes A-X first, then B-Y < 0.5: TP 1, FP 1, FN 1.
     # The optimal assignment (A-Y, B-X) would match both.
     metrics = _grec([([0, 0, 10, 10], 0.9), ([-3, 0, 10, 10], 0.8)], [(0, 0, 10, 10), (1, 0, 10, 10)])
-    assert metrics["f1_score"] == 0.0 and metrics["t_acc"] == 100.0
+    assert metrics["f1_score"] == 0.0
+    assert metrics["t_acc"] == 100.0
 
 
 def test_greedy_matrix_rules():
@@ -57,13 +58,17 @@ def test_nan_giou_of_zero_area_boxes_counts_as_match():
 
 def test_no_target_rules_and_empty_instances():
     assert _grec([], [])["f1_score"] == 100.0
-    assert _grec([], [])["n_acc"] == 100.0 and _grec([], [])["t_acc"] is None
+    assert _grec([], [])["n_acc"] == 100.0
+    assert _grec([], [])["t_acc"] is None
     m = _grec([([0, 0, 5, 5], 0.9)], [])
-    assert m["f1_score"] == 0.0 and m["n_acc"] == 0.0
+    assert m["f1_score"] == 0.0
+    assert m["n_acc"] == 0.0
     m = _grec([([0, 0, 5, 5], 0.5)], [])  # below threshold: not kept
     assert m["f1_score"] == 100.0
     m = _grec([], [(0, 0, 10, 10)])
-    assert m["f1_score"] == 0.0 and m["t_acc"] == 0.0 and m["n_acc"] is None
+    assert m["f1_score"] == 0.0
+    assert m["t_acc"] == 0.0
+    assert m["n_acc"] is None
 
 
 def test_crowd_boxes_count_as_targets():

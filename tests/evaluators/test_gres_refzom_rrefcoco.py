@@ -34,7 +34,8 @@ def test_gres_rela_four_cases_by_hand():
     m = evaluate("gres", preds, rows)["metrics"]
     assert m["giou"] == pytest.approx(100 * (0.5 + 0 + 0 + 1) / 4)
     assert m["ciou"] == pytest.approx(100 * 10 / (20 + 13 + 3))
-    assert m["n_acc"] == 50.0 and m["t_acc"] == 50.0
+    assert m["n_acc"] == 50.0
+    assert m["t_acc"] == 50.0
     assert m["prec@0.7"] == 0.0
 
 
@@ -42,15 +43,19 @@ def test_gres_prec_over_targeted_only():
     rows = [target_row("g/val/1", [(0, 0, 5, 2)], H, W), target_row("g/val/2", [], H, W)]
     preds = [_pred("g/val/1", (0, 0, 5, 2)), _pred("g/val/2")]
     m = evaluate("gres", preds, rows)["metrics"]
-    assert m["prec@0.9"] == 100.0 and m["giou"] == 100.0 and m["ciou"] == 100.0
+    assert m["prec@0.9"] == 100.0
+    assert m["giou"] == 100.0
+    assert m["ciou"] == 100.0
 
 
 def test_gres_derived_vs_explicit_no_target():
     rows = [target_row("g/val/1", [], H, W)]
     derived = evaluate("gres", [_pred("g/val/1")], rows)
-    assert derived["metrics"]["n_acc"] == 100.0 and derived["notes"]["no_target_source"] == "derived"
+    assert derived["metrics"]["n_acc"] == 100.0
+    assert derived["notes"]["no_target_source"] == "derived"
     explicit = evaluate("gres", [_pred("g/val/1", no_target=False)], rows)
-    assert explicit["metrics"]["n_acc"] == 0.0 and explicit["metrics"]["giou"] == 0.0
+    assert explicit["metrics"]["n_acc"] == 0.0
+    assert explicit["metrics"]["giou"] == 0.0
     assert explicit["notes"]["no_target_source"] == "record"
     assert explicit["metrics"]["ciou"] is None  # sum U = 0: empty denominator -> null
 
@@ -87,7 +92,10 @@ def test_refzom_empty_mask_rule():
     ]
     m = evaluate("refzom", preds, rows)["metrics"]
     assert m["acc"] == 50.0
-    assert m["miou"] == 50.0 and m["oiou"] == 50.0 and m["prec@0.5"] == 100.0 and m["prec@0.6"] == 0.0
+    assert m["miou"] == 50.0
+    assert m["oiou"] == 50.0
+    assert m["prec@0.5"] == 100.0
+    assert m["prec@0.6"] == 0.0
 
 
 def test_refzom_instancevg_zero_hit():
@@ -133,10 +141,12 @@ def test_rrefcoco_nan_propagates_and_is_noted():
     result = evaluate("rrefcoco", preds, rows)
     assert result["metrics"]["mrr"] is None  # object 8 has no negative: r_o NaN, the mean is NaN
     assert result["metrics"]["miou"] == pytest.approx(100 * (0.75 + 1.0) / 2)
-    assert result["notes"]["objects_without_negative"] == 1 and "mrr" in result["notes"]["nan_metrics"]
+    assert result["notes"]["objects_without_negative"] == 1
+    assert "mrr" in result["notes"]["nan_metrics"]
     zero_union = [
         target_row("r/val/9", [(0, 0, 0, 0)], H, W, ref_id=9),
         target_row("r/val/10", [], H, W, ref_id=9),
     ]
     res = evaluate("rrefcoco", [_pred("r/val/9"), _pred("r/val/10")], zero_union)
-    assert res["metrics"]["miou"] is None and res["metrics"]["mrr"] == 100.0  # U = 0 positive -> NaN IoU
+    assert res["metrics"]["miou"] is None  # U = 0 positive -> NaN IoU
+    assert res["metrics"]["mrr"] == 100.0

@@ -28,7 +28,8 @@ def score(protocol, pairs):
 
 def test_registered_with_sources():
     for name in ("rec/lmms-eval", "rec/vlmevalkit"):
-        assert name in PROTOCOLS and PROTOCOLS[name].sources
+        assert name in PROTOCOLS
+        assert PROTOCOLS[name].sources
         assert get_protocol("rec", name).name == name
     with pytest.raises(InputError):
         get_protocol("grec", "rec/lmms-eval")
@@ -53,7 +54,8 @@ def test_lmms_eval_no_box_is_0000_and_its_centre_can_hit():
         "rec/lmms-eval",
         [({"expr_id": "a", "instances": []}, corner), ({"expr_id": "b", "instances": []}, away)],
     )
-    assert res["metrics"]["center_acc"] == 50.0 and res["metrics"]["miou"] == 0.0
+    assert res["metrics"]["center_acc"] == 50.0
+    assert res["metrics"]["miou"] == 0.0
     assert res["notes"]["scored_as_0000"] == 2
     # rec/iou has no such rule: a miss is a miss
     assert score("rec/iou", [({"expr_id": "a", "instances": []}, corner)])["metrics"]["miou"] == 0.0

@@ -53,4 +53,5 @@ def test_rrefcoco_instancevg_false_positive_from_scores():
     assert m["mrr"] == pytest.approx(50.0)
     assert m["riou"] == pytest.approx(100 * 5 / (10 + 3))
     ref = evaluate("rrefcoco", preds, rows)["metrics"]  # refsegformer: masks decide, no_target empties
-    assert ref["miou"] == 0.0 and ref["mrr"] == 0.0
+    assert ref["miou"] == 0.0
+    assert ref["mrr"] == 0.0

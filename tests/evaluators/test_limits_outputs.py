@@ -17,7 +17,7 @@ from tests.evaluators.factory import random_dataset, write_jsonl
 from vgbench.cli import main
 
 
-@pytest.fixture()
+@pytest.fixture
 def files(tmp_path):
     rows, preds = random_dataset(8, seed=2)
     return write_jsonl(tmp_path / "t.jsonl", rows), write_jsonl(tmp_path / "p.jsonl", preds)
@@ -42,14 +42,18 @@ def test_bad_out_paths_fail_before_anything_is_written(files, tmp_path, capsys, 
     else:
         out = per_sample
     code, err = _eval(capsys, targets, preds, "--out", out, "--per-sample", per_sample)
-    assert code == 2 and len(err) == 1 and err[0].startswith("error:") and "--out" in err[0]
+    assert code == 2
+    assert len(err) == 1
+    assert err[0].startswith("error:")
+    assert "--out" in err[0]
     assert not per_sample.exists()
 
 
 def test_resize_is_bounded(files, capsys):
     targets, preds = files
     code, err = _eval(capsys, targets, preds, "--resize", MAX_RESIZE + 1)
-    assert code == 2 and str(MAX_RESIZE) in err[0]
+    assert code == 2
+    assert str(MAX_RESIZE) in err[0]
 
 
 def test_concurrent_writers_leave_a_consistent_pair(tmp_path):
@@ -127,7 +131,9 @@ def test_overlong_jsonl_record_is_refused_without_reading_it_whole(files, monkey
     targets, preds = files
     monkeypatch.setattr(readers, "MAX_RECORD_BYTES", 64)
     code, err = _eval(capsys, targets, preds)
-    assert code == 2 and "record longer than 64 characters" in err[0] and ":1:" in err[0]
+    assert code == 2
+    assert "record longer than 64 characters" in err[0]
+    assert ":1:" in err[0]
 
 
 @pytest.mark.parametrize("command", ["synth", "build"])
@@ -140,7 +146,8 @@ def test_out_below_a_file_is_an_input_error_for_every_writer(tmp_path, capsys, c
     }[command]
     assert main(argv) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "is a file, not a folder" in err[0]
+    assert len(err) == 1
+    assert "is a file, not a folder" in err[0]
 
 
 def test_atomic_writers_refuse_a_path_below_a_file(tmp_path):

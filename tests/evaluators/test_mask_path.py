@@ -135,8 +135,10 @@ def test_mask_record_without_mask_or_segmentation_needs_no_target_true(tmp_path,
         )
         code = main(["eval", "--quiet", "--task", task, "--predictions", str(p), "--targets", str(t)])
         err = capsys.readouterr().err
-        assert code == 2 and err.count("\n") == 1, (task, err)
-        assert f"{p}:1 expr_id='a' field='mask': missing" in err and "'no_target': true" in err
+        assert code == 2, (task, err)
+        assert err.count("\n") == 1, (task, err)
+        assert f"{p}:1 expr_id='a' field='mask': missing" in err
+        assert "'no_target': true" in err
     p = write_jsonl(
         tmp_path / "p.jsonl",
         [
@@ -153,4 +155,5 @@ def test_missing_records_are_still_scored_as_empty(tmp_path):
     rows = [target_row("a", [(0, 0, 4, 4)]), target_row("b", [(1, 1, 3, 3)])]
     p, t = _files(tmp_path, [{"expr_id": "a", "mask": rows[0]["mask"]}], rows)
     res = score_files("gres", p, t, allow_missing=True).results
-    assert res["counts"]["missing"] == 1 and res["metrics"]["giou"] == 50.0
+    assert res["counts"]["missing"] == 1
+    assert res["metrics"]["giou"] == 50.0

@@ -39,20 +39,30 @@ def test_atomic_writers_create_folders_and_replace_whole(tmp_path):
     assert json.loads(target.read_text()) == {"k": [1, 2]}
     copy_atomic(target, tmp_path / "copy.json")
     assert (tmp_path / "copy.json").read_bytes() == target.read_bytes()
-    assert _leftovers(target.parent) == [] and _leftovers(tmp_path) == []
+    assert _leftovers(target.parent) == []
+    assert _leftovers(tmp_path) == []
 
 
 def test_a_failed_write_keeps_the_old_file_and_leaves_no_temp(tmp_path):
     target = tmp_path / "out.json"
     target.write_text("old")
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="not JSON compliant"):
         write_json_atomic(target, {"x": float("nan")})  # NaN is refused mid-write
-    with pytest.raises(RuntimeError), atomic_file(target) as f:
-        f.write("partial")
-        raise RuntimeError("boom")
-    with pytest.raises(RuntimeError), atomic_path(target) as tmp:
-        tmp.write_text("partial")
-        raise RuntimeError("boom")
+
+    def fail_inside_atomic_file():
+        with atomic_file(target) as f:
+            f.write("partial")
+            raise RuntimeError("boom")
+
+    def fail_inside_atomic_path():
+        with atomic_path(target) as tmp:
+            tmp.write_text("partial")
+            raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        fail_inside_atomic_file()
+    with pytest.raises(RuntimeError, match="boom"):
+        fail_inside_atomic_path()
     assert target.read_text() == "old"
     assert _leftovers(tmp_path) == []
 
@@ -109,7 +119,8 @@ def test_progress_is_off_when_quiet_or_not_a_terminal(monkeypatch):
     monkeypatch.setattr("sys.stderr", io.StringIO())  # not a terminal
     assert progress(items, 3, "x") is items
     bar = progress_bar(5, "x")
-    assert isinstance(bar, NullBar) and bar.total == 5
+    assert isinstance(bar, NullBar)
+    assert bar.total == 5
     bar.update(2)
     bar.set_postfix(loss="1.0")
     bar.close()
@@ -143,7 +154,7 @@ def test_predictions_writer_refuses_bad_names_and_nan(tmp_path):
     with pytest.raises(InputError, match="must end in .jsonl or .json"):
         write_predictions(tmp_path / "p.txt", [])
     (tmp_path / "p.jsonl").write_text("old\n")
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="not JSON compliant"):
         write_predictions(tmp_path / "p.jsonl", [{"expr_id": "a", "no_target_score": float("nan")}])
     assert (tmp_path / "p.jsonl").read_text() == "old\n"
     assert _leftovers(tmp_path) == []

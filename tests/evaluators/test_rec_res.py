@@ -20,18 +20,21 @@ def test_rec_iou_hand_values():
     # inter 50, union 150 -> 1/3
     assert _rec([[5, 0, 10, 10]], (0, 0, 10, 10))["miou"] == pytest.approx(100 / 3)
     m = _rec([[0, 0, 10, 10]], (0, 0, 10, 10))
-    assert m["miou"] == 100.0 and all(m[f"prec@{t}"] == 100.0 for t in (0.5, 0.6, 0.7, 0.8, 0.9))
+    assert m["miou"] == 100.0
+    assert all(m[f"prec@{t}"] == 100.0 for t in (0.5, 0.6, 0.7, 0.8, 0.9))
 
 
 def test_rec_threshold_is_inclusive():
     # inter 50, union 100 -> IoU exactly 0.5 counts at prec@0.5
     m = _rec([[0, 0, 10, 5]], (0, 0, 10, 10))
-    assert m["prec@0.5"] == 100.0 and m["prec@0.6"] == 0.0
+    assert m["prec@0.5"] == 100.0
+    assert m["prec@0.6"] == 0.0
 
 
 def test_rec_empty_instances_is_a_miss():
     m = _rec([], (0, 0, 10, 10))
-    assert m["miou"] == 0.0 and m["prec@0.5"] == 0.0
+    assert m["miou"] == 0.0
+    assert m["prec@0.5"] == 0.0
 
 
 def test_rec_top_score_and_tie_to_larger_box_tuple():
@@ -49,7 +52,8 @@ def test_rec_giou_float32():
     inter, union, enclosing = 8.2**2, 200 - 8.2**2, 11.8**2
     assert iou == pytest.approx(100 * inter / union)
     assert giou == pytest.approx(100 * (inter / union - (enclosing - union) / enclosing), abs=1e-4)
-    assert isinstance(giou, float) and giou != iou
+    assert isinstance(giou, float)
+    assert giou != iou
 
 
 def test_rec_refer_inclusive_pixels():
@@ -78,14 +82,16 @@ def test_res_miou_oiou_hand_values():
     m = evaluate("res", [p1, p2], [r1, r2])["metrics"]
     assert m["miou"] == pytest.approx(100 * (0.5 + 0.04) / 2)
     assert m["oiou"] == pytest.approx(100 * 14 / 120)
-    assert m["prec@0.5"] == 50.0 and m["prec@0.6"] == 0.0
+    assert m["prec@0.5"] == 50.0
+    assert m["prec@0.6"] == 0.0
 
 
 def test_res_zero_union_scores_zero_and_oiou_null():
     row = target_row("s/val/1", [(0, 0, 0, 0)], h=6, w=6)  # empty gt mask
     pred = {"expr_id": "s/val/1", "mask": rle.empty(6, 6)}
     m = evaluate("res", [pred], [row])["metrics"]
-    assert m["miou"] == 0.0 and m["oiou"] is None
+    assert m["miou"] == 0.0
+    assert m["oiou"] is None
 
 
 def test_res_mask_from_top_instance():
@@ -108,4 +114,5 @@ def test_resize_nearest_changes_resolution_only():
     dense = np.zeros((3, 5), np.uint8)
     dense[1, 2] = 1
     out = rle.decode(rle.resize_nearest(rle.encode(dense), (6, 10)))
-    assert out.sum() == 4 and out[2:4, 4:6].all()
+    assert out.sum() == 4
+    assert out[2:4, 4:6].all()

@@ -23,7 +23,8 @@ masks = st.tuples(st.integers(1, 24), st.integers(1, 24)).flatmap(
 @given(dense=masks)
 def test_encode_decode_round_trip_and_area(dense):
     encoded = rle.encode(dense)
-    assert isinstance(encoded["counts"], str) and encoded["size"] == list(dense.shape)
+    assert isinstance(encoded["counts"], str)
+    assert encoded["size"] == list(dense.shape)
     assert np.array_equal(rle.decode(encoded), dense)
     assert rle.area(encoded) == int(dense.sum())
     assert rle.normalize(encoded) == encoded
@@ -56,7 +57,8 @@ def test_uncompressed_counts_convert(dense):
 def test_intersection_union_matches_dense_and_pycocotools(pair):
     a, b = pair
     inter, union = rle.intersection_union(rle.encode(a), rle.encode(b))
-    assert inter == int((a & b).sum()) and union == int((a | b).sum())
+    assert inter == int((a & b).sum())
+    assert union == int((a | b).sum())
     ra, rb = coco_mask.encode(np.asfortranarray(a)), coco_mask.encode(np.asfortranarray(b))
     if union:
         assert inter / union == pytest.approx(coco_mask.iou([ra], [rb], [0])[0, 0])
@@ -65,7 +67,7 @@ def test_intersection_union_matches_dense_and_pycocotools(pair):
 
 
 @pytest.mark.parametrize(
-    "bad, reason",
+    ("bad", "reason"),
     [
         ({"size": [2, 2], "counts": ""}, "cover 0 pixels"),
         ({"size": [2, 2], "counts": "zz"}, "alphabet"),

@@ -46,5 +46,5 @@ def test_small_hand_cases():
     assert topk1_index(same) == _torch_index(same)
     big = np.full(64, 0.5, np.float32)
     assert topk1_index(big) == 0  # >= 64 entries: the first maximum
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="empty array"):
         topk1_index(np.array([], np.float32))

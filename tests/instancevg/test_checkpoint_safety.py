@@ -71,7 +71,8 @@ def test_crafted_beit3_checkpoint_is_refused_and_runs_nothing(tmp_path):
 
 def _one_error_line(capsys) -> str:
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and err[0].startswith("error:"), err
+    assert len(err) == 1, err
+    assert err[0].startswith("error:"), err
     return err[0]
 
 
@@ -97,7 +98,8 @@ def test_cli_predict_and_resume_refuse_a_crafted_checkpoint(tmp_path, capsys):
     ]
     assert main(argv) == 2
     assert "weights_only=True" in _one_error_line(capsys)
-    assert not marker.exists() and not out.exists()
+    assert not marker.exists()
+    assert not out.exists()
 
 
 def _payload():
@@ -125,7 +127,8 @@ def _flip_byte_in_tensor(path, entry_suffix: str, offset: int) -> None:
         data = zf.read(info)
     raw = bytearray(path.read_bytes())
     start = raw.find(data)
-    assert start > 0 and info.compress_type == zipfile.ZIP_STORED
+    assert start > 0
+    assert info.compress_type == zipfile.ZIP_STORED
     raw[start + offset] ^= 0x01
     path.write_bytes(bytes(raw))
 
@@ -170,7 +173,8 @@ def test_wrong_field_types_are_input_errors(tmp_path):
 
 def test_rng_state_is_plain_and_restores_exactly():
     state = get_rng_state()
-    assert torch.is_tensor(state["numpy"]["key"]) and state["numpy"]["key"].shape == (624,)
+    assert torch.is_tensor(state["numpy"]["key"])
+    assert state["numpy"]["key"].shape == (624,)
     first = (random.random(), float(np.random.rand()), float(torch.rand(1)), float(np.random.randn()))
     set_rng_state(state)
     assert (random.random(), float(np.random.rand()), float(torch.rand(1)), float(np.random.randn())) == first

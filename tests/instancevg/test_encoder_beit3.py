@@ -85,7 +85,8 @@ def test_checkpoint_round_trip_with_position_interpolation(tmp_path):
     )
     dst = _encoder(img_size=96)  # 6 x 6 grid
     missing, unexpected = load_beit3_checkpoint(dst, path)
-    assert missing == [] and unexpected == ["head.weight"]
+    assert missing == []
+    assert unexpected == ["head.weight"]
     for key, value in src.state_dict().items():
         if key != "encoder.embed_positions.A.weight":
             torch.testing.assert_close(dst.state_dict()[key], value)

@@ -25,14 +25,18 @@ def test_each_decoder_type_builds_its_parts(decoder):
 
 def test_switches_choose_parts_not_branches():
     plain = build_model(micro_config())
-    assert plain.query_generator is not None and plain.query_embed is None
+    assert plain.query_generator is not None
+    assert plain.query_embed is None
     assert plain.reference_points is None  # tiny-cpu: the paper's reference = p
     assert len(plain.heads) == 1
     ablated = build_model(
         micro_config("ablation.use_apd=false", "quirks.share_heads=false", "use_piph=false")
     )
-    assert ablated.query_generator is None and ablated.query_embed is not None
-    assert ablated.reference_points is not None and len(ablated.heads) == 3 and not ablated.instance_masks
+    assert ablated.query_generator is None
+    assert ablated.query_embed is not None
+    assert ablated.reference_points is not None
+    assert len(ablated.heads) == 3
+    assert not ablated.instance_masks
 
 
 def test_forward_reads_only_the_parts():

@@ -37,7 +37,9 @@ def test_presets_carry_the_official_numbers():
 
 def test_overrides_are_typed_and_dotted():
     cfg = load_config("tiny-cpu", ["train.lr=1e-4", "num_queries=3", "use_dps=false", "train.betas=0.8,0.9"])
-    assert cfg.train.lr == 1e-4 and cfg.num_queries == 3 and cfg.use_dps is False
+    assert cfg.train.lr == 1e-4
+    assert cfg.num_queries == 3
+    assert cfg.use_dps is False
     assert cfg.train.betas == (0.8, 0.9)
     assert PRESETS["tiny-cpu"].num_queries == 5  # presets are not mutated
 
@@ -134,7 +136,8 @@ def test_replace_and_setattr_with_flat_names_copy_the_group():
     assert (base.postprocess.score_threshold, base.encoder.dim) == (0.7, 128)  # base untouched
     shared = dataclasses.replace(base, name="other")  # shares the groups with base
     shared.nms_threshold = 0.5
-    assert shared.postprocess.nms_threshold == 0.5 and base.postprocess.nms_threshold == 0.1
+    assert shared.postprocess.nms_threshold == 0.5
+    assert base.postprocess.nms_threshold == 0.1
 
 
 def test_string_switches_are_literals_validated_from_their_arguments():
@@ -183,6 +186,8 @@ def test_runtime_switches_are_not_in_the_model_config():
     with pytest.raises(InputError, match="onednn_linear: unknown key"):
         load_config("tiny-cpu", ["onednn_linear=false"])
     model, run = split_overrides(["img_size=64", "onednn_linear=false", "run.threads=1"])
-    assert model == ["img_size=64"] and run == ["onednn_linear=false", "run.threads=1"]
+    assert model == ["img_size=64"]
+    assert run == ["onednn_linear=false", "run.threads=1"]
     options = RunOptions().with_overrides(run)
-    assert options.model_runtime().onednn_linear is False and options.threads == 1
+    assert options.model_runtime().onednn_linear is False
+    assert options.threads == 1

@@ -55,7 +55,8 @@ def test_all_empty_batch_gives_finite_loss_and_gradients():
     assert float(losses["loss_mask_pos"]) == 0.0
     losses["loss"].backward()
     grads = [p.grad for p in model.parameters() if p.grad is not None]
-    assert grads and all(torch.isfinite(g).all() for g in grads)
+    assert grads
+    assert all(torch.isfinite(g).all() for g in grads)
 
 
 def test_text_changes_the_output():
@@ -110,7 +111,8 @@ def test_ablation_switches_build_and_train(overrides):
     if not cfg.use_piph:
         assert out["pred_masks"] is None
     if not cfg.use_apd:
-        assert out["attn_map"] is None and "loss_attn" not in losses
+        assert out["attn_map"] is None
+        assert "loss_attn" not in losses
     if cfg.tasks == "det":
         assert "loss_global" not in losses
 
@@ -120,5 +122,7 @@ def test_parameter_groups_partition_the_model():
     model = build_model(cfg)
     enc = {id(p) for p in model.encoder_parameters()}
     head = {id(p) for p in model.head_parameters()}
-    assert enc and head and not enc & head
+    assert enc
+    assert head
+    assert not enc & head
     assert enc | head == {id(p) for p in model.parameters()}

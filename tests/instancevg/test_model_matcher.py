@@ -47,7 +47,8 @@ def test_batched_equals_single_and_empty_targets():
     batched = matcher(logits, boxes, points, targets)
     for b in range(3):
         single = matcher(logits[b : b + 1], boxes[b : b + 1], points[b : b + 1], [targets[b]])[0]
-        assert batched[b][0].equal(single[0]) and batched[b][1].equal(single[1])
+        assert batched[b][0].equal(single[0])
+        assert batched[b][1].equal(single[1])
     assert len(batched[1][0]) == 0
     none = matcher(logits, boxes, points, [{"boxes": torch.zeros(0, 4)}] * 3)
     assert all(len(s) == 0 and len(d) == 0 for s, d in none)

@@ -45,13 +45,16 @@ META = [{"expr_id": "e1", "orig_size": (16, 32)}]
 def test_threshold_on_class_times_existence_and_merge():
     cfg = micro_config("no_target_rule=queries")
     rec = postprocess(_outputs([0.9, 0.6]), META, cfg)[0]
-    assert rec["expr_id"] == "e1" and rec["no_target"] is False
+    assert rec["expr_id"] == "e1"
+    assert rec["no_target"] is False
     assert len(rec["instances"]) == 1
     inst = rec["instances"][0]
     assert inst["score"] == pytest.approx(0.9 / (1 + math.exp(-10)), rel=1e-5)
     assert inst["bbox"] == pytest.approx([0.0, 0.0, 16.0, 8.0])  # per-axis scale to 32 x 16
     seg = rle.decode(inst["segmentation"])
-    assert seg.shape == (16, 32) and seg[:, :16].all() and seg.sum() == 16 * 16
+    assert seg.shape == (16, 32)
+    assert seg[:, :16].all()
+    assert seg.sum() == 16 * 16
     mask = rle.decode(rec["mask"])
     expected = np.zeros((16, 32), dtype=bool)
     expected[:, :16] = True
@@ -64,7 +67,8 @@ def test_threshold_on_class_times_existence_and_merge():
 def test_existence_weight_can_reject_every_query():
     cfg = micro_config("no_target_rule=queries")
     rec = postprocess(_outputs([0.9, 0.8], exist_logit0=0.0), META, cfg)[0]  # 0.9 * 0.5 < 0.7
-    assert rec["no_target"] is True and rec["instances"] == []
+    assert rec["no_target"] is True
+    assert rec["instances"] == []
     assert rec["mask"] == rle.empty(16, 32)
     unweighted = postprocess(_outputs([0.9, 0.8], 0.0), META, dataclasses.replace(cfg, score_weighted=False))[
         0
@@ -91,7 +95,8 @@ def test_mask_output_modes(mode, area):
 def test_exist_rule_uses_the_existence_head():
     cfg = micro_config("no_target_rule=exist")
     rec = postprocess(_outputs([0.9], exist_logit0=-5.0), META, cfg)[0]
-    assert rec["no_target"] is True and rec["no_target_score"] > 0.99
+    assert rec["no_target"] is True
+    assert rec["no_target_score"] > 0.99
 
 
 def test_mask_resize_nearest_binarises_first_and_bilinear_smooths():
@@ -101,7 +106,8 @@ def test_mask_resize_nearest_binarises_first_and_bilinear_smooths():
     out["global_mask"][0, 3, 3] = 10.0  # one input pixel
     meta = [{"expr_id": "e", "orig_size": (16, 16)}]
     nearest = rle.decode(postprocess(out, meta, dataclasses.replace(cfg, mask_output="global"))[0]["mask"])
-    assert nearest.sum() == 4 and nearest[6:8, 6:8].all()  # exactly the 2 x 2 block it maps to
+    assert nearest.sum() == 4  # exactly the 2 x 2 block it maps to
+    assert nearest[6:8, 6:8].all()
     smooth = postprocess(out, meta, dataclasses.replace(cfg, mask_output="global", mask_resize="bilinear"))[0]
     assert rle.area(smooth["mask"]) > 0
 
@@ -151,6 +157,7 @@ def test_official_drop_of_empty_boxes_shifts_the_merged_masks_as_the_official_co
     assert mask.all()  # the masks of queries 0 (left half) and 1 (right half): the whole image
     kept_own = dataclasses.replace(cfg, drop_empty_boxes=False)
     own = rle.decode(postprocess(out, META, kept_own)[0]["mask"]).astype(bool)
-    assert (
-        own[:, :16].all() and own[:4, 16:].all() and not own[4:, 16:].any()
-    )  # queries 0 and 2 by their masks
+    # queries 0 and 2 by their masks
+    assert own[:, :16].all()
+    assert own[:4, 16:].all()
+    assert not own[4:, 16:].any()

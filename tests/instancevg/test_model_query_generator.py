@@ -73,7 +73,8 @@ def test_text_filter_with_fewer_valid_tokens_than_queries():
     torch.testing.assert_close(sel[0, :2], feat[0, :2])  # first positions, in order
     assert (sel[0, 2:] == 0).all()  # padding features are zeroed
     sel, valid = text_filter(feat[:, :2], pad[:, :2], 4)  # shorter sequence than N_q
-    assert sel.shape == (1, 4, 2) and valid[0].tolist() == [True, True, False, False]
+    assert sel.shape == (1, 4, 2)
+    assert valid[0].tolist() == [True, True, False, False]
 
 
 def test_query_generator_shapes_and_text_dependence():
@@ -82,8 +83,10 @@ def test_query_generator_shapes_and_text_dependence():
     image, text = torch.randn(2, 16, 16), torch.randn(2, 5, 16)
     pad = torch.tensor([[False] * 5, [False, False, True, True, True]])
     out = qg(image, text, pad, (4, 4))
-    assert out["query"].shape == (2, 3, 16) and out["points"].shape == (2, 3, 2)
-    assert out["attn_map"].shape == (2, 4, 4) and out["query_attn"].shape == (2, 3, 4, 4)
+    assert out["query"].shape == (2, 3, 16)
+    assert out["points"].shape == (2, 3, 2)
+    assert out["attn_map"].shape == (2, 4, 4)
+    assert out["query_attn"].shape == (2, 3, 4, 4)
     torch.testing.assert_close(out["query_attn"].sum((-1, -2)), torch.ones(2, 3))
     assert out["query_valid"][1].tolist() == [True, True, False]
     again = qg(image, text + 1.0, pad, (4, 4))

@@ -29,11 +29,15 @@ def test_fairseq_layout(tok):
     assert ids.shape == pad.shape == (3, 6)
     raw = tok._sp.EncodeAsIds("the red square")
     n = len(raw)
-    assert ids[0, 0] == BOS_ID and ids[0, n + 1] == EOS_ID
+    assert ids[0, 0] == BOS_ID
+    assert ids[0, n + 1] == EOS_ID
     assert ids[0, 1 : n + 1].tolist() == [i + 1 for i in raw]
-    assert (ids[0, n + 2 :] == PAD_ID).all() and pad[0].tolist() == [False] * (n + 2) + [True] * (4 - n)
-    assert ids[1, -1] == EOS_ID and not pad[1].any()  # truncated to L-2 pieces
-    assert ids[2, :2].tolist() == [BOS_ID, EOS_ID] and pad[2, 2:].all()
+    assert (ids[0, n + 2 :] == PAD_ID).all()
+    assert pad[0].tolist() == [False] * (n + 2) + [True] * (4 - n)
+    assert ids[1, -1] == EOS_ID  # truncated to L-2 pieces
+    assert not pad[1].any()
+    assert ids[2, :2].tolist() == [BOS_ID, EOS_ID]
+    assert pad[2, 2:].all()
     assert int(ids.max()) < tok.vocab_size
 
 
@@ -61,8 +65,10 @@ def test_resize_mask_nearest():
     m = np.zeros((4, 8), dtype=bool)
     m[:, 4:] = True
     r = resize_mask(m, 8)
-    assert r.shape == (8, 8) and set(r.unique().tolist()) <= {0.0, 1.0}
-    assert r[:, 4:].all() and not r[:, :4].any()
+    assert r.shape == (8, 8)
+    assert set(r.unique().tolist()) <= {0.0, 1.0}
+    assert r[:, 4:].all()
+    assert not r[:, :4].any()
 
 
 def test_boxes_to_normalised_cxcywh():

@@ -70,7 +70,8 @@ def _check_meta(meta, official):
 def test_raw_arrays_give_the_official_input_exactly(tiny, backend, i):
     arrays, metas = tiny
     img, meta = pp.official_image(arrays[f"raw_image{i}_bgr"], 128)
-    assert img.dtype == torch.float32 and img.shape == (3, 128, 128)
+    assert img.dtype == torch.float32
+    assert img.shape == (3, 128, 128)
     np.testing.assert_array_equal(img.numpy(), arrays["img"][i])  # bit-equal, not only close
     _check_meta(meta, metas[i])
     assert meta["filename"] is None
@@ -98,7 +99,8 @@ def test_jpeg_file_decodes_as_mmcv_imread(tiny, tmp_path):
     assert cv2.imwrite(str(path), raw, [cv2.IMWRITE_JPEG_QUALITY, 80])
     ref = cv2.imread(str(path), cv2.IMREAD_COLOR)
     got = pp.decode_image(path)
-    assert got.dtype == np.uint8 and got.shape == raw.shape
+    assert got.dtype == np.uint8
+    assert got.shape == raw.shape
     np.testing.assert_array_equal(got, ref)
     assert not np.array_equal(got, raw)  # JPEG is lossy: the file, not the array, was decoded
     pil = pp.decode_image(path, backend="pil")
@@ -155,7 +157,8 @@ def test_normalisation_is_mmcv_imnormalize():
     rng = np.random.default_rng(1)
     bgr = rng.integers(0, 256, (9, 11, 3), dtype=np.uint8)
     got = pp.normalize_image(bgr)
-    assert got.dtype == np.float32 and got.shape == (3, 9, 11)
+    assert got.dtype == np.float32
+    assert got.shape == (3, 9, 11)
     rgb = bgr[..., ::-1].astype(np.float64)
     ref = ((rgb - np.array(pp.MEAN)) / np.array(pp.STD)).transpose(2, 0, 1)
     np.testing.assert_allclose(got, ref, rtol=0, atol=1e-6)
@@ -218,7 +221,9 @@ def test_token_ids_equal_the_official_tokenizer(tok, expected, max_token):
                 pp.official_tokens(case["text"], tok, max_token)
             continue
         ids, pad_mask = pp.official_tokens(case["text"], tok, max_token)
-        assert ids.dtype == torch.long and pad_mask.dtype == torch.bool and ids.shape == (max_token,)
+        assert ids.dtype == torch.long
+        assert pad_mask.dtype == torch.bool
+        assert ids.shape == (max_token,)
         assert ids.tolist() == want["ids"], repr(case["text"])
         assert pad_mask.tolist() == [bool(m) for m in want["text_attention_mask"]], repr(case["text"])
         kinds["truncated"] += not pad_mask.any()
@@ -256,10 +261,12 @@ def test_official_inputs_and_collate(tiny, tok, tmp_path):
         pp.official_inputs(arrays["raw_image1_bgr"], "a dog", tok, img_size=128, max_token=12),
     ]
     img, ids, pad_mask, meta = samples[0]
-    assert img.shape == (3, 128, 128) and ids.shape == pad_mask.shape == (12,)
+    assert img.shape == (3, 128, 128)
+    assert ids.shape == pad_mask.shape == (12,)
     assert meta["expression"] == "the man on the left"
     images, ids_b, pad_b, metas_b = pp.collate_official(samples)
-    assert images.shape == (2, 3, 128, 128) and ids_b.shape == pad_b.shape == (2, 12)
+    assert images.shape == (2, 3, 128, 128)
+    assert ids_b.shape == pad_b.shape == (2, 12)
     np.testing.assert_array_equal(images.numpy(), arrays["img"])
     assert ids_b[1].tolist()[:2] == [BOS_ID, *tok.encode("a dog")][:2]
     assert pad_b.equal(ids_b == PAD_ID)
@@ -276,5 +283,6 @@ def test_encode_batch_masks_padding_by_length_as_the_official_pipeline(tok):
     text = "the cat <pad> on the left"
     ids, pad = tok.encode_batch([text], 20)
     official_ids, official_pad = pp.official_tokens(text, tok, 20)
-    assert torch.equal(ids[0], official_ids) and torch.equal(pad[0], official_pad)
+    assert torch.equal(ids[0], official_ids)
+    assert torch.equal(pad[0], official_pad)
     assert (ids[0][~pad[0]] == PAD_ID).any()

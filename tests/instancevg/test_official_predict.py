@@ -1,6 +1,6 @@
-"""`vgbench predict` and `vgbench reproduce` with a released-format checkpoint (the official tiny fixture model):
-the official input pipeline, valid predictions for GREC and GRES, the same records as a direct forward pass,
-`torchrun` sharding into one merged file, and the reproduced rows in the paper's tables."""
+"""`vgbench predict` with a released-format checkpoint (the official tiny fixture model): the official input
+pipeline, valid predictions for GREC and GRES, the same records as a direct forward pass and `torchrun` sharding
+into one merged file (`vgbench reproduce`: tests/vgbench/test_reproduce.py)."""
 
 from __future__ import annotations
 
@@ -14,20 +14,16 @@ from pathlib import Path
 import pytest
 import torch
 
-from datasets_builders.build import build_dataset
 from datasets_builders.reading import iter_rows
-from datasets_builders.synth import write_synth
 from evaluators.api import validate_files
 from instancevg import load_official
 from instancevg.postprocess import postprocess
 from instancevg.tokenizer import Tokenizer
+from tests.instancevg.official_inputs import CHECKPOINT, HEADS, build_official_inputs
 from tests.instancevg.test_train_data import one_torch_thread
 from vgbench.cli import main
 
-DATA = Path(__file__).parent / "data" / "official"
-CHECKPOINT = DATA / "tiny_official.pth"
 REPO = Path(__file__).resolve().parents[2]
-HEADS = ["--set", "encoder_heads=4"]  # the fixture model's BEiT-3 heads are 32-dimensional, not 64
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -37,12 +33,7 @@ def _one_thread():
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
-    root = tmp_path_factory.mktemp("official")
-    source = write_synth(root / "src", images=10, seed=3)
-    data = build_dataset(source, root / "data", configs=["grefcoco_unc", "refcoco_unc"], quiet=True)
-    sentences = [r["sentence"] for r in iter_rows(data, "grefcoco_unc", "train", columns=["sentence"])]
-    Tokenizer.train(sentences, root / "spm", vocab_size=200)
-    return root, data, root / "spm.model"
+    return build_official_inputs(tmp_path_factory.mktemp("official"))
 
 
 def _cli(capsys, *argv):
@@ -73,7 +64,8 @@ def test_official_predictions_validate(built, predicted):
     _, data, _ = built
     for task in ("grec", "gres"):
         counts = validate_files(task, predicted, data, "grefcoco_unc", "val")
-        assert counts["missing"] == 0 and counts["expressions"] > 0
+        assert counts["missing"] == 0
+        assert counts["expressions"] > 0
     records = _read(predicted)
     assert all(len(r["instances"]) == 10 for r in records)  # every query listed, as the official pred_bboxes
 
@@ -100,11 +92,11 @@ def test_records_equal_a_direct_official_forward(built, predicted):
     got = _read(predicted)[:2]
     for want, have in zip(expected, got):
         assert have["expr_id"] == want["expr_id"]
-        assert have["mask"] == want["mask"] and have["no_target"] == want["no_target"]
+        assert have["mask"] == want["mask"]
+        assert have["no_target"] == want["no_target"]
         for a, b in zip(have["instances"], want["instances"]):
-            assert a["bbox"] == pytest.approx(b["bbox"], abs=1e-3) and a["score"] == pytest.approx(
-                b["score"], abs=1e-5
-            )
+            assert a["bbox"] == pytest.approx(b["bbox"], abs=1e-3)
+            assert a["score"] == pytest.approx(b["score"], abs=1e-5)
 
 
 def test_official_checkpoint_needs_the_spm(built, tmp_path, capsys):
@@ -113,7 +105,8 @@ def test_official_checkpoint_needs_the_spm(built, tmp_path, capsys):
         capsys, "predict", "--checkpoint", CHECKPOINT, "--data", data, "--config", "grefcoco_unc", "--split", "val",
         "--out", tmp_path / "p.jsonl",
     )  # fmt: skip
-    assert code == 2 and "--spm beit3.spm" in err
+    assert code == 2
+    assert "--spm beit3.spm" in err
     assert not (tmp_path / "p.jsonl").exists()
 
 
@@ -129,24 +122,6 @@ def test_torchrun_shards_and_merges(built, predicted, tmp_path):
     proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert _read(out) == _read(predicted)
-
-
-def test_reproduce_joins_the_paper_tables(built, capsys, tmp_path):
-    _, data, spm = built
-    out = tmp_path / "repro"
-    argv = ["reproduce", "--quiet", "--table", "gres,grec", "--checkpoint", CHECKPOINT, "--spm", spm, *HEADS,
-            "--data", data, "--out", out, "--device", "cpu", "--backbone", "BEiT3-ViT-B"]  # fmt: skip
-    code, stdout, err = _cli(capsys, *argv)
-    assert code == 0, err
-    results = json.loads((out / "results" / "InstanceVG" / "grefcoco_unc_val_gres.json").read_text())
-    assert results["protocol"] == "gres/instancevg" and results["backbone"] == "BEiT3-ViT-B"
-    table = (out / "tables" / "gres.md").read_text()
-    assert "gres/instancevg" in table and "Δ" in table
-    preds = out / "predictions" / "grefcoco_unc_val.jsonl.gz"
-    before = preds.stat().st_mtime_ns
-    code, _, err = _cli(capsys, *argv)  # a re-run keeps the predictions already written
-    assert code == 0, err
-    assert preds.stat().st_mtime_ns == before
 
 
 def test_one_query_refcoco_layout_writes_its_box_whatever_its_score(built, tmp_path):

@@ -53,7 +53,9 @@ def test_training_path_is_differentiable():
     layer = _linear()
     x = torch.randn(4, 24, requires_grad=True)
     layer(x).square().sum().backward()
-    assert x.grad is not None and layer.weight.grad is not None and layer.bias.grad is not None
+    assert x.grad is not None
+    assert layer.weight.grad is not None
+    assert layer.bias.grad is not None
 
 
 def test_autocast_and_other_dtypes_keep_nn_linear_behaviour():
@@ -74,7 +76,8 @@ def test_conversion_keeps_parameters_names_and_pickles():
     keys = list(plain.state_dict())
     converted = use_onednn_linear(plain)
     assert converted == (2 if onednn_linear_available() else 0)
-    assert [id(p) for p in plain.parameters()] == params and list(plain.state_dict()) == keys
+    assert [id(p) for p in plain.parameters()] == params
+    assert list(plain.state_dict()) == keys
     assert use_onednn_linear(plain) == 0  # already converted
     restored = pickle.loads(pickle.dumps(plain))
     x = torch.randn(3, 4)

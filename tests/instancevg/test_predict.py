@@ -48,7 +48,7 @@ def _cli(capsys, *argv):
 
 
 @pytest.mark.parametrize(
-    "config, split, tasks",
+    ("config", "split", "tasks"),
     [
         ("grefcoco_unc", "val", ("grec", "gres")),
         ("refcoco_unc", "testA", ("rec", "res")),
@@ -83,12 +83,17 @@ def test_predictions_validate_for_every_task(synth, checkpoint, tmp_path, capsys
     assert [r["expr_id"] for r in records] == [r["expr_id"] for r in rows]
     for rec, row in zip(records, rows):
         assert rec["mask"]["size"] == [row["height"], row["width"]]
-        assert isinstance(rec["no_target"], bool) and 0.0 <= rec["no_target_score"] <= 1.0
+        assert isinstance(rec["no_target"], bool)
+        assert 0.0 <= rec["no_target_score"] <= 1.0
         for inst in rec["instances"]:
             x, y, w, h = inst["bbox"]
             eps = 1e-6  # x + w recomputed from a clipped xyxy box may round past the border
-            assert x >= 0 and w >= 0 and x + w <= row["width"] + eps
-            assert y >= 0 and h >= 0 and y + h <= row["height"] + eps
+            assert x >= 0
+            assert w >= 0
+            assert x + w <= row["width"] + eps
+            assert y >= 0
+            assert h >= 0
+            assert y + h <= row["height"] + eps
             assert 0.0 <= inst["score"] <= 1.0
     for task in tasks:
         code, _, err = _cli(
@@ -137,7 +142,8 @@ def test_bf16_opt_in_validates_and_stays_close_to_fp32(synth, checkpoint, tmp_pa
     from instancevg.training.inference import to_float32
 
     nested = to_float32({"a": torch.ones(2, dtype=torch.bfloat16), "b": [torch.ones(1, dtype=torch.float16)]})
-    assert nested["a"].dtype == torch.float32 and nested["b"][0].dtype == torch.float32
+    assert nested["a"].dtype == torch.float32
+    assert nested["b"][0].dtype == torch.float32
     _, data, _ = synth
     fp32 = predict(checkpoint, data, "grefcoco_unc", "val", tmp_path / "fp32.jsonl", quiet=True)
     out = tmp_path / "bf16.jsonl"
@@ -171,6 +177,9 @@ def test_bad_inputs_exit_2_with_one_error_line(synth, checkpoint, tmp_path, caps
     ]
     for argv, message in cases:
         code, _, err = _cli(capsys, *argv)
-        assert code == 2 and err.startswith("error:") and message in err and "Traceback" not in err
+        assert code == 2
+        assert err.startswith("error:")
+        assert message in err
+        assert "Traceback" not in err
         assert len(err.strip().splitlines()) == 1
     assert not (tmp_path / "p.jsonl").exists()

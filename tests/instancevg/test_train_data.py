@@ -133,7 +133,8 @@ def test_rows_in_file_order_with_needed_columns(tiny):
     rows = load_rows(tiny, "grefcoco_unc", "val")
     assert [r["expr_id"] for r in rows] == [f"grefcoco_unc/val/{1000 + i}" for i in range(6)]
     assert {"sentence", "targets", "mask", "file_name", "height", "width"} <= set(rows[0])
-    assert list_splits(tiny, "grefcoco_unc") == ["train", "val"] and list_splits(tiny, "refcoco_unc") == []
+    assert list_splits(tiny, "grefcoco_unc") == ["train", "val"]
+    assert list_splits(tiny, "refcoco_unc") == []
 
 
 def test_missing_split_is_an_input_error(tiny):
@@ -146,19 +147,25 @@ def test_target_boxes_are_normalised_cxcywh_and_masks_resized():
         "grefcoco_unc", "train", 1, "x.png", 40, 80, "two", [(8, 4, 16, 10), (40, 20, 20, 20)], crowd=(1,)
     )
     t = build_target(row, 32)
-    assert t["boxes"].shape == (2, 4) and t["boxes"].dtype == torch.float32
+    assert t["boxes"].shape == (2, 4)
+    assert t["boxes"].dtype == torch.float32
     assert t["boxes"][0].tolist() == pytest.approx([16 / 80, 9 / 40, 16 / 80, 10 / 40])
-    assert t["masks"].shape == (2, 32, 32) and set(t["masks"].unique().tolist()) <= {0.0, 1.0}
+    assert t["masks"].shape == (2, 32, 32)
+    assert set(t["masks"].unique().tolist()) <= {0.0, 1.0}
     # nearest resize: the first box covers columns 8..23 of 80 -> 3.2..9.6 of 32
-    assert t["masks"][0, 5, 4:9].tolist() == [1.0] * 5 and t["masks"][0, 5, 10:].sum() == 0
+    assert t["masks"][0, 5, 4:9].tolist() == [1.0] * 5
+    assert t["masks"][0, 5, 10:].sum() == 0
     # the crowd instance is a target instance but not part of the merged mask
-    assert t["mask"].sum() == t["masks"][0].sum() and not t["no_target"]
+    assert t["mask"].sum() == t["masks"][0].sum()
+    assert not t["no_target"]
 
 
 def test_no_target_row_has_no_instances_and_empty_mask():
     t = build_target(_row("grefcoco_unc", "train", 2, "x.png", 30, 30, "none", []), 16)
-    assert t["boxes"].shape == (0, 4) and t["masks"].shape == (0, 16, 16)
-    assert t["mask"].sum() == 0 and t["no_target"] is True
+    assert t["boxes"].shape == (0, 4)
+    assert t["masks"].shape == (0, 16, 16)
+    assert t["mask"].sum() == 0
+    assert t["no_target"] is True
 
 
 def test_dataset_samples_and_collate(tiny, tokenizer):
@@ -166,12 +173,16 @@ def test_dataset_samples_and_collate(tiny, tokenizer):
     ds = GroundingDataset(rows, tiny, tokenizer, img_size=32, max_tokens=8)
     assert len(ds) == 12
     s = ds[3]
-    assert s["image"].shape == (3, 32, 32) and s["image"].dtype == torch.float32
-    assert s["text_ids"][0] == 0 and s["text_pad_mask"].dtype == torch.bool
+    assert s["image"].shape == (3, 32, 32)
+    assert s["image"].dtype == torch.float32
+    assert s["text_ids"][0] == 0
+    assert s["text_pad_mask"].dtype == torch.bool
     assert s["meta"] == {"expr_id": rows[3]["expr_id"], "orig_size": (rows[3]["height"], rows[3]["width"])}
     batch = collate([ds[i] for i in range(4)])
-    assert batch["images"].shape == (4, 3, 32, 32) and batch["text_ids"].shape == (4, 8)
-    assert batch["indices"].tolist() == [0, 1, 2, 3] and len(batch["targets"]) == 4
+    assert batch["images"].shape == (4, 3, 32, 32)
+    assert batch["text_ids"].shape == (4, 8)
+    assert batch["indices"].tolist() == [0, 1, 2, 3]
+    assert len(batch["targets"]) == 4
     # the grey background normalises to the same value in every sample (mean/std of the official pipeline)
     grey = (128 - 123.675) / 58.395
     assert batch["images"][:, 0].flatten().mode().values.item() == pytest.approx(grey, abs=1e-5)
@@ -180,7 +191,8 @@ def test_dataset_samples_and_collate(tiny, tokenizer):
 def test_prediction_dataset_has_no_targets_and_missing_image_is_named(tiny, tokenizer, tmp_path):
     rows = load_rows(tiny, "grefcoco_unc", "val")
     ds = GroundingDataset(rows, tiny, tokenizer, 32, 8, with_targets=False)
-    assert "target" not in ds[0] and "targets" not in collate([ds[0]])
+    assert "target" not in ds[0]
+    assert "targets" not in collate([ds[0]])
     bad = GroundingDataset(rows, tiny, tokenizer, 32, 8, images_dir=tmp_path, with_targets=False)
     with pytest.raises(InputError, match="file_name"):
         bad[0]

@@ -62,18 +62,22 @@ def test_two_gloo_processes_train_evaluate_and_checkpoint(data, tmp_path):
     run = tmp_path / "run"
     proc = torchrun(data, run, "train.epochs=1", "run.log_every=1")
     summary = json.loads(proc.stdout[proc.stdout.index("{") :])  # printed once, by rank 0
-    assert summary["world_size"] == 2 and summary["epochs_completed"] == 1
+    assert summary["world_size"] == 2
+    assert summary["epochs_completed"] == 1
     log = read_log(run / "log.jsonl")
-    assert log[0]["event"] == "start" and log[0]["world_size"] == 2
+    assert log[0]["event"] == "start"
+    assert log[0]["world_size"] == 2
     # DistributedSampler: 10 samples -> 5 per rank -> 3 steps of 2 per rank
     assert [r["step"] for r in log if r["event"] == "step"] == [1, 2, 3]
     evals = [r for r in log if r["event"] == "eval"]
-    assert len(evals) == 1 and set(evals[0]["metrics"]) == {"grec", "gres"}
+    assert len(evals) == 1
+    assert set(evals[0]["metrics"]) == {"grec", "gres"}
     # the val rows were split over the two ranks and gathered back in dataset order, once each
     preds = [json.loads(x)["expr_id"] for x in Path(evals[0]["predictions"]).read_text().splitlines()]
     assert preds == [f"grefcoco_unc/val/{1000 + i}" for i in range(5)]
     ckpt = load_checkpoint(run / "last.pt")
-    assert ckpt["world_size"] == 2 and len(ckpt["rng"]) == 2
+    assert ckpt["world_size"] == 2
+    assert len(ckpt["rng"]) == 2
     assert not any(k.startswith("module.") for k in ckpt["model"])  # saved unwrapped from DDP
 
 
@@ -91,5 +95,6 @@ def test_distributed_resume_equals_uninterrupted(data, tmp_path):
 def test_distributed_time_budget_stops_every_rank_at_the_same_step(data, tmp_path):
     proc = torchrun(data, tmp_path / "run", "train.epochs=5", "--time-budget", "0")
     summary = json.loads(proc.stdout[proc.stdout.index("{") :])
-    assert summary["stopped"] == "time_budget" and summary["global_step"] == 1
+    assert summary["stopped"] == "time_budget"
+    assert summary["global_step"] == 1
     assert load_checkpoint(tmp_path / "run" / "last.pt")["step_in_epoch"] == 1

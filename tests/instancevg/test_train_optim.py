@@ -78,7 +78,9 @@ def test_optimizer_is_amsgrad_adam_with_two_groups():
     assert isinstance(opt, torch.optim.Adam)
     assert [g["name"] for g in opt.param_groups] == ["encoder", "head"]
     for g in opt.param_groups:
-        assert g["amsgrad"] is True and g["betas"] == (0.9, 0.98) and g["eps"] == 1e-9
+        assert g["amsgrad"] is True
+        assert g["betas"] == (0.9, 0.98)
+        assert g["eps"] == 1e-9
         assert g["weight_decay"] == 0.0
 
 
@@ -92,7 +94,9 @@ def test_parameter_in_no_group_is_an_error():
 def test_frozen_and_shared_parameters():
     a, b = nn.Parameter(torch.ones(2)), nn.Parameter(torch.ones(2), requires_grad=False)
     groups = param_groups([a, b], [a], lr=1.0, lr_encoder=0.1)
-    assert len(groups) == 1 and groups[0]["name"] == "encoder" and groups[0]["params"] == [a]
+    assert len(groups) == 1
+    assert groups[0]["name"] == "encoder"
+    assert groups[0]["params"] == [a]
 
 
 def test_fit_schedule_shrinks_to_the_budget_and_moves_decays_in_proportion():
@@ -112,7 +116,9 @@ def test_fit_schedule_shrinks_to_the_budget_and_moves_decays_in_proportion():
 def test_fitted_decay_epochs_give_the_expected_factors():
     epochs, decays = fit_schedule(30, [24], 1, 1, 10.0, 250.0)
     factors = [lr_factor(e, 1, decays, 0.1) for e in range(epochs)]
-    assert factors[0] == 0.5 and factors[19] == 1.0 and factors[20] == pytest.approx(0.1)
+    assert factors[0] == 0.5
+    assert factors[19] == 1.0
+    assert factors[20] == pytest.approx(0.1)
     assert factors[-1] == pytest.approx(0.1)
 
 
@@ -129,12 +135,14 @@ def test_set_decay_epochs_applies_the_new_factor_to_the_next_epoch():
     assert sched.get_last_lr() == pytest.approx([5e-6, 5e-5])
     restored = MultiStepLRWarmUp(build_optimizer(TwoPart(), _recipe()), warmup_epochs=1, decay_epochs=[8])
     restored.load_state_dict(sched.state_dict())
-    assert restored.decay_epochs == [4] and restored.factor() == pytest.approx(0.1)
+    assert restored.decay_epochs == [4]
+    assert restored.factor() == pytest.approx(0.1)
 
 
 def test_fused_and_foreach_adam_take_the_same_step():
     opts = [build_optimizer(TwoPart(), _recipe(), fused=f) for f in (True, False)]
-    assert opts[1].defaults["foreach"] is True and opts[1].defaults.get("fused") in (None, False)
+    assert opts[1].defaults["foreach"] is True
+    assert opts[1].defaults.get("fused") in (None, False)
     params = []
     for opt in opts:
         torch.manual_seed(0)

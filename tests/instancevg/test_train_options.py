@@ -15,11 +15,13 @@ from instancevg.training.run_setup import torch_threads
 
 def test_overrides_are_typed_and_prefix_optional():
     opts = RunOptions().with_overrides(["run.data_config=refzom_final", "run.evaluate=false", "log_every=3"])
-    assert opts.data_config == "refzom_final" and opts.evaluate is False and opts.log_every == 3
+    assert opts.data_config == "refzom_final"
+    assert opts.evaluate is False
+    assert opts.log_every == 3
 
 
 @pytest.mark.parametrize(
-    "item, match",
+    ("item", "match"),
     [
         ("run.evalute=1", "did you mean run.evaluate"),
         ("run.log_every=x", "not an integer"),
@@ -33,7 +35,8 @@ def test_bad_overrides_name_the_key(item, match):
 
 def test_split_overrides_routes_run_keys():
     model, run = split_overrides(["train.lr=1e-4", "run.spm=a.model", "img_size=64"])
-    assert model == ["train.lr=1e-4", "img_size=64"] and run == ["run.spm=a.model"]
+    assert model == ["train.lr=1e-4", "img_size=64"]
+    assert run == ["run.spm=a.model"]
 
 
 def test_options_dict_round_trip_ignores_unknown_keys():
@@ -42,7 +45,7 @@ def test_options_dict_round_trip_ignores_unknown_keys():
 
 
 @pytest.mark.parametrize(
-    "config, tasks",
+    ("config", "tasks"),
     [
         ("grefcoco_unc", ("grec", "gres")),
         ("refcoco_unc", ("rec", "res")),
@@ -67,7 +70,8 @@ def test_checkpoint_round_trip_and_rng_restore(tmp_path):
     first = (random.random(), float(np.random.rand()), float(torch.rand(1)))
     path = save_checkpoint(tmp_path / "run" / "last.pt", {"config": {"a": 1}, "model": {}, "rng": [state]})
     ckpt = load_checkpoint(path)
-    assert ckpt["config"] == {"a": 1} and ckpt["format_version"] == 2
+    assert ckpt["config"] == {"a": 1}
+    assert ckpt["format_version"] == 2
     set_rng_state(ckpt["rng"][0])
     assert (random.random(), float(np.random.rand()), float(torch.rand(1))) == first
     assert [p.name for p in path.parent.iterdir()] == ["last.pt"]  # no temp file left behind

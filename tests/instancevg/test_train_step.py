@@ -53,7 +53,8 @@ def _run(grad_clip, scaler=None, y=100.0):
 
 def test_returns_scalar_terms_and_clips_the_gradient_norm():
     values, delta = _run(grad_clip=0.15)
-    assert set(values) == {"loss", "loss_mse"} and values["loss"] > 1000
+    assert set(values) == {"loss", "loss_mse"}
+    assert values["loss"] > 1000
     assert delta.norm().item() == pytest.approx(0.15, rel=1e-5)  # SGD lr 1: the step is the clipped gradient
     _, unclipped = _run(grad_clip=0.0)
     assert unclipped.norm().item() > 10
@@ -66,12 +67,12 @@ def test_gradient_scaler_path_unscales_before_clipping():
 
 
 def test_non_finite_loss_names_the_batch():
+    model = Toy()
+    opt = torch.optim.SGD(model.parameters(), lr=1.0)
+    step = TrainStep(model, criterion, opt, model.parameters(), 0.0, torch.device("cpu"), False)
+    inf_batch = batch(float("inf"))
     with pytest.raises(FloatingPointError, match=r"epoch 1 step 3: loss is inf .*a/val/1"):
-        model = Toy()
-        opt = torch.optim.SGD(model.parameters(), lr=1.0)
-        TrainStep(model, criterion, opt, model.parameters(), 0.0, torch.device("cpu"), False)(
-            batch(float("inf")), where="epoch 1 step 3"
-        )
+        step(inf_batch, where="epoch 1 step 3")
 
 
 def test_bf16_runs_the_forward_in_bfloat16_and_keeps_fp32_weights_and_loss():
@@ -84,8 +85,10 @@ def test_bf16_runs_the_forward_in_bfloat16_and_keeps_fp32_weights_and_loss():
     before = model.lin.weight.detach().clone()
     values = step(batch(1.0))
     assert seen == [torch.bfloat16]
-    assert model.lin.weight.dtype == torch.float32 and not torch.equal(model.lin.weight, before)
-    assert isinstance(values["loss"], float) and values["loss"] > 0
+    assert model.lin.weight.dtype == torch.float32
+    assert not torch.equal(model.lin.weight, before)
+    assert isinstance(values["loss"], float)
+    assert values["loss"] > 0
     fp32 = TrainStep(model, criterion, opt, model.parameters(), 0.0, torch.device("cpu"), False)
     fp32(batch(1.0))
     assert seen[-1] == torch.float32

@@ -14,7 +14,8 @@ def run(capsys, *argv):
 
 def test_check_ok(capsys):
     code, out, err = run(capsys, "--check")
-    assert code == 0 and out.startswith("ok: 1270 published numbers from 21 tables of 4 sources")
+    assert code == 0
+    assert out.startswith("ok: 1270 published numbers from 21 tables of 4 sources")
 
 
 def test_check_bad_data_exits_2_with_one_error_line(capsys, tmp_path):
@@ -27,7 +28,9 @@ def test_check_bad_data_exits_2_with_one_error_line(capsys, tmp_path):
     )
     code, out, err = run(capsys, "--check", "--data", bad)
     assert code == 2
-    assert err.count("error:") == 1 and "unknown metric 'prec@50'" in err and "Traceback" not in err
+    assert err.count("error:") == 1
+    assert "unknown metric 'prec@50'" in err
+    assert "Traceback" not in err
 
 
 def test_table_renders_requested_formats(capsys, tmp_path):
@@ -42,13 +45,17 @@ def test_table_renders_requested_formats(capsys, tmp_path):
 
 def test_usage_errors_exit_2(capsys, tmp_path):
     code, _, err = run(capsys, "--table", "gress", "--out", tmp_path)
-    assert code == 2 and "did you mean 'gres'" in err
+    assert code == 2
+    assert "did you mean 'gres'" in err
     code, _, err = run(capsys, "--table", "gres")
-    assert code == 2 and "--out: required" in err
+    assert code == 2
+    assert "--out: required" in err
     code, _, err = run(capsys, "--table", "gres", "--out", tmp_path, "--format", "pdf")
-    assert code == 2 and "unknown format" in err
+    assert code == 2
+    assert "unknown format" in err
     code, _, err = run(capsys, "--table", "gres", "--out", tmp_path, "--results", tmp_path / "nope")
-    assert code == 2 and "is not a folder" in err
+    assert code == 2
+    assert "is not a folder" in err
 
 
 def test_results_from_vgbench_eval_join_as_reproduced_rows(capsys, tmp_path):
@@ -120,9 +127,11 @@ def test_computed_only_table(capsys, tmp_path):
         "--format",
         "csv",
     )
-    assert code == 0 and out.split() == [str(tmp_path / "o" / "computed.csv")]
+    assert code == 0
+    assert out.split() == [str(tmp_path / "o" / "computed.csv")]
     assert (tmp_path / "o" / "computed.csv").read_text().splitlines()[
         1
     ] == ",computed,m1,grec/grefcoco v1,50.00,n/a,60.00"
     code, _, err = run(capsys, "--table", "computed", "--out", tmp_path / "o")
-    assert code == 2 and "--results: required" in err
+    assert code == 2
+    assert "--results: required" in err

@@ -39,7 +39,8 @@ def test_lisa_testa_testb_swapped_in_refvlm(conflicts):
             values = {c.a.source: c.a.value, c.b.source: c.b.value}
             assert values["ref_vlm_paper"] == refvlm
             if other == "instancevg_paper":
-                assert values[other] == ivg and {c.a.table, c.b.table} == {"Table 2", "Table X"}
+                assert values[other] == ivg
+                assert {c.a.table, c.b.table} == {"Table 2", "Table X"}
     # val agrees everywhere; InstanceVG and MLCD-Seg agree with each other
     assert not _find(conflicts, "LISA-7B", "refcoco_unc", "val", {"ref_vlm_paper", "instancevg_paper"})
     assert not _find(conflicts, "LISA-7B", "refcoco_unc", "testA", {"instancevg_paper", "mlcd_seg_readme"})
@@ -73,8 +74,12 @@ def test_mdetr_pissi_and_groundingdino_t_refvlm(conflicts):
 
 
 def test_agreement_at_the_coarser_precision():
-    assert _agree("87.01", "87.0") and _agree("84.15", "84.2") and _agree("80", "80.4")
-    assert not _agree("81.24", "80.24") and not _agree("84.15", "85.2") and not _agree("86.75", "86.59")
+    assert _agree("87.01", "87.0")
+    assert _agree("84.15", "84.2")
+    assert _agree("80", "80.4")
+    assert not _agree("81.24", "80.24")
+    assert not _agree("84.15", "85.2")
+    assert not _agree("86.75", "86.59")
 
 
 def test_rows_of_one_source_and_different_backbones_are_not_compared():
@@ -91,17 +96,22 @@ def test_rendered_tables_footnote_conflicts_and_keep_printed_numbers():
     table = parts[0]
     lisa = next(r for r in table.rows if r.kind == "published" and r.labels[0] == "LISA-7B")
     by_key = dict(zip(table.header.leaf_keys, lisa.cells))
-    assert by_key["refcoco_unc/testA/miou"].text == "79.10" and by_key["refcoco_unc/testA/miou"].notes
+    assert by_key["refcoco_unc/testA/miou"].text == "79.10"
+    assert by_key["refcoco_unc/testA/miou"].notes
     assert by_key["refcoco_unc/val/miou"].notes == ()
     note = table.footnotes[by_key["refcoco_unc/testA/miou"].notes[0] - 1]
-    assert "InstanceVG Table 2 prints 79.10" in note and "REF-VLM Table X prints 72.3" in note
+    assert "InstanceVG Table 2 prints 79.10" in note
+    assert "REF-VLM Table X prints 72.3" in note
     md = render_markdown("res", parts)
-    assert "79.10<sup>1</sup>" in md and f"- <sup>1</sup> {note}" in md
+    assert "79.10<sup>1</sup>" in md
+    assert f"- <sup>1</sup> {note}" in md
     csv_text = render_csv(table)
-    assert csv_text.splitlines()[0].endswith(",footnotes") and ",74.90,79.10,72.30," in csv_text
+    assert csv_text.splitlines()[0].endswith(",footnotes")
+    assert ",74.90,79.10,72.30," in csv_text
     # a table without conflicts keeps its layout
     _, gres = build_table("gres")
-    assert gres[0].footnotes == () and "footnotes" not in render_csv(gres[0]).splitlines()[0]
+    assert gres[0].footnotes == ()
+    assert "footnotes" not in render_csv(gres[0]).splitlines()[0]
 
 
 def test_check_lists_the_conflicts(capsys):

@@ -90,7 +90,8 @@ def test_check_reports_bad_bibliography(tmp_path):
     lines = bib.read_text(encoding="utf-8").splitlines()
     bib.write_text("\n".join(lines + [lines[1]]) + "\n", encoding="utf-8")
     problems = check_published(bibliography=bib)
-    assert len(problems) == 2 and all("duplicate key" in p for p in problems)
+    assert len(problems) == 2
+    assert all("duplicate key" in p for p in problems)
 
 
 def test_check_rejects_a_wrong_header(tmp_path):

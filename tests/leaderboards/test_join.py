@@ -57,7 +57,8 @@ def test_reproduced_row_and_delta_against_the_same_published_model(tmp_path):
     assert delta.labels[0] == "Δ vs published InstanceVG (Ours) BEiT3-ViT-B"
     assert d["grefcoco_unc/val/giou"] == "+0.14"
     assert d["grefcoco_unc/val/ciou"] == "-0.22"
-    assert d["grefcoco_unc/val/n_acc"] == "" and d["grefcoco_unc/testA/giou"] == ""
+    assert d["grefcoco_unc/val/n_acc"] == ""
+    assert d["grefcoco_unc/testA/giou"] == ""
     # reproduced rows never take part in the bold / underline ranking of published rows
     assert all(c.mark == "" for c in rep.cells)
 
@@ -106,7 +107,8 @@ def test_ambiguous_model_gets_a_note_and_backbone_resolves_it(tmp_path):
     )
     _, (table,) = build_table("rec", [load_results(write(tmp_path / "a.json", data))])
     assert not any(r.kind == "delta" for r in table.rows)
-    assert table.notes and "2 published rows match" in table.notes[0]
+    assert table.notes
+    assert "2 published rows match" in table.notes[0]
     data["backbone"] = "BEiT3-ViT-L"
     _, (table,) = build_table("rec", [load_results(write(tmp_path / "b.json", data))])
     delta = next(r for r in table.rows if r.kind == "delta")
@@ -221,7 +223,8 @@ def test_render_results_table_computed_only(tmp_path):
         ",computed,empty,rec/iou v1,12.50,-,-",
     ]
     md = (tmp_path / "out" / "synthetic.md").read_text()
-    assert "**30.00**" in md and "<u>10.00</u>" in md
+    assert "**30.00**" in md
+    assert "<u>10.00</u>" in md
 
 
 def test_render_results_table_plots_the_chosen_metric_as_computed_points(tmp_path, monkeypatch):
@@ -239,13 +242,13 @@ def test_render_results_table_plots_the_chosen_metric_as_computed_points(tmp_pat
     render_results_table(files, tmp_path / "out", ("png",), title="t", plot_metric="ciou")
     render_results_table(files, tmp_path / "out", ("png",), title="t", plot_metric="gres:giou")
     first, ciou, giou = seen
-    assert first.xlabel == "grefcoco_unc/val gIoU" and first.points == (
+    assert first.xlabel == "grefcoco_unc/val gIoU"
+    assert first.points == (
         ("a", 10.0, "computed"),
         ("b", 30.0, "computed"),
     )
-    assert ciou.xlabel == "grefcoco_unc/val cIoU" and ciou.points == (
-        ("a", 5.0, "computed"),
-    )  # n/a is not plotted
+    assert ciou.xlabel == "grefcoco_unc/val cIoU"
+    assert ciou.points == (("a", 5.0, "computed"),)
     assert giou.points == first.points
     with pytest.raises(InputError, match="plot_metric: 'f1_score' matches no column"):
         render_results_table(files, tmp_path / "out", ("png",), plot_metric="f1_score")
@@ -267,7 +270,8 @@ def test_computed_marks_rank_shown_values_and_never_mark_zero(tmp_path):
 
     cells, tex = marks([50.0, 0.004, 0.0])
     assert cells == ["**50.00**", "0.00", "0.00"]  # 0.00 is never underlined (was: <u>0.00</u>)
-    assert r"\underline" not in tex and r"\textbf{50.00}" in tex
+    assert r"\underline" not in tex
+    assert r"\textbf{50.00}" in tex
     cells, _ = marks([0.0, 0.0])
     assert cells == ["0.00", "0.00"]  # a tie of zeros is not a best result
     cells, _ = marks([73.501, 73.499, 60.0, 60.0, 1.0])

@@ -121,14 +121,16 @@ def test_best_is_bold_and_second_underlined_per_column():
     _, (t,) = build_table("gres")
     col = t.header.leaf_keys.index("grefcoco_unc/val/giou")
     marks = {r.labels[0]: r.cells[col].mark for r in t.rows if r.kind == "published"}
-    assert marks["DeRIS"] == "best" and marks["InstanceVG (Ours)"] == "second"
+    assert marks["DeRIS"] == "best"
+    assert marks["InstanceVG (Ours)"] == "second"
     assert sum(m == "best" for m in marks.values()) == 1
     _, (rec,) = build_table("rec")
     time_col = rec.header.leaf_keys.index("time_ms")
     times = {r.labels[0] + r.labels[1]: r.cells[time_col] for r in rec.rows if r.kind == "published"}
     assert times["SeqTRDarkNet-53"].mark == "best"  # latency: lower is better
     assert times["SimVG-BBEiT3-ViT-B"].mark == "second"
-    assert times["MDETRResNet-101"].text == "108" and times["UniTABResNet-101"].text == "-"
+    assert times["MDETRResNet-101"].text == "108"
+    assert times["UniTABResNet-101"].text == "-"
 
 
 def test_latex_has_booktabs_multicolumn_and_marks():
@@ -136,10 +138,15 @@ def test_latex_has_booktabs_multicolumn_and_marks():
     from leaderboards.render_tex import render_latex
 
     tex = render_latex("t", tables)
-    assert r"\toprule" in tex and r"\midrule" in tex and r"\bottomrule" in tex
-    assert r"\multicolumn{3}{c}{RefCOCO}" in tex and r"\cmidrule(lr){4-6}" in tex
-    assert r"\textbf{94.42}" in tex and r"\underline{93.21}" in tex
-    assert "✓" not in tex and r"\checkmark{}" in tex
+    assert r"\toprule" in tex
+    assert r"\midrule" in tex
+    assert r"\bottomrule" in tex
+    assert r"\multicolumn{3}{c}{RefCOCO}" in tex
+    assert r"\cmidrule(lr){4-6}" in tex
+    assert r"\textbf{94.42}" in tex
+    assert r"\underline{93.21}" in tex
+    assert "✓" not in tex
+    assert r"\checkmark{}" in tex
 
 
 SEED_PAPER = Path(__file__).resolve().parents[1] / "data" / "seeds" / "instancevg_paper.txt"
@@ -227,9 +234,8 @@ def test_year_plot_has_only_years_and_states_the_rows_left_out():
     assert m.year_plot is None  # no dated rows
     _, (r,) = build_table("rec")
     labels = [label for _, _, label in r.year_plot.points]
-    assert (
-        "PolyFormer Swin-B" in labels and "PolyFormer Swin-L" in labels
-    )  # a repeated model names its backbone
+    assert "PolyFormer Swin-B" in labels
+    assert "PolyFormer Swin-L" in labels
 
 
 def _extents(fig, artists):
@@ -272,7 +278,8 @@ def test_year_plot_labels_every_point_without_overlaps_and_footnotes_the_left_ou
             f"{len(t.year_plot.points) + len(t.year_plot.left_out)} rows"
         )
     )
-    assert _inside(fig, _extents(fig, [note])[0]) and _inside(fig, _extents(fig, [ax.title])[0])
+    assert _inside(fig, _extents(fig, [note])[0])
+    assert _inside(fig, _extents(fig, [ax.title])[0])
     assert not _extents(fig, [note])[0].overlaps(ax.get_tightbbox(fig.canvas.get_renderer()))
 
 

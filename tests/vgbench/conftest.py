@@ -1,4 +1,5 @@
-"""Shared fixtures of the report tests: a small synthetic build and a few baselines' predictions."""
+"""Shared fixtures of the report tests: a small synthetic build and a few baselines' predictions (they need
+the data extra: pillow and datasets)."""
 
 from __future__ import annotations
 
@@ -9,15 +10,14 @@ import pytest
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-pytest.importorskip("PIL")
-pytest.importorskip("datasets")
-
 CONFIG, SPLIT = "grefcoco_unc", "val"
 
 
 @pytest.fixture(scope="session")
 def built(tmp_path_factory):
     """``(source, data)`` of a 12-image synthetic build."""
+    pytest.importorskip("PIL")
+    pytest.importorskip("datasets")
     from datasets_builders.build import build_dataset
     from datasets_builders.synth import write_synth
 

@@ -5,8 +5,13 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tests.vgbench.conftest import CONFIG, SPLIT
 from vgbench.demo.pipeline import MODEL_NAME, step_report
+
+pytest.importorskip("PIL")
+pytest.importorskip("datasets")
 
 
 def test_demo_report_step(built, preds, tmp_path):
@@ -17,8 +22,10 @@ def test_demo_report_step(built, preds, tmp_path):
         "largest-object": {key: preds["largest-object"]},
     }
     page = step_report(tmp_path, data, source, predictions, quiet=True)
-    assert page == tmp_path / "report" / "index.html" and page.is_file()
+    assert page == tmp_path / "report" / "index.html"
+    assert page.is_file()
     summary = json.loads((tmp_path / "report" / "report.json").read_text())
     assert list(summary["models"]) == [MODEL_NAME, "largest-object"]
     assert summary["paired"]["grec"]["protocol"] == "grec/grefcoco"
-    assert "images" in page.read_text() and "blank canvas" not in page.read_text()
+    assert "images" in page.read_text()
+    assert "blank canvas" not in page.read_text()

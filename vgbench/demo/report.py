@@ -100,14 +100,13 @@ def margin_intervals(
     seed: int = 0,
 ) -> dict[str, dict[str, Any]]:
     """How sure each verdict is: a paired bootstrap over the evaluated expressions of the model minus the
-    best text-blind baseline (`evaluators.bootstrap.paired_bootstrap`, the engine of ``vgbench compare``).
+    best text-blind baseline (`evaluators.compare_predictions`, the engine of ``vgbench compare``).
 
     Returns ``{"task/key": {"margin_ci": [lo, hi] in points, "ci_level", "p_model_not_better" (share of
     resamples where the model is not ahead), "n_expressions"}}``. The verdict itself stays the exact
     comparison of `compare`; the interval only says how much a split of this size can be trusted.
     """
-    from evaluators import score_files
-    from evaluators.bootstrap import paired_bootstrap
+    from evaluators import compare_predictions
 
     where = {task: (config, split) for task, config, split in EVALS}
     out = {}
@@ -118,23 +117,15 @@ def margin_intervals(
             predictions[model][f"{config}/{split}"],
             predictions[c["best_baseline"]][f"{config}/{split}"],
         )
-        a, b = (score_files(task, f, data, config, split, keep_rows=True) for f in files)
-        paired = paired_bootstrap(
-            a.evaluator.protocol,
-            a.evaluator.state.contributions,
-            b.evaluator.state.contributions,
-            a.results["metrics"],
-            b.results["metrics"],
-            level=level,
-            resamples=resamples,
-            seed=seed,
+        paired = compare_predictions(
+            task, *files, data, config, split, ci=level, resamples=resamples, seed=seed
         )
-        m = paired["metrics"][key]
+        m = paired.metrics[key]
         out[name] = {
-            "margin_ci": None if m["ci"] is None else [round(v, 4) for v in m["ci"]],
+            "margin_ci": None if m.ci is None else [round(v, 4) for v in m.ci],
             "ci_level": level,
-            "p_model_not_better": m["p_a_not_better"],
-            "n_expressions": paired["n_units"],
+            "p_model_not_better": m.p_a_not_better,
+            "n_expressions": paired.n_units,
         }
     return out
 

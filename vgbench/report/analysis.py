@@ -5,8 +5,7 @@ Only public names of the evaluators package and its modules are used: `evaluator
 (update / compute with ``ci``: the numbers of ``vgbench eval``), `evaluators.PredictionsFile`, the
 protocol registry, `evaluators.rle`, `evaluators.accumulate.Sums` (exact sums for the breakdowns),
 `evaluators.protocols.base.kept_f32` (the 0.7 score threshold in float32) and
-`evaluators.bootstrap.paired_bootstrap` (the statistics of ``vgbench compare``). Nothing in
-``evaluators`` was changed for the report.
+`evaluators.compare_evaluators` (the statistics of ``vgbench compare``).
 
 Outcome tags of an expression (`TAGS`), from the default protocols' per-sample rows:
 
@@ -156,11 +155,13 @@ def subset_metrics(protocol: Protocol, contributions: Sequence[tuple[Any, dict]]
     """The protocol's metrics over a subset of scored expressions, from their contributions (as kept by
     ``Evaluator(..., keep_rows=True).state.contributions``), summed exactly as the evaluator sums them
     (grouped protocols: per unit first), so no expression is scored twice."""
-    total = Sums()
+    total = protocol.metric_sums()
     if protocol.grouped:
         units: dict[Any, Sums] = {}
         for key, contribution in contributions:
-            units.setdefault(key, Sums()).add(contribution)
+            if key not in units:
+                units[key] = protocol.expression_sums()
+            units[key].add(contribution)
         for key in sorted(units, key=repr):
             total.add(protocol.unit_contribution(units[key]))
     else:
@@ -355,22 +356,13 @@ def compare_models(
     a: ModelAnalysis, b: ModelAnalysis, ci: float = 0.95, resamples: int = 1000, seed: int = 0
 ) -> dict[str, dict[str, Any]]:
     """Per task, the paired bootstrap A - B of the default protocol, as ``vgbench compare`` computes it."""
-    from evaluators.bootstrap import paired_bootstrap
+    from evaluators import compare_evaluators
 
     out = {}
     for task in a.tasks:
         if task not in b.tasks:
             continue
         ev_a, ev_b = a.default_evaluators[task], b.default_evaluators[task]
-        out[task] = paired_bootstrap(
-            ev_a.protocol,
-            ev_a.state.contributions,
-            ev_b.state.contributions,
-            a.results[task][0]["metrics"],
-            b.results[task][0]["metrics"],
-            level=ci,
-            resamples=resamples,
-            seed=seed,
-        )
-        out[task]["protocol"] = ev_a.protocol.name
+        comparison = compare_evaluators(ev_a, ev_b, ci=ci, resamples=resamples, seed=seed)
+        out[task] = {**comparison.to_dict(), "protocol": comparison.protocol}
     return out

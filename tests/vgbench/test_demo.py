@@ -53,14 +53,16 @@ def test_demo_writes_everything(demo):
     for model in models:
         for task, config, split in EVALS:
             results = json.loads((demo / "results" / model / f"{task}.json").read_text())
-            assert results["task"] == task and results["counts"]["missing"] == 0
+            assert results["task"] == task
+            assert results["counts"]["missing"] == 0
             assert results["targets"].endswith(f"{config}/{split}")
             assert all(v is None or 0.0 <= v <= 100.0 for v in results["metrics"].values())
             assert summary["metrics"][model][task] == results["metrics"]
     outputs = [Path(p) for p in summary["paths"]["plots"] + summary["paths"]["leaderboard"]]
     assert {p.name for p in outputs} >= {"training_curves.png", "examples.png"}
     assert all(p.is_file() and p.stat().st_size > 0 and p.is_relative_to(demo) for p in outputs)
-    assert (demo / "run" / "log.jsonl").is_file() and (demo / "run" / "last.pt").is_file()
+    assert (demo / "run" / "log.jsonl").is_file()
+    assert (demo / "run" / "last.pt").is_file()
     assert set(summary["load_dataset_rows"]) == {f"{c}/{s}" for _, c, s in EVALS}
     assert summary["training"]["stopped"] == "max_steps"
     assert summary["training"]["cut_by_minutes"] is False
@@ -105,9 +107,11 @@ def test_demo_verdict_is_computed_from_the_results(demo):
     for task, key in CHECKS:
         c = summary["comparison"][f"{task}/{key}"]
         config, split = next((cfg, s) for t, cfg, s in EVALS if t == task)
-        assert c["n_expressions"] == rows[f"{config}/{split}"] and c["ci_level"] == 0.95
+        assert c["n_expressions"] == rows[f"{config}/{split}"]
+        assert c["ci_level"] == 0.95
         lo, hi = c["margin_ci"]
-        assert -100.0 <= lo <= hi <= 100.0 and 0.0 <= c["p_model_not_better"] <= 1.0
+        assert -100.0 <= lo <= hi <= 100.0
+        assert 0.0 <= c["p_model_not_better"] <= 1.0
 
 
 def test_margin_interval_separates_oracle_from_empty(demo):
@@ -123,11 +127,13 @@ def test_margin_interval_separates_oracle_from_empty(demo):
     got = margin_intervals(comparison, predictions, data, "oracle-jitter", resamples=200)
     for name, c in got.items():
         lo, hi = c["margin_ci"]
-        assert 0.0 < lo <= hi and c["p_model_not_better"] == 0.0, name
+        assert 0.0 < lo <= hi, name
+        assert c["p_model_not_better"] == 0.0, name
     same = margin_intervals(
         {"gres/giou": {"best_baseline": "empty"}}, predictions, data, "empty", resamples=50
     )
-    assert same["gres/giou"]["margin_ci"] == [0.0, 0.0] and same["gres/giou"]["p_model_not_better"] == 1.0
+    assert same["gres/giou"]["margin_ci"] == [0.0, 0.0]
+    assert same["gres/giou"]["p_model_not_better"] == 1.0
 
 
 def test_compare_margins():
@@ -137,8 +143,10 @@ def test_compare_margins():
         "b": {"grec": {"f1_score": None}, "gres": {"giou": 10.0}},
     }
     c = compare(metrics, "m", ["a", "b"])
-    assert c["grec/f1_score"]["beats_all"] and c["grec/f1_score"]["margin"] == 20.0
-    assert not c["gres/giou"]["beats_all"] and c["gres/giou"]["margin"] == -5.0
+    assert c["grec/f1_score"]["beats_all"]
+    assert c["grec/f1_score"]["margin"] == 20.0
+    assert not c["gres/giou"]["beats_all"]
+    assert c["gres/giou"]["margin"] == -5.0
     assert c["gres/giou"]["best_baseline"] == "a"
 
 
