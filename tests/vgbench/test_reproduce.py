@@ -10,9 +10,9 @@ import pytest
 pytest.importorskip("torch")
 pytest.importorskip("datasets")
 
-from tests.instancevg.official_inputs import CHECKPOINT, HEADS, build_official_inputs  # noqa: E402
-from tests.instancevg.test_train_data import one_torch_thread  # noqa: E402
-from vgbench.cli import main  # noqa: E402
+from tests.instancevg.official_inputs import CHECKPOINT, HEADS, build_official_inputs
+from tests.instancevg.test_train_data import one_torch_thread
+from vgbench.cli import main
 
 
 @pytest.fixture(autouse=True, scope="module")
