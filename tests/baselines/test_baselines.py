@@ -109,7 +109,7 @@ def test_largest_object_from_source_matches_dataset_pool(data, tmp_path):
 
 
 def test_largest_object_source_errors(data, tmp_path):
-    with pytest.raises(InputError, match="instances.json: not found"):
+    with pytest.raises(InputError, match=r"instances\.json: not found"):
         run_baseline("largest-object", data, "grefcoco_unc", "val", tmp_path / "p.jsonl", source=tmp_path)
     (tmp_path / "grefcoco").mkdir()
     (tmp_path / "grefcoco" / "instances.json").write_text('{"images": [], "annotations": [{"id": 1}]}')

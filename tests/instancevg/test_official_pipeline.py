@@ -186,12 +186,12 @@ def test_rgb_arrays_grey_arrays_and_pil_images(tiny):
 
 
 def test_bad_images_are_input_errors(tmp_path):
-    with pytest.raises(InputError, match="missing.jpg: cannot read image"):
+    with pytest.raises(InputError, match=r"missing\.jpg: cannot read image"):
         pp.official_image(tmp_path / "missing.jpg")
     bad = tmp_path / "bad.jpg"
     bad.write_bytes(b"not an image")
     for backend in ("auto", "pil"):
-        with pytest.raises(InputError, match="bad.jpg: cannot decode image"):
+        with pytest.raises(InputError, match=r"bad\.jpg: cannot decode image"):
             pp.decode_image(bad, backend=backend)
     with pytest.raises(InputError, match=r"expected an \[H, W, 3\] array"):
         pp.official_image(np.zeros((4, 4, 4), np.uint8))

@@ -23,7 +23,8 @@ Box = Sequence[float]
 
 
 def _ints(values) -> list[int]:
-    return [int(round(v)) for v in values]
+    # numpy scalars may come in, and round() of those can stay a numpy float: int() makes it a Python int.
+    return [int(round(v)) for v in values]  # noqa: RUF046
 
 
 def _clamp(v: int, lo: int, hi: int) -> int:
