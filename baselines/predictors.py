@@ -161,7 +161,8 @@ class OracleJitter(Baseline):
         for t in row["targets"]:
             x, y, bw, bh = (float(v) for v in t["bbox"])
             u = rng.uniform(-1.0, 1.0, size=4)
-            dx, dy = int(round(u[0] * self.jitter * bw)), int(round(u[1] * self.jitter * bh))
+            # u is a numpy array: round() of its items can stay a numpy float, int() makes a Python int.
+            dx, dy = int(round(u[0] * self.jitter * bw)), int(round(u[1] * self.jitter * bh))  # noqa: RUF046
             nw, nh = bw * (1 + u[2] * self.jitter), bh * (1 + u[3] * self.jitter)
             cx, cy = x + bw / 2 + dx, y + bh / 2 + dy
             x0, y0 = min(max(cx - nw / 2, 0.0), w), min(max(cy - nh / 2, 0.0), h)

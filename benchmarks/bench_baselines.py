@@ -22,9 +22,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from baselines import BASELINES, run_baseline  # noqa: E402
-from baselines.adapters import convert_png_masks, convert_vg_dump, png_name  # noqa: E402
-from evaluators import rle, score_files  # noqa: E402
+from baselines import BASELINES, run_baseline
+from baselines.adapters import convert_png_masks, convert_vg_dump, png_name
+from evaluators import rle, score_files
 
 CONFIG, SPLIT = "grefcoco_unc", "val"
 

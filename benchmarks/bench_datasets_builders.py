@@ -201,7 +201,7 @@ def main() -> None:
                 )
         print(f"\nExtrapolation to the real gRefCOCO ({REAL_GREFCOCO:,} expressions):")
         for workers in args.workers:
-            (n1, _, t1, m1, _, _), (n2, _, t2, m2, _, _) = [r for r in results if r[1] == workers]
+            (n1, _, _t1, m1, _, _), (n2, _, t2, m2, _, _) = [r for r in results if r[1] == workers]
             slope_m = (m2 - m1) / (n2 - n1)
             t_real = t2 * REAL_GREFCOCO / n2  # the rate at N (timings are too noisy for a slope)
             m_real = m2 + slope_m * (REAL_GREFCOCO - n2)

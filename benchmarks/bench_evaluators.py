@@ -28,7 +28,7 @@ import numpy as np
 from pycocotools import mask as coco_mask
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from evaluators import rle, score_files  # noqa: E402
+from evaluators import rle, score_files
 
 
 def _blob(rng, h, w):

@@ -35,10 +35,10 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from instancevg.build import build_criterion, build_model  # noqa: E402
-from instancevg.config import load_config  # noqa: E402
-from instancevg.ops.msda import MSDeformAttn, ms_deform_attn  # noqa: E402
-from instancevg.runtime import ModelRuntime  # noqa: E402
+from instancevg.build import build_criterion, build_model
+from instancevg.config import load_config
+from instancevg.ops.msda import MSDeformAttn, ms_deform_attn
+from instancevg.runtime import ModelRuntime
 
 
 def _median_time(fn, repeats: int, warmup: int = 2) -> tuple[float, float]:

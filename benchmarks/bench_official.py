@@ -31,10 +31,10 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from instancevg.build import build_model  # noqa: E402
-from instancevg.config import load_config  # noqa: E402
-from instancevg.official import load_official, vgbench_to_official  # noqa: E402
-from instancevg.runtime import ModelRuntime  # noqa: E402
+from instancevg.build import build_model
+from instancevg.config import load_config
+from instancevg.official import load_official, vgbench_to_official
+from instancevg.runtime import ModelRuntime
 
 FIXTURE = Path(__file__).resolve().parents[1] / "tests" / "instancevg" / "data" / "official"
 

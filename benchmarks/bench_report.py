@@ -32,9 +32,9 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from evaluators import rle  # noqa: E402
-from vgbench.report import build_report  # noqa: E402
-from vgbench.report.thumbs import Drawing, render  # noqa: E402
+from evaluators import rle
+from vgbench.report import build_report
+from vgbench.report.thumbs import Drawing, render
 
 H, W = 480, 640
 PER_IMAGE = 5  # consecutive expressions per image, as in gRefCOCO val (about 5 sentences per image)

@@ -34,8 +34,8 @@ import numpy as np
 from pycocotools import mask as mask_utils
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from baselines.adapters.text import ImageSize, adapt_and_score, convert_text_answers, render_answer  # noqa: E402
-from evaluators import score_files  # noqa: E402
+from baselines.adapters.text import ImageSize, adapt_and_score, convert_text_answers, render_answer
+from evaluators import score_files
 
 SIZES = ((480, 640), (640, 480), (375, 500))  # (height, width)
 

@@ -18,10 +18,10 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from datasets_builders.build import build_dataset  # noqa: E402
-from datasets_builders.synth import write_synth  # noqa: E402
-from instancevg.config import load_config  # noqa: E402
-from instancevg.training import RunOptions, predict, read_log, train  # noqa: E402
+from datasets_builders.build import build_dataset
+from datasets_builders.synth import write_synth
+from instancevg.config import load_config
+from instancevg.training import RunOptions, predict, read_log, train
 
 
 def main() -> int:

@@ -29,8 +29,8 @@ __all__ = [
     "COLOURS",
     "SHAPES",
     "SIZES",
-    "SceneObject",
     "Scene",
+    "SceneObject",
     "make_scene",
     "render",
 ]

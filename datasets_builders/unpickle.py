@@ -22,7 +22,7 @@ __all__ = ["RestrictedUnpickler", "load_pickle", "loads_restricted"]
 class RestrictedUnpickler(pickle.Unpickler):
     """An unpickler that refuses every global (class, function, module attribute)."""
 
-    def find_class(self, module: str, name: str) -> Any:  # noqa: D401 - pickle API
+    def find_class(self, module: str, name: str) -> Any:
         raise pickle.UnpicklingError(f"refused global {module}.{name} (only builtin containers and scalars)")
 
 

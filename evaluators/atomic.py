@@ -35,9 +35,9 @@ except ImportError:  # pragma: no cover - not POSIX
 __all__ = [
     "atomic_file",
     "atomic_path",
-    "check_parent_folders",
     "check_output_path",
     "check_output_paths",
+    "check_parent_folders",
     "copy_atomic",
     "dump_json",
     "write_atomic_group",

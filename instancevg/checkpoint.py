@@ -30,7 +30,7 @@ _EXTRA_ROWS = 3  # two fairseq-offset rows + CLS
 def interpolate_vision_positions(table: torch.Tensor, grid: int) -> torch.Tensor:
     """Resize a ``[3 + g0*g0, D]`` vision position table to ``[3 + grid*grid, D]`` (bicubic on the patch part)."""
     n = table.shape[0] - _EXTRA_ROWS
-    g0 = int(round(math.sqrt(n)))
+    g0 = round(math.sqrt(n))
     if g0 * g0 != n:
         raise ValueError(f"vision position table has {n} patch rows, not a square grid")
     if g0 == grid:

@@ -202,21 +202,23 @@ def _reproduced(
         if not cols:
             continue
         key = res.row_key + ((res.task,) if any(c.task for c in cols) else ())
-        where = key + (res.dataset, res.split, res.task)
+        where = (*key, res.dataset, res.split, res.task)
         if where in origin:
             raise InputError(
                 f"{res.path}: model: {res.model!r} {res.dataset}/{res.split} under {res.protocol_label} "
                 f"is also given by {origin[where].path}; keep one"
             )
         origin[where] = res
-        first, values = rows.setdefault(key, (res, {}))
+        _first, values = rows.setdefault(key, (res, {}))
         for c in cols:
             if c.metric in res.metrics:
                 values[c] = res.metrics[c.metric]
     return rows
 
 
-def build_part(
+# C901: the table rules of the module docstring applied in order (collect, group, mark, footnote, plot,
+# reproduced rows); the steps share the row bookkeeping, so splitting would pass it around wholesale.
+def build_part(  # noqa: C901
     part: PartSpec,
     published: Sequence[PublishedRow],
     results: Sequence[ComputedResult] = (),

@@ -28,7 +28,10 @@ from leaderboards.schema import (
 __all__ = ["check_published"]
 
 
-def check_published(path: str | Path | None = None, bibliography: str | Path | None = None) -> list[str]:
+# C901: a flat list of independent per-field checks, each appending one problem line.
+def check_published(  # noqa: C901
+    path: str | Path | None = None, bibliography: str | Path | None = None
+) -> list[str]:
     """Return every problem found, each as ``file:line: field: reason`` (empty list: all good).
 
     Raises `evaluators.errors.InputError` only when a file cannot be read or its header is wrong.

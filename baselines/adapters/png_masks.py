@@ -32,7 +32,7 @@ from evaluators.errors import InputError
 from evaluators.predictions_writer import write_predictions
 from evaluators.progress import progress
 
-__all__ = ["png_name", "read_png_mask", "convert_png_masks"]
+__all__ = ["convert_png_masks", "png_name", "read_png_mask"]
 
 log = logging.getLogger(__name__)
 

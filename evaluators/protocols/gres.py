@@ -34,7 +34,7 @@ class GresReLA(Protocol):
     name = "gres/rela"
     summary = "ReLA: gIoU (mean IoU, no-target right = 1), cIoU, N-acc, T-acc, prec@0.7..0.9 over targeted"
     sources = ("ReLA gres_model/evaluation/refer_evaluation.py",)
-    metric_keys = ("giou", "ciou", "n_acc", "t_acc") + tuple(f"prec@{t}" for t in THRESHOLDS)
+    metric_keys = ("giou", "ciou", "n_acc", "t_acc", *(f"prec@{t}" for t in THRESHOLDS))
     state_fields = declare_state(
         counts=(
             "n",

@@ -56,7 +56,7 @@ class RecLmmsEval(Protocol):
     name = "rec/lmms-eval"
     summary = "lmms-eval refcoco*_bbox_rec: 0-1 xyxy IoU, ACC@0.1..0.9, center accuracy; no box = [0,0,0,0]"
     sources = ("EvolvingLMMs-Lab/lmms-eval lmms_eval/tasks/refcoco/utils_rec.py",)
-    metric_keys = tuple(f"acc@{t}" for t in LMMS_THRESHOLDS) + ("miou", "center_acc")
+    metric_keys = (*(f"acc@{t}" for t in LMMS_THRESHOLDS), "miou", "center_acc")
     needs = "boxes"
     state_fields = declare_state(
         counts=("n", "center", "no_box", "zero_union", *(f"hit@{t}" for t in LMMS_THRESHOLDS)), sums=("iou",)

@@ -55,7 +55,7 @@ class RecIoU(Protocol):
         "no +1, float32 (SimVG / InstanceVG accuracy, mmdet bbox_overlaps)"
     )
     sources = ("MDETR datasets/refexp.py", "SimVG / InstanceVG evaluations")
-    metric_keys = tuple(f"prec@{t}" for t in THRESHOLDS) + ("miou",)
+    metric_keys = (*(f"prec@{t}" for t in THRESHOLDS), "miou")
     needs = "boxes"
     state_fields = declare_state(counts=("n", *(f"hit@{t}" for t in THRESHOLDS)), sums=("iou",))
 

@@ -32,7 +32,7 @@ class RefzomDMMI(Protocol):
     name = "refzom/dmmi"
     summary = "DMMI: acc = empty mask on one-to-zero expressions; mIoU, oIoU, prec@ over targeted ones"
     sources = ("DMMI test.py",)
-    metric_keys = ("acc", "miou", "oiou") + tuple(f"prec@{t}" for t in THRESHOLDS)
+    metric_keys = ("acc", "miou", "oiou", *(f"prec@{t}" for t in THRESHOLDS))
     state_fields = declare_state(
         counts=("n", "nt_n", "nt_ok", "t_n", "I", "U", *(f"hit@{t}" for t in THRESHOLDS)), sums=("iou",)
     )

@@ -33,7 +33,7 @@ class ResLAVT(Protocol):
     name = "res/lavt"
     summary = "mIoU (IoU 0 when U = 0), oIoU = sum I / sum U, prec@0.5..0.9 (>=), over all expressions"
     sources = ("LAVT test.py / utils", "SimVG / InstanceVG evaluations")
-    metric_keys = ("miou", "oiou") + tuple(f"prec@{t}" for t in THRESHOLDS)
+    metric_keys = ("miou", "oiou", *(f"prec@{t}" for t in THRESHOLDS))
     state_fields = declare_state(counts=("n", "I", "U", *(f"hit@{t}" for t in THRESHOLDS)), sums=("iou",))
 
     def default_params(self) -> dict[str, Any]:

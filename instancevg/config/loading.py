@@ -105,7 +105,8 @@ def _typed_kwargs(group: str, data: Mapping[str, Any], source: str) -> dict[str,
     return out
 
 
-def _coerce(value: Any, hint: Any, where: str) -> Any:
+# C901: a flat dispatch, one branch per supported field type (Literal, bool, int, float, str, tuple, ...).
+def _coerce(value: Any, hint: Any, where: str) -> Any:  # noqa: C901
     """Convert ``value`` (a Python value or an override string) to the field type ``hint``."""
     origin = typing.get_origin(hint)
     choices = literal_choices(hint)

@@ -251,7 +251,7 @@ class InstanceVGConfig:
     def __init__(
         self,
         name: str = "instancevg-b-grefcoco",
-        input: InputConfig | None = None,  # noqa: A002 - the group's name
+        input: InputConfig | None = None,
         encoder: EncoderConfig | None = None,
         head: HeadConfig | None = None,
         decoder: DecoderConfig | None = None,

@@ -56,7 +56,7 @@ def select_points(
     Ties go to the lowest flat index. Returns ``(index [B, num] long, flat row-major; points [B, num, 2]
     normalised (x, y) cell centres)``.
     """
-    b, h, w = score_map.shape
+    _b, h, w = score_map.shape
     if num > h * w:
         raise ValueError(f"select_points: {num} points asked from a {h}x{w} grid")
     s = score_map.sigmoid().flatten(1)

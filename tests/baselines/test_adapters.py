@@ -280,7 +280,7 @@ def test_vg_dump_errors(data, tmp_path, rows):
         convert_vg_dump(path, data, CFG, SPLIT, out)
     assert convert_vg_dump(path, data, CFG, SPLIT, out, allow_missing=True, quiet=True) == 6
     put(good + good[:1])
-    with pytest.raises(InputError, match="dump.jsonl:7 .*duplicate entry"):
+    with pytest.raises(InputError, match=r"dump\.jsonl:7 .*duplicate entry"):
         convert_vg_dump(path, data, CFG, SPLIT, out)
     put([good[0] | {"sent_id": 999}])
     with pytest.raises(InputError, match="not in"):

@@ -109,7 +109,7 @@ def test_largest_object_from_source_matches_dataset_pool(data, tmp_path):
 
 
 def test_largest_object_source_errors(data, tmp_path):
-    with pytest.raises(InputError, match="instances.json: not found"):
+    with pytest.raises(InputError, match=r"instances\.json: not found"):
         run_baseline("largest-object", data, "grefcoco_unc", "val", tmp_path / "p.jsonl", source=tmp_path)
     (tmp_path / "grefcoco").mkdir()
     (tmp_path / "grefcoco" / "instances.json").write_text('{"images": [], "annotations": [{"id": 1}]}')
@@ -138,8 +138,8 @@ def test_oracle_jitter_is_seeded_bounded_and_order_free():
         assert rec["no_target"] == row["no_target"]
         assert len(rec["instances"]) == len(row["targets"])
         for t, inst in zip(row["targets"], rec["instances"]):
-            x, y, w, h = t["bbox"]
-            px, py, pw, ph = inst["bbox"]
+            x, _y, w, _h = t["bbox"]
+            px, _py, pw, _ph = inst["bbox"]
             assert abs((px + pw / 2) - (x + w / 2)) <= 0.1 * w + 0.5 + 0.05 * w  # shift + clipping
             assert px >= 0.0
             assert px + pw <= row["width"] + 1e-9

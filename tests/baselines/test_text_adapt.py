@@ -106,8 +106,8 @@ def test_on_parse_failure_error_writes_nothing(data, tmp_path, capsys):
 @pytest.mark.parametrize(
     ("mutate", "message"),
     [
-        (lambda a: a + [{"expr_id": "refcoco_unc/val/999", "text": "x"}], "unknown expr_id"),
-        (lambda a: a + [a[0]], "duplicate answer"),
+        (lambda a: [*a, {"expr_id": "refcoco_unc/val/999", "text": "x"}], "unknown expr_id"),
+        (lambda a: [*a, a[0]], "duplicate answer"),
         (lambda a: a[1:], "have no answer"),
         (lambda a: [{**a[0], "text": 5}, *a[1:]], "field='text'"),
         (lambda a: [{"text": "x"}, *a[1:]], "field='expr_id'"),

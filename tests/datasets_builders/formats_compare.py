@@ -8,7 +8,7 @@ from datasets_builders.reading import iter_rows, list_configs
 from datasets_builders.schema import FIXED_COLUMNS
 
 # the unified row's fixed columns (targets compared field by field below) plus the extra source columns
-ROW_FIELDS = tuple(c for c in FIXED_COLUMNS if c != "targets") + ("tokens", "category_names")
+ROW_FIELDS = (*(c for c in FIXED_COLUMNS if c != "targets"), "tokens", "category_names")
 TARGET_FIELDS = ("ann_id", "category_id", "iscrowd", "bbox", "area", "mask")
 
 # what each layout does not carry (everything else must be equal, field by field)

@@ -114,7 +114,7 @@ def test_eval_ci_is_seeded_and_keeps_point_estimates(files, capsys):
 
 
 def test_compare_paired(files, capsys):
-    tmp, rows, preds, targets, predictions = files
+    tmp, rows, _preds, targets, predictions = files
     perfect = write_jsonl(tmp / "perfect.jsonl", [perfect_prediction(r) for r in rows])
     out = tmp / "cmp.json"
     code = main(
@@ -157,7 +157,7 @@ def test_protocols_lists_every_default(capsys):
 
 
 def test_validate_only_and_allow_missing(files, capsys):
-    tmp, rows, preds, targets, predictions = files
+    tmp, _rows, preds, targets, predictions = files
     code, out, _ = _eval(
         capsys, "--task", "gres", "--predictions", predictions, "--targets", targets, "--validate-only"
     )
@@ -198,10 +198,10 @@ def _bad_records(rows):
     return [
         (
             "unknown expr_id",
-            good + [{**good[0], "expr_id": "nope/val/1"}],
+            [*good, {**good[0], "expr_id": "nope/val/1"}],
             ["nope/val/1", "expr_id", "unknown"],
         ),
-        ("duplicate", good + [good[1]], [eid, "duplicate"]),
+        ("duplicate", [*good, good[1]], [eid, "duplicate"]),
         ("wrong size", with_(1, mask=rle.empty(3, 3)), [eid, "'mask'", "size"]),
         ("malformed rle", with_(1, mask={"size": [24, 32], "counts": "!!"}), [eid, "'mask'", "malformed"]),
         (

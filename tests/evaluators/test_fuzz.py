@@ -210,7 +210,7 @@ def test_fuzz_predictions_files(tmp_path, capsys, task):
             path = _write_records(folder / f"p.{container}", records, container.split(".")[0])
         else:
             path, must_refuse, label = _byte_case(rng, preds, folder)
-        code, err = _run_case(capsys, task, path, targets, out_dir)
+        code, _err = _run_case(capsys, task, path, targets, out_dir)
         if must_refuse:
             assert code == 2, f"case {case} ({label}) was accepted: {path.read_bytes()[:400]!r}"
         counts["cases"] += 1

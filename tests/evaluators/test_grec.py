@@ -74,7 +74,7 @@ def test_no_target_rules_and_empty_instances():
 def test_crowd_boxes_count_as_targets():
     gt = [(0, 0, 10, 10), (20, 20, 10, 10)]
     one = [([0, 0, 10, 10], 0.9)]
-    both = one + [([20, 20, 10, 10], 0.9)]
+    both = [*one, ([20, 20, 10, 10], 0.9)]
     assert _grec(one, gt, crowd=(False, True))["f1_score"] == 0.0  # FN = the crowd box
     assert _grec(both, gt, crowd=(False, True))["f1_score"] == 100.0
 

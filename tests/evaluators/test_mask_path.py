@@ -66,7 +66,7 @@ def test_overlap_names_the_malformed_string_on_both_paths(path, counts, reason):
 def test_remembered_overlap_still_checks_the_size(path):
     a = rle.encode(np.ones((3, 4), np.uint8))
     assert rle.overlap(a, a) == (12, 12, 12)
-    with pytest.raises(rle.CountsError, match="expected 2[*]2=4"):
+    with pytest.raises(rle.CountsError, match=r"expected 2[*]2=4"):
         rle.overlap({"size": [2, 2], "counts": a["counts"]}, {"size": [2, 2], "counts": a["counts"]})
 
 

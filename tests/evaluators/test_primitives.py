@@ -151,7 +151,7 @@ def test_predictions_writer_containers(tmp_path, name):
 
 
 def test_predictions_writer_refuses_bad_names_and_nan(tmp_path):
-    with pytest.raises(InputError, match="must end in .jsonl or .json"):
+    with pytest.raises(InputError, match=r"must end in \.jsonl or \.json"):
         write_predictions(tmp_path / "p.txt", [])
     (tmp_path / "p.jsonl").write_text("old\n")
     with pytest.raises(ValueError, match="not JSON compliant"):

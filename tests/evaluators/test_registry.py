@@ -208,7 +208,7 @@ def test_register_protocol_refuses_bad_classes(clean_registry):
     @dataclass(frozen=True)
     class NoState(RecIoU):
         name = "test/no-state"
-        state_fields = {}
+        state_fields = {}  # noqa: RUF012 - the empty class-level declaration is the case under test
 
     with pytest.raises(TypeError, match="must declare its state fields"):
         register_protocol(NoState)
@@ -234,7 +234,7 @@ def test_a_broken_plugin_is_named_and_the_builtins_keep_working(
     clean_registry, plugin_dir, monkeypatch, tmp_path
 ):
     monkeypatch.syspath_prepend(str(plugin_dir))
-    with pytest.raises(InputError, match="'plugin/broken': its plugin failed to load .*ModuleNotFoundError"):
+    with pytest.raises(InputError, match=r"'plugin/broken': its plugin failed to load .*ModuleNotFoundError"):
         get_protocol("rec", "plugin/broken")
     with pytest.raises(InputError, match="plugins that failed to load: 'plugin/broken'"):
         get_protocol("rec", "plugin/nothing-like-this")

@@ -114,7 +114,7 @@ def test_bad_checkpoints_raise_input_error(tmp_path):
     bad = _encoder(vocab_size=99)
     path = tmp_path / "other_vocab.pth"
     torch.save({"module": bad.state_dict()}, path)
-    with pytest.raises(InputError, match="text_embed.weight"):
+    with pytest.raises(InputError, match=r"text_embed\.weight"):
         load_beit3_checkpoint(enc, path)
     missing, _ = load_beit3_checkpoint(enc, path, strict=False)
     assert missing == ["text_embed.weight"]

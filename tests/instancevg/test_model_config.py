@@ -88,7 +88,7 @@ def test_files_with_a_base_preset(tmp_path, suffix):
 def test_file_with_unknown_key(tmp_path):
     path = tmp_path / "c.json"
     path.write_text(json.dumps({"img_sise": 64}))
-    with pytest.raises(InputError, match="img_sise.*did you mean img_size"):
+    with pytest.raises(InputError, match=r"img_sise.*did you mean img_size"):
         load_config(str(path))
 
 

@@ -104,7 +104,7 @@ def test_padding_content_is_ignored():
 )
 def test_ablation_switches_build_and_train(overrides):
     cfg = micro_config(*overrides)
-    model, out, losses = _run(cfg, batch=2)
+    _model, out, losses = _run(cfg, batch=2)
     assert math.isfinite(float(losses["loss"].detach()))
     losses["loss"].backward()
     assert out["pred_logits"].shape == (2, cfg.num_queries, 2)

@@ -165,7 +165,7 @@ def _records(official, score_threshold: float, sizes: list[tuple[int, int]]):
 
 @pytest.mark.parametrize("group", ["post", "post_thr0", "post_rescale"])
 def test_postprocessed_predictions_match(official, group):
-    model, out, expected, metas = official
+    model, _out, expected, metas = official
     threshold = 0.0 if group == "post_thr0" else model.cfg.score_threshold
     rescale = group == "post_rescale"
     sizes = [tuple(m["ori_shape"][:2]) if rescale else (128, 128) for m in metas]

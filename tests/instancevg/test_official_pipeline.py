@@ -139,7 +139,7 @@ def test_numpy_resize_is_opencv_bilinear():
     rng = np.random.default_rng(0)
     shapes = [(100, 160, 128, 128), (140, 120, 128, 128), (480, 640, 320, 320), (640, 640, 320, 320)]
     shapes += [(50, 60, 320, 320), (320, 320, 320, 320), (1, 7, 5, 3), (7, 1, 2, 9), (333, 517, 321, 97)]
-    shapes += [tuple(int(v) for v in rng.integers(1, 700, 2)) + (320, 320) for _ in range(12)]
+    shapes += [(*(int(v) for v in rng.integers(1, 700, 2)), 320, 320) for _ in range(12)]
     shapes += [tuple(int(v) for v in rng.integers(1, 400, 4)) for _ in range(12)]
     for h, w, oh, ow in shapes:
         img = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
@@ -186,12 +186,12 @@ def test_rgb_arrays_grey_arrays_and_pil_images(tiny):
 
 
 def test_bad_images_are_input_errors(tmp_path):
-    with pytest.raises(InputError, match="missing.jpg: cannot read image"):
+    with pytest.raises(InputError, match=r"missing\.jpg: cannot read image"):
         pp.official_image(tmp_path / "missing.jpg")
     bad = tmp_path / "bad.jpg"
     bad.write_bytes(b"not an image")
     for backend in ("auto", "pil"):
-        with pytest.raises(InputError, match="bad.jpg: cannot decode image"):
+        with pytest.raises(InputError, match=r"bad\.jpg: cannot decode image"):
             pp.decode_image(bad, backend=backend)
     with pytest.raises(InputError, match=r"expected an \[H, W, 3\] array"):
         pp.official_image(np.zeros((4, 4, 4), np.uint8))

@@ -119,7 +119,7 @@ def test_predictions_validate_for_every_task(synth, checkpoint, tmp_path, capsys
 
 
 def test_api_gzip_output_and_embedded_images(synth, checkpoint, tmp_path):
-    root, data, embedded = synth
+    _root, data, embedded = synth
     a = predict(checkpoint, data, "grefcoco_unc", "testA", tmp_path / "a.jsonl", batch_size=3, quiet=True)
     b = predict(
         checkpoint, embedded, "grefcoco_unc", "testA", tmp_path / "b.jsonl.gz", batch_size=3, quiet=True

@@ -110,7 +110,7 @@ def test_refuses_to_overwrite_and_to_resume_a_different_config(data, tmp_path):
     train(tiny_cfg(1), data, tmp_path / "run", quiet=True, options=NO_EVAL)
     with pytest.raises(InputError, match="--resume"):
         train(tiny_cfg(1), data, tmp_path / "run", quiet=True, options=NO_EVAL)
-    with pytest.raises(InputError, match="train.lr"):
+    with pytest.raises(InputError, match=r"train\.lr"):
         train(tiny_cfg(2, lr=1.0), data, tmp_path / "run", resume=True, quiet=True, options=NO_EVAL)
     with pytest.raises(InputError, match="checkpoint not found"):
         train(tiny_cfg(1), data, tmp_path / "new", resume=True, quiet=True, options=NO_EVAL)

@@ -87,7 +87,7 @@ def test_optimizer_is_amsgrad_adam_with_two_groups():
 def test_parameter_in_no_group_is_an_error():
     model = TwoPart()
     model.extra = nn.Linear(2, 2)
-    with pytest.raises(ValueError, match="extra.weight"):
+    with pytest.raises(ValueError, match=r"extra\.weight"):
         build_optimizer(model, _recipe())
 
 

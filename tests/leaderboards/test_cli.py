@@ -13,7 +13,7 @@ def run(capsys, *argv):
 
 
 def test_check_ok(capsys):
-    code, out, err = run(capsys, "--check")
+    code, out, _err = run(capsys, "--check")
     assert code == 0
     assert out.startswith("ok: 1270 published numbers from 21 tables of 4 sources")
 
@@ -24,9 +24,9 @@ def test_check_bad_data_exits_2_with_one_error_line(capsys, tmp_path):
     lines = PUBLISHED_CSV.read_text(encoding="utf-8").splitlines()
     bad = tmp_path / "p.csv"
     bad.write_text(
-        "\n".join(lines[:3] + [lines[2].replace(",prec@0.5,", ",prec@50,")]) + "\n", encoding="utf-8"
+        "\n".join([*lines[:3], lines[2].replace(",prec@0.5,", ",prec@50,")]) + "\n", encoding="utf-8"
     )
-    code, out, err = run(capsys, "--check", "--data", bad)
+    code, _out, err = run(capsys, "--check", "--data", bad)
     assert code == 2
     assert err.count("error:") == 1
     assert "unknown metric 'prec@50'" in err

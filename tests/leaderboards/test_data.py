@@ -88,7 +88,7 @@ def test_check_reports_bad_bibliography(tmp_path):
     bib = tmp_path / "bib.csv"
     shutil.copy(BIBLIOGRAPHY_CSV, bib)
     lines = bib.read_text(encoding="utf-8").splitlines()
-    bib.write_text("\n".join(lines + [lines[1]]) + "\n", encoding="utf-8")
+    bib.write_text("\n".join([*lines, lines[1]]) + "\n", encoding="utf-8")
     problems = check_published(bibliography=bib)
     assert len(problems) == 2
     assert all("duplicate key" in p for p in problems)

@@ -123,7 +123,7 @@ def test_synthetic_and_other_task_results_do_not_join(tmp_path):
     other = load_results(
         write(tmp_path / "o.json", results_json("rec", "rec/iou", {"prec@0.5": 1.0}, model="Y"))
     )
-    table, rows = gres_rows([syn, other])
+    _table, rows = gres_rows([syn, other])
     assert rows == {}
 
 

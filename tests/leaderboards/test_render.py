@@ -36,7 +36,7 @@ def rendered(tmp_path_factory):
 
 @pytest.mark.parametrize("name", TABLES)
 def test_text_formats_match_golden(rendered, name):
-    out, paths = rendered
+    _out, paths = rendered
     files = sorted(
         p
         for p in paths
@@ -58,7 +58,7 @@ def test_no_stale_golden_files(rendered):
 
 
 def test_rerendering_is_byte_identical(rendered, tmp_path):
-    out, paths = rendered
+    _out, paths = rendered
     again = render_table("all", tmp_path, ("md", "tex", "csv", "png"))
     assert [p.name for p in again] == [p.name for p in paths]
     for a, b in zip(paths, again):
@@ -183,7 +183,7 @@ def test_computed_second_marks_agree_with_the_underlines_printed_in_tables_1_to_
                     marks = {c.mark for r in rows for c in r.cells if c.text == m.group(1)}
                     assert marks & {"second", "best"}, (name, model, m.group(1), marks)
                     if "second" not in marks:  # only a tie with the best value may differ
-                        col = [i for r in rows for i, c in enumerate(r.cells) if c.text == m.group(1)][0]
+                        col = next(i for r in rows for i, c in enumerate(r.cells) if c.text == m.group(1))
                         best = [
                             r.cells[col].text
                             for r in table.rows

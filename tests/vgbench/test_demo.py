@@ -11,10 +11,10 @@ pytest.importorskip("torch")
 pytest.importorskip("datasets")
 pytest.importorskip("matplotlib")
 
-from evaluators.errors import InputError  # noqa: E402
-from vgbench.cli import main  # noqa: E402
-from vgbench.demo import EVALS, MODEL_NAME  # noqa: E402
-from vgbench.demo.report import CHECKS, compare  # noqa: E402
+from evaluators.errors import InputError
+from vgbench.cli import main
+from vgbench.demo import EVALS, MODEL_NAME
+from vgbench.demo.report import CHECKS, compare
 
 SHORT = ["--steps", "30", "--images", "12", "--quiet"]  # a shortened demo: 12 scenes, 30 optimizer steps
 

@@ -174,7 +174,7 @@ def _run(argv, capsys):
 
 
 def test_bad_input_writes_nothing(built, preds, tmp_path, capsys):
-    source, data = built
+    _source, data = built
     base = ["report", "--targets", str(data), "--config", CONFIG, "--split", SPLIT, "--quiet"]
     out = tmp_path / "out"
     # an unknown expr_id

@@ -10,9 +10,9 @@ import pytest
 pytest.importorskip("torch")
 pytest.importorskip("datasets")
 
-from tests.instancevg.official_inputs import CHECKPOINT, HEADS, build_official_inputs  # noqa: E402
-from tests.instancevg.test_train_data import one_torch_thread  # noqa: E402
-from vgbench.cli import main  # noqa: E402
+from tests.instancevg.official_inputs import CHECKPOINT, HEADS, build_official_inputs
+from tests.instancevg.test_train_data import one_torch_thread
+from vgbench.cli import main
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -36,7 +36,7 @@ def test_reproduce_joins_the_paper_tables(built, capsys, tmp_path):
     out = tmp_path / "repro"
     argv = ["reproduce", "--quiet", "--table", "gres,grec", "--checkpoint", CHECKPOINT, "--spm", spm, *HEADS,
             "--data", data, "--out", out, "--device", "cpu", "--backbone", "BEiT3-ViT-B"]  # fmt: skip
-    code, stdout, err = _cli(capsys, *argv)
+    code, _stdout, err = _cli(capsys, *argv)
     assert code == 0, err
     results = json.loads((out / "results" / "InstanceVG" / "grefcoco_unc_val_gres.json").read_text())
     assert results["protocol"] == "gres/instancevg"

@@ -63,7 +63,9 @@ class _Outcome:
     no_target: bool = False
 
 
-def adapt_answer(
+# C901: one linear pass over the answer's stages (parse, decoder boxes, pixel boxes, polygons, mask file),
+# each an early-return failure with its own reason; splitting it would scatter the order of those checks.
+def adapt_answer(  # noqa: C901
     family: Family,
     conv: Convention,
     answer: Answer,
