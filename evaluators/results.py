@@ -20,6 +20,7 @@ from evaluators.jsonl import dump_jsonl, write_jsonl_atomic
 from evaluators.version import package_version
 
 __all__ = [
+    "HEADLINE",
     "check_output_path",
     "check_output_paths",
     "clean_metrics",
@@ -31,6 +32,17 @@ __all__ = [
     "write_jsonl_atomic",
     "write_results",
 ]
+
+# The headline metric of each task: what one-number summaries show (the demo's table and verdict, the
+# report's cards) and what ranks a training run's epochs (``RUN/best.pt``).
+HEADLINE: dict[str, str] = {
+    "rec": "prec@0.5",
+    "res": "miou",
+    "grec": "f1_score",
+    "gres": "giou",
+    "refzom": "acc",
+    "rrefcoco": "riou",
+}
 
 # Display names live only in rendering code ("gIoU" here is mean IoU, not generalized IoU).
 DISPLAY = {

@@ -17,8 +17,9 @@ from typing import Any
 
 from evaluators.api import score_files
 from evaluators.errors import InputError
+from evaluators.results import HEADLINE
 
-__all__ = ["SELECTION_METRIC", "TASKS_BY_DATASET", "score_predictions", "selection_value", "tasks_for_config"]
+__all__ = ["TASKS_BY_DATASET", "score_predictions", "selection_value", "tasks_for_config"]
 
 TASKS_BY_DATASET: dict[str, tuple[str, ...]] = {
     "grefcoco": ("grec", "gres"),
@@ -33,22 +34,11 @@ TASKS_BY_DATASET: dict[str, tuple[str, ...]] = {
 }
 
 
-# the metric that picks ``RUN/best.pt``: the first task of the config, its headline metric
-SELECTION_METRIC: dict[str, str] = {
-    "grec": "f1_score",
-    "gres": "giou",
-    "rec": "prec@0.5",
-    "res": "miou",
-    "refzom": "acc",
-    "rrefcoco": "riou",
-}
-
-
 def selection_value(metrics: dict[str, dict[str, Any]]) -> tuple[str, float] | None:
     """``("task/metric", value)`` that ranks epochs for ``RUN/best.pt``: the first evaluated task's
-    `SELECTION_METRIC`; None when the evaluation has no such value."""
+    headline metric (`evaluators.results.HEADLINE`); None when the evaluation has no such value."""
     for task, values in metrics.items():
-        key = SELECTION_METRIC.get(task)
+        key = HEADLINE.get(task)
         value = values.get(key) if key else None
         if isinstance(value, (int, float)):
             return f"{task}/{key}", float(value)

@@ -205,9 +205,7 @@ def step_train(
         preset.train.epochs,
         preset.train.decay_epochs[0] if preset.train.decay_epochs else preset.train.epochs,
     )
-    user_keys = {item.split("=", 1)[0].strip() for item in model_overrides}
-    plan = [item for item in plan if item.split("=", 1)[0] not in user_keys]  # a user's --set wins
-    cfg = load_config(PRESET, [f"train.seed={seed}", *plan, *model_overrides])
+    cfg = load_config(PRESET, [f"train.seed={seed}", *plan, *model_overrides])  # later overrides win
     options = RunOptions(data_config=TRAIN_CONFIG, device="cpu", log_every=10, threads=THREADS)
     options = options.with_overrides(run_overrides)
     budget = None if minutes is None else minutes * 60.0

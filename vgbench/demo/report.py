@@ -11,7 +11,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from evaluators.results import DISPLAY
+from evaluators.results import DISPLAY, HEADLINE
 from vgbench.demo.settings import EVALS, MODEL_NAME
 
 __all__ = ["CHECKS", "TITLE", "build_summary", "compare", "format_summary", "write_leaderboard"]
@@ -19,15 +19,6 @@ __all__ = ["CHECKS", "TITLE", "build_summary", "compare", "format_summary", "wri
 log = logging.getLogger(__name__)
 
 TITLE = "vgbench synthetic benchmark (vgbench demo; not comparable with published numbers)"
-# the metric shown per task in the printed summary
-HEADLINE = {
-    "rec": "prec@0.5",
-    "res": "miou",
-    "grec": "f1_score",
-    "gres": "giou",
-    "refzom": "acc",
-    "rrefcoco": "riou",
-}
 # (task, metric key) on which the trained model must beat every text-blind baseline
 CHECKS = (("grec", "f1_score"), ("gres", "giou"))
 

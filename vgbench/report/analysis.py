@@ -33,7 +33,7 @@ from evaluators import DEFAULTS, PROTOCOLS, Evaluator, InputError, Prediction, P
 from evaluators.accumulate import Sums
 from evaluators.progress import progress
 from evaluators.protocols.base import kept_f32
-from evaluators.results import clean_metrics
+from evaluators.results import HEADLINE, clean_metrics
 from vgbench.report.rows import Expression
 
 __all__ = [
@@ -51,14 +51,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-HEADLINE = {
-    "rec": "prec@0.5",
-    "res": "miou",
-    "grec": "f1_score",
-    "gres": "giou",
-    "refzom": "acc",
-    "rrefcoco": "riou",
-}
 BOX_TASKS = ("rec", "grec")
 TAGS = {
     "correct": "correct",
