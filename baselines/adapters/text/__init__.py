@@ -4,6 +4,7 @@
   results) + targets -> predictions file + ``.adapt.json`` report (``vgbench adapt text``).
 - `adapt_and_score`: the same, scoring the written records in the same pass (results dicts).
 - `adapt_answers`: the same on in-memory `Answer`s and `Target`s (records + `AdaptReport`).
+- `AdaptOptions`: the keyword options the three share (coordinates, parse failures, masks, ...).
 - `FAMILIES`: the answer families (grammar, coordinate convention, source); `CONVENTIONS`;
   `smart_resize` (Qwen2-VL input size).
 - `render_answer` / `render_quantum`: boxes -> a family's answer text, and its quantisation bound.
@@ -17,6 +18,7 @@ from baselines.adapters.text.check import Observation, check_convention
 from baselines.adapters.text.conventions import CONVENTIONS, Convention, ImageSize, smart_resize
 from baselines.adapters.text.convert import (
     PARSE_FAILURE_MODES,
+    AdaptOptions,
     adapt_and_score,
     adapt_answers,
     convert_text_answers,
@@ -33,6 +35,7 @@ __all__ = [
     "GRAMMARS",
     "NO_TARGET_TEXT",
     "PARSE_FAILURE_MODES",
+    "AdaptOptions",
     "AdaptReport",
     "Answer",
     "Convention",

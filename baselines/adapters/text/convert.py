@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,11 +35,29 @@ from evaluators.jsonl import iter_json_items, strip_gz
 from evaluators.predictions_writer import write_predictions
 from evaluators.records import Target
 
-__all__ = ["PARSE_FAILURE_MODES", "adapt_and_score", "adapt_answers", "convert_text_answers"]
+__all__ = ["PARSE_FAILURE_MODES", "AdaptOptions", "adapt_and_score", "adapt_answers", "convert_text_answers"]
 
 log = logging.getLogger(__name__)
 
 PARSE_FAILURE_MODES = ("miss", "error")
+
+
+@dataclass(frozen=True)
+class AdaptOptions:
+    """How answers become records, shared by `adapt_answers`, `convert_text_answers` and
+    `adapt_and_score` (keyword options of the same names; the CLI flags of ``vgbench adapt text``).
+
+    ``coords``: a coordinate convention overriding the family's (`CONVENTIONS`); ``on_parse_failure``:
+    one of `PARSE_FAILURE_MODES`; ``masks``: a folder of PNG masks (``seg``, ``ref-vlm``);
+    ``allow_missing``: expressions without an answer become misses instead of an error;
+    ``min_pixels`` / ``max_pixels``: the Qwen2-VL resize bounds (`smart_resize`)."""
+
+    coords: str | None = None
+    on_parse_failure: str = "miss"
+    masks: str | Path | None = None
+    allow_missing: bool = False
+    min_pixels: int = QWEN_MIN_PIXELS
+    max_pixels: int = QWEN_MAX_PIXELS
 
 
 def _target_rows_loader(targets: str | Path, config: str | None, split: str | None):
@@ -71,19 +90,15 @@ def _prepare(
     family_name: str,
     answers: Iterable[Answer],
     targets: list[Target],
+    options: AdaptOptions,
     *,
-    coords: str | None,
-    on_parse_failure: str,
-    masks: str | Path | None,
-    allow_missing: bool,
-    min_pixels: int,
-    max_pixels: int,
     answers_label: str,
     answers_format: str,
     quiet: bool,
 ) -> tuple[Job, AdaptReport]:
     family = get_family(family_name)
-    conv = resolve_convention(family, coords)
+    conv = resolve_convention(family, options.coords)
+    on_parse_failure, masks = options.on_parse_failure, options.masks
     if on_parse_failure not in PARSE_FAILURE_MODES:
         raise InputError(f"--on-parse-failure must be 'miss' or 'error', got {on_parse_failure!r}")
     masks_dir = Path(masks) if masks else None
@@ -112,13 +127,13 @@ def _prepare(
         got[a.expr_id] = a
     report.expressions = len(targets)
     report.missing_answers = [t.expr_id for t in targets if t.expr_id not in got]
-    if report.missing_answers and not allow_missing:
+    if report.missing_answers and not options.allow_missing:
         listed = ", ".join(repr(i) for i in report.missing_answers[:5])
         raise InputError(
             f"{answers_label}: {len(report.missing_answers)} expression(s) have no answer (e.g. {listed}); "
             "pass --allow-missing to write them as misses"
         )
-    job = Job(family, conv, got, masks_dir, on_parse_failure, min_pixels, max_pixels, quiet)
+    job = Job(family, conv, got, masks_dir, on_parse_failure, options.min_pixels, options.max_pixels, quiet)
     return job, report
 
 
@@ -150,30 +165,22 @@ def adapt_answers(
     answers: Iterable[Answer],
     targets: list[Target],
     *,
-    coords: str | None = None,
-    on_parse_failure: str = "miss",
-    masks: str | Path | None = None,
-    allow_missing: bool = False,
-    min_pixels: int = QWEN_MIN_PIXELS,
-    max_pixels: int = QWEN_MAX_PIXELS,
     answers_label: str = "<answers>",
     answers_format: str = "jsonl",
     quiet: bool = True,
     workers: int = 1,
+    **options: Any,
 ) -> tuple[list[dict[str, Any]], AdaptReport]:
     """Answers + targets -> (records in target order, report). Raises `InputError` on bad input.
 
-    ``workers > 1`` adapts chunks of the targets in that many forked processes (same result)."""
+    ``options`` are the fields of `AdaptOptions` (``coords``, ``on_parse_failure``, ``masks``,
+    ``allow_missing``, ``min_pixels``, ``max_pixels``). ``workers > 1`` adapts chunks of the targets
+    in that many forked processes (same result)."""
     job, report = _prepare(
         family_name,
         answers,
         targets,
-        coords=coords,
-        on_parse_failure=on_parse_failure,
-        masks=masks,
-        allow_missing=allow_missing,
-        min_pixels=min_pixels,
-        max_pixels=max_pixels,
+        AdaptOptions(**options),
         answers_label=answers_label,
         answers_format=answers_format,
         quiet=quiet,
@@ -182,47 +189,16 @@ def adapt_answers(
 
 
 def convert_text_answers(
-    family: str | None,
-    answers: str | Path,
-    targets: str | Path,
-    out: str | Path,
-    *,
-    config: str | None = None,
-    split: str | None = None,
-    answers_format: str = "auto",
-    id_template: str | None = None,
-    coords: str | None = None,
-    on_parse_failure: str = "miss",
-    masks: str | Path | None = None,
-    allow_missing: bool = False,
-    min_pixels: int = QWEN_MIN_PIXELS,
-    max_pixels: int = QWEN_MAX_PIXELS,
-    workers: int = 1,
-    quiet: bool = False,
+    family: str | None, answers: str | Path, targets: str | Path, out: str | Path, **options: Any
 ) -> AdaptReport:
     """Read ``answers``, adapt them against ``targets`` (a targets file, or a built dataset with
     ``config``/``split``), write the predictions file ``out`` and its report ``<stem>.adapt.json``
     (both atomically, nothing on error). ``family`` defaults to the harness's own parse rule for
-    ``lmms-eval`` / ``vlmevalkit`` answer files."""
-    report, _ = adapt_and_score(
-        family,
-        answers,
-        targets,
-        out,
-        config=config,
-        split=split,
-        answers_format=answers_format,
-        id_template=id_template,
-        coords=coords,
-        on_parse_failure=on_parse_failure,
-        masks=masks,
-        allow_missing=allow_missing,
-        min_pixels=min_pixels,
-        max_pixels=max_pixels,
-        workers=workers,
-        quiet=quiet,
-    )
-    return report
+    ``lmms-eval`` / ``vlmevalkit`` answer files. ``options``: the keyword options of
+    `adapt_and_score` but ``task`` and ``protocols`` (nothing is scored)."""
+    if "task" in options or "protocols" in options:
+        raise TypeError("convert_text_answers does not score: call adapt_and_score for task/protocols")
+    return adapt_and_score(family, answers, targets, out, **options)[0]
 
 
 def adapt_and_score(
@@ -237,23 +213,20 @@ def adapt_and_score(
     split: str | None = None,
     answers_format: str = "auto",
     id_template: str | None = None,
-    coords: str | None = None,
-    on_parse_failure: str = "miss",
-    masks: str | Path | None = None,
-    allow_missing: bool = False,
-    min_pixels: int = QWEN_MIN_PIXELS,
-    max_pixels: int = QWEN_MAX_PIXELS,
     workers: int = 1,
     quiet: bool = False,
+    **options: Any,
 ) -> tuple[AdaptReport, list[dict[str, Any]]]:
     """`convert_text_answers`, and the written records scored in the same pass under ``protocols``
     of ``task``: (report, one results dict per protocol, with the report under ``notes.adapter``).
+    ``options`` are the fields of `AdaptOptions`.
 
     Scoring reuses the targets read for adapting (no second read); the results equal those of
     ``vgbench eval`` on the written file (tested)."""
     from evaluators.protocols import get_protocol
     from evaluators.readers import iter_targets
 
+    opts = AdaptOptions(**options)  # an unknown option fails before any work
     protocols = tuple(protocols)
     if protocols and not task:
         raise InputError("scoring needs a task (--task)")
@@ -278,12 +251,7 @@ def adapt_and_score(
         family,
         answer_list,
         target_list,
-        coords=coords,
-        on_parse_failure=on_parse_failure,
-        masks=masks,
-        allow_missing=allow_missing,
-        min_pixels=min_pixels,
-        max_pixels=max_pixels,
+        opts,
         answers_label=str(answers),
         answers_format=fmt,
         quiet=quiet,
