@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+from synth_shapes import box_mask
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from baselines import BASELINES, run_baseline
@@ -36,10 +37,7 @@ def make_dataset(root: Path, n: int, h: int, w: int, seed: int = 0) -> Path:
         k = 0 if rng.random() < 0.1 else int(rng.integers(1, 4))
         merged, targets = np.zeros((h, w), np.uint8), []
         for j in range(k):
-            bw, bh = int(rng.integers(20, w // 3)), int(rng.integers(20, h // 3))
-            x, y = int(rng.integers(0, w - bw)), int(rng.integers(0, h - bh))
-            m = np.zeros((h, w), np.uint8)
-            m[y : y + bh, x : x + bw] = 1
+            (x, y, bw, bh), m = box_mask(rng, h, w)
             merged |= m
             targets.append(
                 {

@@ -18,13 +18,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import random
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from synth_shapes import polygon
 
 ROOT = Path(__file__).resolve().parents[1]
 REAL_GREFCOCO = 278232
@@ -68,19 +69,6 @@ print(json.dumps({"seconds": elapsed, "self_rss_mb": own, "pss_mb": max(peak[0],
 """
 
 
-def _polygon(rng: random.Random, cx: float, cy: float, r: float) -> list[float]:
-    k = rng.randint(24, 40)
-    pts = []
-    for i in range(k):
-        a = 2 * math.pi * i / k
-        rad = r * rng.uniform(0.7, 1.0)
-        pts += [
-            round(min(639.0, max(0.0, cx + rad * math.cos(a))), 2),
-            round(min(479.0, max(0.0, cy + rad * math.sin(a))), 2),
-        ]
-    return pts
-
-
 def make_source(root: Path, expressions: int, seed: int = 0) -> int:
     """Write ``root/grefcoco/{instances.json, grefs(unc).json}``; returns the expression count."""
     rng = random.Random(seed)
@@ -101,9 +89,9 @@ def make_source(root: Path, expressions: int, seed: int = 0) -> int:
                 segm, crowd = {"size": [480, 640], "counts": counts}, 1
                 bbox = [0.0, 0.0, 640.0, 480.0]
             else:
-                parts = [_polygon(rng, cx, cy, r)]
+                parts = [polygon(rng, cx, cy, r)]
                 if rng.random() < 0.15:
-                    parts.append(_polygon(rng, min(600, cx + 2 * r), cy, r / 2))
+                    parts.append(polygon(rng, min(600, cx + 2 * r), cy, r / 2))
                 segm, crowd = parts, 0
                 xs = [v for p in parts for v in p[0::2]]
                 ys = [v for p in parts for v in p[1::2]]

@@ -30,6 +30,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from synth_shapes import box_mask
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from evaluators import rle
@@ -65,10 +66,7 @@ def make_data(root: Path, n: int, n_images: int, seed: int = 0) -> tuple[Path, P
             tg, inst, points = [], [], []
             pred_mask = np.zeros((H, W), np.uint8)
             for j in range(k):
-                bw, bh = int(rng.integers(20, W // 3)), int(rng.integers(20, H // 3))
-                x, y = int(rng.integers(0, W - bw)), int(rng.integers(0, H - bh))
-                m = np.zeros((H, W), np.uint8)
-                m[y : y + bh, x : x + bw] = 1
+                (x, y, bw, bh), m = box_mask(rng, H, W)
                 merged |= m
                 tg.append(
                     {

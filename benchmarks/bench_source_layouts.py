@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import pickle
 import random
 import shutil
@@ -29,6 +28,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from synth_shapes import polygon
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
@@ -36,24 +37,11 @@ COCO_TRAIN_IMAGES = 82783
 COCO_TRAIN_ANNS = 604907
 
 
-def _polygon(rng: random.Random, cx: float, cy: float, r: float) -> list[float]:
-    k = rng.randint(24, 40)
-    pts = []
-    for i in range(k):
-        a = 2 * math.pi * i / k
-        rad = r * rng.uniform(0.7, 1.0)
-        pts += [
-            round(min(639.0, max(0.0, cx + rad * math.cos(a))), 2),
-            round(min(479.0, max(0.0, cy + rad * math.sin(a))), 2),
-        ]
-    return pts
-
-
 def _ann(rng: random.Random, ann_id: int, image_id: int) -> dict:
     cx, cy, r = rng.uniform(60, 580), rng.uniform(60, 420), rng.uniform(15, 60)
-    parts = [_polygon(rng, cx, cy, r)]
+    parts = [polygon(rng, cx, cy, r)]
     if rng.random() < 0.1:
-        parts.append(_polygon(rng, min(600, cx + 2 * r), cy, r / 2))
+        parts.append(polygon(rng, min(600, cx + 2 * r), cy, r / 2))
     xs = [v for p in parts for v in p[0::2]]
     ys = [v for p in parts for v in p[1::2]]
     bbox = [min(xs), min(ys), round(max(xs) - min(xs), 2), round(max(ys) - min(ys), 2)]
