@@ -11,6 +11,7 @@ import argparse
 
 from baselines.adapters import ADAPTERS, OUTMASK_TYPES
 from baselines.predictors import BASELINES
+from evaluators.cli_options import add_dataset_arguments
 from evaluators.errors import InputError
 
 NAMES = (*BASELINES, *ADAPTERS)
@@ -18,9 +19,7 @@ NAMES = (*BASELINES, *ADAPTERS)
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("name", metavar="NAME", help=f"one of: {', '.join(NAMES)}")
-    parser.add_argument("--data", required=True, help="built dataset folder (vgbench build --out)")
-    parser.add_argument("--config", required=True, help="config, e.g. grefcoco_unc")
-    parser.add_argument("--split", required=True, help="split, e.g. val")
+    add_dataset_arguments(parser)
     parser.add_argument("--out", required=True, help="predictions file to write (.jsonl or .json[.gz])")
     g = parser.add_argument_group("baselines")
     g.add_argument("--seed", type=int, default=0, help="oracle-jitter: random seed (default 0)")

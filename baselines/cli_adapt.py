@@ -18,6 +18,7 @@ import argparse
 import logging
 from pathlib import Path
 
+from evaluators.cli_options import add_data_argument, add_targets_arguments
 from evaluators.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -44,9 +45,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--answers", help="answers file (.jsonl/.json), lmms-eval log or VLMEvalKit result")
     parser.add_argument("--answers-format", choices=ANSWER_FORMATS, default="auto", help="default: detected")
-    parser.add_argument("--targets", help="targets file (.jsonl/.json/.parquet) or a built dataset folder")
-    parser.add_argument("--config", help="config of a built dataset (with a folder --targets)")
-    parser.add_argument("--split", help="split of a built dataset (with a folder --targets)")
+    add_targets_arguments(parser, required=False)
     parser.add_argument("--out", required=True, help="predictions file to write (.jsonl or .json[.gz])")
     parser.add_argument(
         "--coords", choices=tuple(CONVENTIONS), help="generic family: the coordinate convention"
@@ -77,7 +76,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     o = parser.add_argument_group("png-masks, coco-results, vg-dump")
     o.add_argument("--input", help="png-masks: folder; coco-results: results JSON; vg-dump: dump file")
-    o.add_argument("--data", help="built dataset folder (vgbench build --out)")
+    add_data_argument(o, required=False)
     o.add_argument("--mapping", help="coco-results: sidecar JSON mapping results to expr_id")
     o.add_argument(
         "--instances", choices=("bbox", "none"), default="bbox", help="png-masks: add the mask's box"

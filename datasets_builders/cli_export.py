@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import argparse
 
+from evaluators.cli_options import add_dataset_arguments
+
 __all__ = ["add_arguments", "run"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--data", required=True, help="built dataset folder (vgbench build --out)")
-    parser.add_argument("--config", required=True, help="config name, e.g. grefcoco_unc")
-    parser.add_argument("--split", required=True, help="split name, e.g. val")
+    add_dataset_arguments(parser)
     parser.add_argument("--out", required=True, help="targets file to write (.jsonl)")
 
 

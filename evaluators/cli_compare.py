@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from evaluators.atomic import check_output_path, write_json_atomic
-from evaluators.cli_eval import add_targets_arguments
+from evaluators.cli_options import add_targets_arguments
 from evaluators.compare import compare_predictions
 from evaluators.errors import InputError
 from evaluators.protocols import TASKS

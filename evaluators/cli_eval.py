@@ -8,18 +8,11 @@ import sys
 
 from evaluators.api import score_files, validate_files
 from evaluators.atomic import check_output_paths
+from evaluators.cli_options import add_predictions_argument, add_targets_arguments
 from evaluators.protocols import TASKS
 from evaluators.results import format_table, write_results
 
 log = logging.getLogger(__name__)
-
-
-def add_targets_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--targets", required=True, help="targets file (.jsonl/.json/.parquet) or a built dataset folder"
-    )
-    parser.add_argument("--config", help="config of a built dataset (with a folder --targets)")
-    parser.add_argument("--split", help="split of a built dataset (with a folder --targets)")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -29,9 +22,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         choices=TASKS,
         help="what the predictions are scored as (its protocols: vgbench protocols)",
     )
-    parser.add_argument(
-        "--predictions", required=True, help="predictions file (.jsonl, .json, optionally .gz)"
-    )
+    add_predictions_argument(parser)
     add_targets_arguments(parser)
     parser.add_argument(
         "--protocol", help="protocol name (default: the task's default; see `vgbench protocols`)"
@@ -53,30 +44,18 @@ def run(args: argparse.Namespace) -> int:
     if args.ci is not None and not 0.0 < args.ci < 1.0:
         raise InputError(f"--ci must be in (0, 1), got {args.ci}")
     check_output_paths({"--out": args.out, "--per-sample": args.per_sample})
+    files = (args.task, args.predictions, args.targets, args.config, args.split, args.protocol)
     if args.validate_only:
-        counts = validate_files(
-            args.task,
-            args.predictions,
-            args.targets,
-            args.config,
-            args.split,
-            args.protocol,
-            args.allow_missing,
-        )
+        counts = validate_files(*files, allow_missing=args.allow_missing)
         print(
             f"ok: {args.predictions}: {counts['predictions']} records valid for {counts['expressions']} "
             f"expressions ({counts['missing']} missing)"
         )
         return 0
     evaluation = score_files(
-        args.task,
-        args.predictions,
-        args.targets,
-        args.config,
-        args.split,
-        args.protocol,
-        args.resize,
-        args.allow_missing,
+        *files,
+        resize=args.resize,
+        allow_missing=args.allow_missing,
         keep_rows=bool(args.per_sample),
         ci=args.ci,
         seed=args.seed,

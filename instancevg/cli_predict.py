@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import argparse
 
+from evaluators.cli_options import add_dataset_arguments
+
 __all__ = ["add_arguments", "add_model_arguments", "run"]
 
 
@@ -48,9 +50,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         required=True,
         help="RUN/last.pt, RUN/epoch_{k}.pt, or a released InstanceVG-*.pth (detected from its layout)",
     )
-    parser.add_argument("--data", required=True, help="built dataset folder (vgbench build --out)")
-    parser.add_argument("--config", required=True, help="dataset config, e.g. grefcoco_unc")
-    parser.add_argument("--split", required=True, help="split, e.g. val")
+    add_dataset_arguments(parser)
     parser.add_argument("--out", required=True, help="predictions file (.jsonl or .jsonl.gz)")
     add_model_arguments(parser)
     parser.add_argument("--workers", type=int, default=0, help="DataLoader worker processes")

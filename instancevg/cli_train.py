@@ -13,12 +13,14 @@ import argparse
 import json
 import sys
 
+from evaluators.cli_options import add_data_argument
+
 __all__ = ["add_arguments", "run"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", help="preset name (e.g. tiny-cpu) or a .json/.yaml/.toml file")
-    parser.add_argument("--data", help="built dataset folder (vgbench build --out)")
+    add_data_argument(parser, required=False)
     parser.add_argument("--out", help="run folder: log.jsonl, last.pt, epoch_{k}.pt, eval/")
     parser.add_argument("--list-presets", action="store_true", help="print the preset names and exit")
     parser.add_argument(

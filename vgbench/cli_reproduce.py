@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from evaluators.cli_options import add_data_argument
 from instancevg.cli_predict import add_model_arguments
 
 __all__ = ["add_arguments", "run"]
@@ -16,7 +17,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="comma-separated InstanceVG tables: rec, res (RefCOCO checkpoints), gres, grec, refzom, rrefcoco",
     )
     parser.add_argument("--checkpoint", required=True, help="a released InstanceVG-*.pth")
-    parser.add_argument("--data", required=True, help="built dataset folder (vgbench build --out)")
+    add_data_argument(parser)
     parser.add_argument("--out", required=True, help="output folder: predictions/, results/, tables/")
     add_model_arguments(parser)
     parser.add_argument(

@@ -5,19 +5,14 @@ from __future__ import annotations
 import argparse
 
 from evaluators import TASKS, InputError
+from evaluators.cli_options import add_predictions_argument, add_targets_arguments
 
 __all__ = ["add_arguments", "run"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--predictions", required=True, help="predictions file (.jsonl, .json, optionally .gz)"
-    )
-    parser.add_argument(
-        "--targets", required=True, help="targets file (.jsonl/.json/.parquet) or a built dataset folder"
-    )
-    parser.add_argument("--config", help="config of a built dataset (with a folder --targets)")
-    parser.add_argument("--split", help="split of a built dataset (with a folder --targets)")
+    add_predictions_argument(parser)
+    add_targets_arguments(parser)
     parser.add_argument("--images", help="images folder: IMAGES/<file_name> (default: blank canvases)")
     parser.add_argument("--compare", metavar="P2", help="a second predictions file shown side by side")
     parser.add_argument("--out", required=True, help="report folder (new, empty, or an earlier report)")
