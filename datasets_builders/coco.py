@@ -18,7 +18,7 @@ from typing import Any
 
 from evaluators import rle
 from evaluators.errors import InputError
-from evaluators.jsonio import JSONDecodeError, loads
+from evaluators.jsonio import read_json_file
 from evaluators.limits import MAX_IMAGE_SIDE
 
 __all__ = [
@@ -117,13 +117,7 @@ def check_polygons(segm: list, where: str) -> None:
 def load_instances(path: str | Path) -> CocoIndex:
     """Read and index a COCO ``instances.json``; `InputError` naming the file on anything malformed."""
     path = Path(path)
-    try:
-        data = loads(path.read_bytes())
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read: {exc}") from None
-    except (JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: not valid JSON: {exc}") from None
-    return index_instances(data, path)
+    return index_instances(read_json_file(path), path)
 
 
 def index_instances(data: Any, path: str | Path) -> CocoIndex:

@@ -21,7 +21,7 @@ from typing import Any
 from datasets_builders.configs import ConfigSpec
 from datasets_builders.unpickle import load_pickle
 from evaluators.errors import InputError
-from evaluators.jsonio import JSONDecodeError, loads
+from evaluators.jsonio import read_json_file
 
 __all__ = ["Ref", "Sentence", "find_refs_file", "parse_refs", "read_refs"]
 
@@ -58,12 +58,7 @@ def find_refs_file(spec: ConfigSpec, source: Path) -> Path | None:
 
 def _load(path: Path) -> Any:
     if path.suffix == ".json":
-        try:
-            return loads(path.read_bytes())
-        except OSError as exc:
-            raise InputError(f"{path}: cannot read: {exc}") from None
-        except (JSONDecodeError, UnicodeDecodeError) as exc:
-            raise InputError(f"{path}: not valid JSON: {exc}") from None
+        return read_json_file(path)
     return load_pickle(path)
 
 

@@ -37,7 +37,7 @@ from datasets_builders.configs import REFMIX
 from datasets_builders.derived_index import IndexBuilder, clean_string, image_id_from_name
 from datasets_builders.sources import Ref, Sentence
 from evaluators.errors import InputError
-from evaluators.jsonio import JSONDecodeError, loads
+from evaluators.jsonio import read_json_file
 
 __all__ = [
     "FILES",
@@ -95,15 +95,6 @@ class _Parsed:
     refs: dict[str, list[Ref]] = field(default_factory=dict)  # config -> refs (split order of the file)
     builder: IndexBuilder | None = None
     skipped: list[str] = field(default_factory=list)
-
-
-def _load_json(path: Path) -> Any:
-    try:
-        return loads(path.read_bytes())
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read: {exc}") from None
-    except (JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: not valid JSON: {exc}") from None
 
 
 def _int(value: Any, where: str, name: str) -> int:
@@ -226,7 +217,7 @@ def _gres_record(rec: Any, split: str, index: int, b: IndexBuilder, counter: _Co
 
 @functools.lru_cache(maxsize=2)
 def _parse(path: Path, kind: str) -> _Parsed:
-    data = _load_json(path)
+    data = read_json_file(path)
     if not isinstance(data, dict):
         raise InputError(
             f"{path}: expected an object {{split_name: [record, ...]}}, got {type(data).__name__}"

@@ -21,7 +21,7 @@ from datasets_builders.configs import CONFIGS
 from datasets_builders.sources import Ref, find_refs_file, parse_refs, read_refs
 from datasets_builders.unpickle import loads_restricted
 from evaluators.errors import InputError
-from evaluators.jsonio import JSONDecodeError, loads
+from evaluators.jsonio import load_json
 
 __all__ = [
     "ZIP_FOLDERS",
@@ -137,24 +137,14 @@ def zip_refs(source: Path, config: str) -> tuple[str, list[Ref]]:
         raise InputError(f"{archive}: no {' or '.join(spec.refs_files)} under {spec.folder}/")
     name = f"{archive}:{member}"
     data = _read_member(archive, member)
-    if member.endswith(".json"):
-        try:
-            obj = loads(data)
-        except (JSONDecodeError, UnicodeDecodeError) as exc:
-            raise InputError(f"{name}: not valid JSON: {exc}") from None
-    else:
-        obj = loads_restricted(data, name)
+    obj = load_json(data, name) if member.endswith(".json") else loads_restricted(data, name)
     return name, parse_refs(obj, spec.kind, name)
 
 
 @functools.lru_cache(maxsize=1)
 def _zip_instances(archive: Path, member: str) -> CocoIndex:
     name = f"{archive}:{member}"
-    try:
-        data = loads(_read_member(archive, member))
-    except (JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(f"{name}: not valid JSON: {exc}") from None
-    return index_instances(data, name)
+    return index_instances(load_json(_read_member(archive, member), name), name)
 
 
 def zip_coco(source: Path, config: str) -> CocoIndex:
