@@ -26,7 +26,7 @@ target's::
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,7 +42,7 @@ from evaluators.records import TARGET_TYPES, Prediction, Target, check_masks, pa
 from evaluators.results import clean_metrics, provenance
 from evaluators.state import ScoreState
 
-__all__ = ["Evaluation", "Evaluator", "evaluate", "score_files", "validate_files"]
+__all__ = ["Evaluation", "Evaluator", "check_coverage", "evaluate", "score_files", "validate_files"]
 
 MAX_LISTED = 5
 
@@ -189,7 +189,16 @@ def _join(
             missing.append(target.expr_id)
             if allow_missing:
                 visit(None, target)
-    unknown = [i for i in predictions.ids if i not in seen]
+    check_coverage(predictions, seen, missing, allow_missing)
+    return len(seen), len(missing)
+
+
+def check_coverage(
+    predictions: PredictionsFile, target_ids: Container[str], missing: Sequence[str], allow_missing: bool
+) -> None:
+    """`InputError` for a record whose expr_id is not among ``target_ids`` (the first, with the count), or
+    for target expressions without a record (``missing``, target order) unless ``allow_missing``."""
+    unknown = [i for i in predictions.ids if i not in target_ids]
     if unknown:
         first = predictions.get(unknown[0])
         raise InputError(
@@ -202,7 +211,6 @@ def _join(
             f"{predictions.path}: {len(missing)} target expression(s) have no prediction (e.g. {listed}); "
             "pass --allow-missing to score them as empty predictions"
         )
-    return len(seen), len(missing)
 
 
 def score_files(

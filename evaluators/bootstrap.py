@@ -12,26 +12,31 @@ import numpy as np
 from evaluators.accumulate import Sums
 from evaluators.protocols.base import Protocol
 
-__all__ = ["bootstrap_ci", "paired_bootstrap", "unit_matrix"]
+__all__ = ["bootstrap_ci", "paired_bootstrap", "unit_matrix", "unit_rows"]
 
 DEFAULT_RESAMPLES = 1000
+
+
+def unit_rows(protocol: Protocol, contributions: Sequence[tuple[Any, dict]]) -> tuple[list, list[dict]]:
+    """The resampling units' keys and contributions, in the order the evaluator sums them: one per
+    expression (in order), or for grouped protocols one per unit (its expressions summed first,
+    units sorted by ``repr`` of the key)."""
+    if not protocol.grouped:
+        return [key for key, _ in contributions], [c for _, c in contributions]
+    grouped: dict[Any, Sums] = {}
+    for key, contribution in contributions:
+        if key not in grouped:
+            grouped[key] = protocol.expression_sums()
+        grouped[key].add(contribution)
+    keys = sorted(grouped, key=repr)
+    return keys, [protocol.unit_contribution(grouped[k]) for k in keys]
 
 
 def unit_matrix(
     protocol: Protocol, contributions: Sequence[tuple[Any, dict]]
 ) -> tuple[list, list[str], np.ndarray]:
     """Resampling units and their contribution matrix ``(n_units, n_fields)`` (float64, NaN kept)."""
-    if protocol.grouped:
-        grouped: dict[Any, Sums] = {}
-        for key, contribution in contributions:
-            if key not in grouped:
-                grouped[key] = protocol.expression_sums()
-            grouped[key].add(contribution)
-        keys = sorted(grouped, key=repr)
-        rows = [protocol.unit_contribution(grouped[k]) for k in keys]
-    else:
-        keys = [key for key, _ in contributions]
-        rows = [c for _, c in contributions]
+    keys, rows = unit_rows(protocol, contributions)
     fields = sorted({f for row in rows for f in row})
     matrix = np.array([[float(row.get(f, 0)) for f in fields] for row in rows], dtype=np.float64)
     return keys, fields, matrix.reshape(len(rows), len(fields))

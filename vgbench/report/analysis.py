@@ -30,7 +30,8 @@ from typing import Any
 import numpy as np
 
 from evaluators import DEFAULTS, PROTOCOLS, Evaluator, InputError, Prediction, PredictionsFile, Protocol, rle
-from evaluators.accumulate import Sums
+from evaluators.api import check_coverage
+from evaluators.bootstrap import unit_rows
 from evaluators.progress import progress
 from evaluators.protocols.base import kept_f32
 from evaluators.results import HEADLINE, clean_metrics
@@ -148,17 +149,8 @@ def subset_metrics(protocol: Protocol, contributions: Sequence[tuple[Any, dict]]
     ``Evaluator(..., keep_rows=True).state.contributions``), summed exactly as the evaluator sums them
     (grouped protocols: per unit first), so no expression is scored twice."""
     total = protocol.metric_sums()
-    if protocol.grouped:
-        units: dict[Any, Sums] = {}
-        for key, contribution in contributions:
-            if key not in units:
-                units[key] = protocol.expression_sums()
-            units[key].add(contribution)
-        for key in sorted(units, key=repr):
-            total.add(protocol.unit_contribution(units[key]))
-    else:
-        for _, contribution in contributions:
-            total.add(contribution)
+    for row in unit_rows(protocol, contributions)[1]:
+        total.add(row)
     return clean_metrics(protocol.compute(total))[0]
 
 
@@ -254,20 +246,8 @@ def analyse(
     explicit = tasks is not None
     tasks = tuple(tasks) if tasks else infer_tasks(expressions)
     with PredictionsFile(predictions) as preds:
-        ids = {e.target.expr_id for e in expressions}
-        unknown = [i for i in preds.ids if i not in ids]
-        if unknown:
-            first = preds.get(unknown[0])
-            raise InputError(
-                f"{first.where} expr_id={unknown[0]!r} field='expr_id': unknown expr_id, not in the targets "
-                f"({len(unknown)} unknown in all)"
-            )
         missing = [e.target.expr_id for e in expressions if e.target.expr_id not in preds]
-        if missing and not allow_missing:
-            raise InputError(
-                f"{preds.path}: {len(missing)} target expression(s) have no prediction (e.g. {missing[0]!r}); "
-                "pass --allow-missing to score them as empty predictions"
-            )
+        check_coverage(preds, {e.target.expr_id for e in expressions}, missing, allow_missing)
         evaluators = {
             task: [Evaluator(task, DEFAULTS[task], keep_rows=True)]
             + [
