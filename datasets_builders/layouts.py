@@ -153,25 +153,25 @@ def refmix_computed(layout: str) -> bool:
     return layout in _REFMIX_COMPUTED
 
 
+# layout -> (refs reader, COCO index reader), each ``(source, config)``; the Hub layouts: `src_hub`
+_READERS = {
+    "official": (src_official.official_refs, src_official.official_coco),
+    "zip": (src_official.zip_refs, src_official.zip_coco),
+    "instancevg": (src_instancevg.refs, src_instancevg.coco),
+}
+
+
 def config_refs(source: Path, layout: str, config: str) -> tuple[str, list[Ref]]:
     """``(file named in errors, refs)`` of one config (cached per process by each reader)."""
-    if layout == "official":
-        return src_official.official_refs(source, config)
-    if layout == "zip":
-        return src_official.zip_refs(source, config)
-    if layout == "instancevg":
-        return src_instancevg.refs(source, config)
+    if layout in _READERS:
+        return _READERS[layout][0](source, config)
     return src_hub.refs(source, layout, config)
 
 
 def config_coco(source: Path, layout: str, config: str) -> CocoIndex:
     """The COCO index the refs of ``config`` point into."""
-    if layout == "official":
-        return src_official.official_coco(source, config)
-    if layout == "zip":
-        return src_official.zip_coco(source, config)
-    if layout == "instancevg":
-        return src_instancevg.coco(source, config)
+    if layout in _READERS:
+        return _READERS[layout][1](source, config)
     return src_hub.coco(source, layout, config)
 
 

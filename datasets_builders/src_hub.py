@@ -198,6 +198,17 @@ def _jxu_sentences(value: Any, where: str) -> tuple[Sentence, ...]:
     return tuple(out)
 
 
+def _add_image(b: IndexBuilder, image_id: int, info: dict, where: str, column: str) -> None:
+    """Index the image a row's ``column`` struct describes (file name, default the COCO train2014 one)."""
+    b.image(
+        image_id,
+        str(info.get("file_name") or f"COCO_train2014_{image_id:012d}.jpg"),
+        _need(info, "height", f"{where}: {column}"),
+        _need(info, "width", f"{where}: {column}"),
+        where,
+    )
+
+
 def _read_jxu124(folder: Path, config: str) -> tuple[list[Ref], CocoIndex]:
     b = IndexBuilder(str(folder))
     out: list[Ref] = []
@@ -207,13 +218,7 @@ def _read_jxu124(folder: Path, config: str) -> tuple[list[Ref], CocoIndex]:
             info = _json_field(row, "raw_image_info", where)
             ann = _json_field(row, "raw_anns", where)
             image_id = int(_need(row, "image_id", where))
-            b.image(
-                image_id,
-                str(info.get("file_name") or f"COCO_train2014_{image_id:012d}.jpg"),
-                _need(info, "height", f"{where}: raw_image_info"),
-                _need(info, "width", f"{where}: raw_image_info"),
-                where,
-            )
+            _add_image(b, image_id, info, where, "raw_image_info")
             full = {
                 "id": ann.get("id", row["ann_id"]),
                 "image_id": image_id,
@@ -301,13 +306,7 @@ def _read_benchmark(folder: Path, config: str) -> tuple[list[Ref], CocoIndex]:
             if not isinstance(info, dict):
                 raise InputError(f"{where}: image_info: expected a struct")
             image_id = int(_need(info, "id", f"{where}: image_info"))
-            b.image(
-                image_id,
-                str(info.get("file_name") or f"COCO_train2014_{image_id:012d}.jpg"),
-                _need(info, "height", f"{where}: image_info"),
-                _need(info, "width", f"{where}: image_info"),
-                where,
-            )
+            _add_image(b, image_id, info, where, "image_info")
             if not isinstance(row["ref_list"], list):
                 raise InputError(f"{where}: ref_list: expected a list")
             for j, item in enumerate(row["ref_list"]):

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -254,17 +254,38 @@ def _jxu_row(config: str, ref: Ref, coco: CocoIndex) -> dict[str, Any]:
     }
 
 
-def _write_jxu124(source: Path, out: Path, present: set[str]) -> None:
-    feats = _jxu_features()
-    for config, folder in _JXU.items():
+def _write_per_ref(
+    source: Path,
+    out: Path,
+    present: set[str],
+    folders: dict[str, str],
+    features,
+    row: Callable[[str, Ref, CocoIndex], tuple[str, dict[str, Any]] | None],
+) -> None:
+    """One Parquet file per split under ``out/<folder>/data/`` for each present config of ``folders``
+    (config -> folder): ``row(config, ref, coco)`` gives a ref's ``(split, row)``, or None to skip it."""
+    for config, folder in folders.items():
         if config not in present:
             continue
         refs, coco = _load(source, config)
         by_split: dict[str, list[dict[str, Any]]] = {}
         for r in refs:
-            by_split.setdefault(_jxu_split(config, r.split), []).append(_jxu_row(config, r, coco))
+            got = row(config, r, coco)
+            if got is not None:
+                by_split.setdefault(got[0], []).append(got[1])
         for split, rows in by_split.items():
-            _write_parquet(out / folder / "data" / f"{split}-00000-of-00001.parquet", rows, feats)
+            _write_parquet(out / folder / "data" / f"{split}-00000-of-00001.parquet", rows, features)
+
+
+def _write_jxu124(source: Path, out: Path, present: set[str]) -> None:
+    _write_per_ref(
+        source,
+        out,
+        present,
+        _JXU,
+        _jxu_features(),
+        lambda config, r, coco: (_jxu_split(config, r.split), _jxu_row(config, r, coco)),
+    )
 
 
 def _lmms_features():
@@ -286,34 +307,26 @@ def _lmms_features():
 
 
 def _write_lmms(source: Path, out: Path, present: set[str], images: Path) -> None:
-    feats = _lmms_features()
-    for config, folder in _LMMS.items():
-        if config not in present:
-            continue
-        refs, coco = _load(source, config)
-        by_split: dict[str, list[dict[str, Any]]] = {}
-        for r in refs:
-            if r.split == "train":
-                continue
-            ann = coco.anns[r.ann_ids[0]]
-            image = coco.images[r.image_id]
-            seg = ann["segmentation"]
-            if not isinstance(seg, list) or not seg:
-                continue  # lmms-lab stores polygons only
-            by_split.setdefault(r.split, []).append(
-                {
-                    "question_id": str(r.ref_id),
-                    "image": {"bytes": (images / image.file_name).read_bytes(), "path": None},
-                    "question": _LMMS_PROMPT,
-                    "answer": [s.sent for s in r.sentences],
-                    "segmentation": [float(v) for v in seg[0]],
-                    "bbox": [float(v) for v in ann["bbox"]],
-                    "iscrowd": int(ann.get("iscrowd", 0)),
-                    "file_name": f"{Path(image.file_name).stem}_{r.ann_ids[0]}.jpg",
-                }
-            )
-        for split, rows in by_split.items():
-            _write_parquet(out / folder / "data" / f"{split}-00000-of-00001.parquet", rows, feats)
+    def row(config: str, r: Ref, coco: CocoIndex) -> tuple[str, dict[str, Any]] | None:
+        if r.split == "train":
+            return None
+        ann = coco.anns[r.ann_ids[0]]
+        image = coco.images[r.image_id]
+        seg = ann["segmentation"]
+        if not isinstance(seg, list) or not seg:
+            return None  # lmms-lab stores polygons only
+        return r.split, {
+            "question_id": str(r.ref_id),
+            "image": {"bytes": (images / image.file_name).read_bytes(), "path": None},
+            "question": _LMMS_PROMPT,
+            "answer": [s.sent for s in r.sentences],
+            "segmentation": [float(v) for v in seg[0]],
+            "bbox": [float(v) for v in ann["bbox"]],
+            "iscrowd": int(ann.get("iscrowd", 0)),
+            "file_name": f"{Path(image.file_name).stem}_{r.ann_ids[0]}.jpg",
+        }
+
+    _write_per_ref(source, out, present, _LMMS, _lmms_features(), row)
 
 
 _BENCHMARK = {
