@@ -24,7 +24,7 @@ Rules:
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from evaluators.errors import InputError
@@ -51,6 +51,17 @@ class Cell:
     text: str
     mark: str = ""
     notes: tuple[int, ...] = ()
+
+    def render(self, escape: Callable[[str], str], best: str, second: str, sup: str) -> str:
+        """The escaped text in the ``best`` / ``second`` template of its mark (``{}``: the text), then the
+        note numbers in ``sup`` (``{}``: ``1,2``); a renderer's markup is its three templates."""
+        notes = sup.format(",".join(map(str, self.notes))) if self.notes else ""
+        text = escape(self.text)
+        if self.mark == "best":
+            return best.format(text) + notes
+        if self.mark == "second":
+            return second.format(text) + notes
+        return text + notes
 
 
 @dataclass(frozen=True)

@@ -26,14 +26,7 @@ def _esc(text: str) -> str:
     return text.replace("|", "\\|")
 
 
-def _cell(text: str, mark: str, notes: tuple[int, ...] = ()) -> str:
-    text = _esc(text)
-    sup = f"<sup>{','.join(map(str, notes))}</sup>" if notes else ""
-    if mark == "best":
-        return f"**{text}**{sup}"
-    if mark == "second":
-        return f"<u>{text}</u>{sup}"
-    return text + sup
+_MARKUP = ("**{}**", "<u>{}</u>", "<sup>{}</sup>")  # best, second, footnote numbers
 
 
 def _part(table: BuiltTable, level: int) -> list[str]:
@@ -56,7 +49,7 @@ def _part(table: BuiltTable, level: int) -> list[str]:
             labels = [_esc(t) for t in row.labels]
             if row.kind == "delta":
                 labels[0] = f"*{labels[0]}*"
-            cells = labels + [_cell(c.text, c.mark, c.notes) for c in row.cells]
+            cells = labels + [c.render(_esc, *_MARKUP) for c in row.cells]
         lines.append("| " + " | ".join(cells) + " |")
     if table.notes:
         lines.append("")

@@ -38,14 +38,7 @@ def tex_escape(text: str) -> str:
     return "".join(_SPECIAL.get(ch, ch) for ch in text)
 
 
-def _cell(text: str, mark: str, notes: tuple[int, ...] = ()) -> str:
-    text = tex_escape(text)
-    sup = rf"\textsuperscript{{{','.join(map(str, notes))}}}" if notes else ""
-    if mark == "best":
-        return rf"\textbf{{{text}}}{sup}"
-    if mark == "second":
-        return rf"\underline{{{text}}}{sup}"
-    return text + sup
+_MARKUP = (r"\textbf{{{}}}", r"\underline{{{}}}", r"\textsuperscript{{{}}}")  # best, second, footnote numbers
 
 
 def _part(table: BuiltTable) -> list[str]:
@@ -92,7 +85,7 @@ def _part(table: BuiltTable) -> list[str]:
         labels = [tex_escape(t) for t in row.labels]
         if row.kind == "delta":
             labels[0] = rf"\textit{{{labels[0]}}}"
-        lines.append(" & ".join(labels + [_cell(c.text, c.mark, c.notes) for c in row.cells]) + r" \\")
+        lines.append(" & ".join(labels + [c.render(tex_escape, *_MARKUP) for c in row.cells]) + r" \\")
     lines += [r"\bottomrule", r"\end{tabular}"]
     for note in table.notes:
         lines.append(rf"\par\footnotesize Note: {tex_escape(note)}")
