@@ -6,7 +6,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["MLP", "LayerNorm2d"]
+__all__ = ["MLP", "LayerNorm2d", "feed_forward"]
+
+
+def feed_forward(dim: int, ffn_dim: int, dropout: float) -> nn.Sequential:
+    """A decoder layer's FFN on ``[..., dim]``: Linear(dim, ffn_dim), ReLU, Dropout, Linear(ffn_dim, dim)
+    (parameters ``0.*`` and ``3.*``, as the official checkpoints name them)."""
+    return nn.Sequential(
+        nn.Linear(dim, ffn_dim), nn.ReLU(inplace=True), nn.Dropout(dropout), nn.Linear(ffn_dim, dim)
+    )
 
 
 class MLP(nn.Module):

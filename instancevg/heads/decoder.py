@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from instancevg.heads.common import feed_forward
 from instancevg.ops.msda import MSDeformAttn
 
 __all__ = ["QueryDecoder", "QueryDecoderLayer"]
@@ -30,9 +31,7 @@ class QueryDecoderLayer(nn.Module):
             self.cross_attn: nn.Module = MSDeformAttn(dim, heads, levels, points)
         else:
             self.cross_attn = nn.MultiheadAttention(dim, heads, dropout=dropout, batch_first=True)
-        self.ffn = nn.Sequential(
-            nn.Linear(dim, ffn_dim), nn.ReLU(inplace=True), nn.Dropout(dropout), nn.Linear(ffn_dim, dim)
-        )
+        self.ffn = feed_forward(dim, ffn_dim, dropout)
         self.norms = nn.ModuleList(nn.LayerNorm(dim) for _ in range(3))
         self.dropout = nn.Dropout(dropout)
 

@@ -11,7 +11,7 @@ import math
 import torch
 from torch import nn
 
-from instancevg.heads.common import MLP
+from instancevg.heads.common import MLP, feed_forward
 from instancevg.ops.position import sine_position_2d
 
 __all__ = ["QueryGenerator", "T2IDecoderLayer", "select_points", "text_filter"]
@@ -97,9 +97,7 @@ class T2IDecoderLayer(nn.Module):
         super().__init__()
         self.self_attn = nn.MultiheadAttention(dim, heads, dropout=dropout, batch_first=True)
         self.cross_attn = nn.MultiheadAttention(dim, heads, dropout=dropout, batch_first=True)
-        self.ffn = nn.Sequential(
-            nn.Linear(dim, ffn_dim), nn.ReLU(inplace=True), nn.Dropout(dropout), nn.Linear(ffn_dim, dim)
-        )
+        self.ffn = feed_forward(dim, ffn_dim, dropout)
         self.norms = nn.ModuleList(nn.LayerNorm(dim) for _ in range(4))
         self.dropout = nn.Dropout(dropout)
 
