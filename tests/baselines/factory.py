@@ -14,6 +14,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from evaluators import rle
+from tests.evaluators.factory import box_mask
 
 RLE_TYPE = pa.struct([("size", pa.list_(pa.int32())), ("counts", pa.string())])
 TARGET_TYPE = pa.struct(
@@ -52,13 +53,6 @@ IMAGES: dict[int, tuple[int, int, dict[int, tuple[int, int, int, int, bool]]]] =
     1: (24, 32, {11: (2, 2, 6, 5, False), 12: (14, 8, 12, 10, False), 13: (0, 18, 8, 6, True)}),
     2: (30, 20, {21: (4, 4, 10, 12, False), 22: (12, 20, 6, 8, False)}),
 }
-
-
-def box_mask(h: int, w: int, box: tuple[int, int, int, int]) -> np.ndarray:
-    m = np.zeros((h, w), np.uint8)
-    x, y, bw, bh = box
-    m[y : y + bh, x : x + bw] = 1
-    return m
 
 
 def make_row(

@@ -27,22 +27,14 @@ def _eval(capsys, *argv):
     return code, out, err
 
 
+def _eval_gres(capsys, predictions, targets, *argv):
+    return _eval(capsys, "--task", "gres", "--predictions", predictions, "--targets", targets, *argv)
+
+
 def test_eval_writes_results_schema_and_per_sample(files, capsys):
     tmp, rows, _, targets, predictions = files
     out_json, per_sample = tmp / "r" / "results.json", tmp / "rows.jsonl"
-    code, out, _ = _eval(
-        capsys,
-        "--task",
-        "gres",
-        "--predictions",
-        predictions,
-        "--targets",
-        targets,
-        "--out",
-        out_json,
-        "--per-sample",
-        per_sample,
-    )
+    code, out, _ = _eval_gres(capsys, predictions, targets, "--out", out_json, "--per-sample", per_sample)
     assert code == 0
     assert "gIoU" in out
     assert "cIoU" in out
@@ -91,22 +83,10 @@ def test_eval_ci_is_seeded_and_keeps_point_estimates(files, capsys):
     outs = []
     for name in ("a", "b"):
         out = tmp / f"{name}.json"
-        _eval(
-            capsys,
-            "--task",
-            "gres",
-            "--predictions",
-            predictions,
-            "--targets",
-            targets,
-            "--ci",
-            "0.9",
-            "--out",
-            out,
-        )
+        _eval_gres(capsys, predictions, targets, "--ci", "0.9", "--out", out)
         outs.append(json.loads(out.read_text()))
     plain = tmp / "plain.json"
-    _eval(capsys, "--task", "gres", "--predictions", predictions, "--targets", targets, "--out", plain)
+    _eval_gres(capsys, predictions, targets, "--out", plain)
     assert outs[0]["ci"] == outs[1]["ci"]
     assert outs[0]["metrics"] == json.loads(plain.read_text())["metrics"]
     lo, hi = outs[0]["ci"]["intervals"]["giou"]
@@ -168,18 +148,7 @@ def test_validate_only_and_allow_missing(files, capsys):
     assert code == 2
     assert "2 target expression(s) have no prediction" in err
     out = tmp / "m.json"
-    code, _, _ = _eval(
-        capsys,
-        "--task",
-        "gres",
-        "--predictions",
-        partial,
-        "--targets",
-        targets,
-        "--allow-missing",
-        "--out",
-        out,
-    )
+    code, _, _ = _eval_gres(capsys, partial, targets, "--allow-missing", "--out", out)
     assert code == 0
     assert json.loads(out.read_text())["counts"]["missing"] == 2
 

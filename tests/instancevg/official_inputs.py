@@ -22,3 +22,12 @@ def build_official_inputs(root: Path) -> tuple[Path, Path, Path]:
     sentences = [r["sentence"] for r in iter_rows(data, "grefcoco_unc", "train", columns=["sentence"])]
     Tokenizer.train(sentences, root / "spm", vocab_size=200)
     return root, data, root / "spm.model"
+
+
+def run_cli(capsys, *argv) -> tuple[int, str, str]:
+    """``vgbench`` with ``argv`` (each ``str()``-ed): ``(exit code, stdout, stderr)``."""
+    from vgbench.cli import main
+
+    code = main([*map(str, argv)])
+    out, err = capsys.readouterr()
+    return code, out, err

@@ -26,6 +26,8 @@ from instancevg.training.checkpoint_io import (
     save_checkpoint,
     set_rng_state,
 )
+from tests.instancevg.checkpoint_payload import checkpoint_payload
+from tests.instancevg.test_train_data import tiny_train_argv
 from vgbench.cli import main
 
 
@@ -85,39 +87,10 @@ def test_cli_predict_and_resume_refuse_a_crafted_checkpoint(tmp_path, capsys):
     argv = ["predict", "--checkpoint", str(run / "last.pt"), "--data", str(tmp_path), "--config", "c"]
     assert main([*argv, "--split", "val", "--out", str(out), "--quiet"]) == 2
     assert "weights_only=True" in _one_error_line(capsys)
-    argv = [
-        "train",
-        "--config",
-        "tiny-cpu",
-        "--data",
-        str(tmp_path),
-        "--out",
-        str(run),
-        "--resume",
-        "--quiet",
-    ]
-    assert main(argv) == 2
+    assert main(tiny_train_argv(tmp_path, run, "--resume")) == 2
     assert "weights_only=True" in _one_error_line(capsys)
     assert not marker.exists()
     assert not out.exists()
-
-
-def _payload():
-    gen = torch.Generator().manual_seed(0)
-    return {
-        "config": {"img_size": 32, "name": "tiny"},
-        "model": {"a.weight": torch.randn(64, 16, generator=gen), "a.bias": torch.zeros(16)},
-        "optimizer": {
-            "state": {0: {"step": torch.tensor(3.0)}},
-            "param_groups": [{"lr": 1e-4, "betas": (0.9, 0.99)}],
-        },
-        "epoch": 1,
-        "step_in_epoch": 0,
-        "global_step": 3,
-        "rng": [get_rng_state()],
-        "tokenizer": b"\x00spm",
-        "metrics": {"grec": {"f1_score": 12.5, "n_acc": None}},
-    }
 
 
 def _flip_byte_in_tensor(path, entry_suffix: str, offset: int) -> None:
@@ -134,10 +107,10 @@ def _flip_byte_in_tensor(path, entry_suffix: str, offset: int) -> None:
 
 
 def test_flipped_byte_in_tensor_data_fails_the_checksum(tmp_path):
-    path = save_checkpoint(tmp_path / "last.pt", _payload())
+    path = save_checkpoint(tmp_path / "last.pt", checkpoint_payload())
     ckpt = load_checkpoint(path)
     assert ckpt["checksum"] == payload_digest(ckpt)
-    assert torch.equal(ckpt["model"]["a.weight"], _payload()["model"]["a.weight"])
+    assert torch.equal(ckpt["model"]["a.weight"], checkpoint_payload()["model"]["a.weight"])
     _flip_byte_in_tensor(path, "data/0", 100)  # the first tensor's storage: a.weight
     with pytest.raises(InputError, match="checksum"):
         load_checkpoint(path)
@@ -145,28 +118,17 @@ def test_flipped_byte_in_tensor_data_fails_the_checksum(tmp_path):
 
 def test_resume_refuses_a_corrupt_checkpoint(tmp_path, capsys):
     run = tmp_path / "run"
-    save_checkpoint(run / "last.pt", _payload())
+    save_checkpoint(run / "last.pt", checkpoint_payload())
     _flip_byte_in_tensor(run / "last.pt", "data/0", 7)
-    argv = [
-        "train",
-        "--config",
-        "tiny-cpu",
-        "--data",
-        str(tmp_path),
-        "--out",
-        str(run),
-        "--resume",
-        "--quiet",
-    ]
-    assert main(argv) == 2
+    assert main(tiny_train_argv(tmp_path, run, "--resume")) == 2
     assert "checksum" in _one_error_line(capsys)
 
 
 def test_wrong_field_types_are_input_errors(tmp_path):
-    bad = {**_payload(), "epoch": "one"}
+    bad = {**checkpoint_payload(), "epoch": "one"}
     with pytest.raises(InputError, match="'epoch'"):
         load_checkpoint(save_checkpoint(tmp_path / "a.pt", bad))
-    bad = {**_payload(), "model": {"w": [1, 2]}}
+    bad = {**checkpoint_payload(), "model": {"w": [1, 2]}}
     with pytest.raises(InputError, match="'model'"):
         load_checkpoint(save_checkpoint(tmp_path / "b.pt", bad))
 
@@ -200,6 +162,6 @@ def test_corrupt_tokenizer_bytes_are_an_input_error():
 
 def test_options_and_metrics_must_be_dicts(tmp_path):
     for key in ("options", "metrics"):
-        bad = {**_payload(), key: [1, 2]}
+        bad = {**checkpoint_payload(), key: [1, 2]}
         with pytest.raises(InputError, match=repr(key)):
             load_checkpoint(save_checkpoint(tmp_path / f"{key}.pt", bad))

@@ -20,11 +20,11 @@ import torch
 from evaluators.errors import InputError
 from instancevg.training.checkpoint_io import (
     FORMAT,
-    get_rng_state,
     load_checkpoint,
     payload_digest,
     save_checkpoint,
 )
+from tests.instancevg.checkpoint_payload import checkpoint_payload
 
 SEED = 17
 N_FLIPS = 120
@@ -33,25 +33,7 @@ N_CRAFTED = 12
 
 
 def _payload() -> dict:
-    gen = torch.Generator().manual_seed(SEED)
-    return {
-        "config": {"img_size": 32, "name": "tiny", "heads": [1, 2]},
-        "options": {"data_config": "grefcoco_unc"},
-        "model": {
-            "a.weight": torch.randn(32, 8, generator=gen),
-            "a.bias": torch.zeros(8, dtype=torch.bfloat16),
-        },
-        "optimizer": {
-            "state": {0: {"step": torch.tensor(3.0)}},
-            "param_groups": [{"lr": 1e-4, "betas": (0.9, 0.99)}],
-        },
-        "epoch": 1,
-        "step_in_epoch": 0,
-        "global_step": 3,
-        "rng": [get_rng_state()],
-        "tokenizer": b"\x00spm-model",
-        "metrics": {"grec": {"f1_score": 12.5, "n_acc": None}},
-    }
+    return checkpoint_payload(SEED)
 
 
 class _Call:

@@ -59,11 +59,17 @@ def test_all_empty_batch_gives_finite_loss_and_gradients():
     assert all(torch.isfinite(g).all() for g in grads)
 
 
-def test_text_changes_the_output():
+def _micro_model_and_batch(batch: int):
+    """The seeded micro model in eval mode and a random batch: ``(model, images, ids, pad)``."""
     cfg = micro_config()
     torch.manual_seed(0)
     model = build_model(cfg).eval()
-    images, ids, pad, _ = random_batch(cfg, 1)
+    images, ids, pad, _ = random_batch(cfg, batch)
+    return model, images, ids, pad
+
+
+def test_text_changes_the_output():
+    model, images, ids, pad = _micro_model_and_batch(1)
     other = ids.clone()
     other[0, 1:3] = torch.tensor([5, 6])
     with torch.no_grad():
@@ -73,10 +79,7 @@ def test_text_changes_the_output():
 
 
 def test_padding_content_is_ignored():
-    cfg = micro_config()
-    torch.manual_seed(0)
-    model = build_model(cfg).eval()
-    images, ids, pad, _ = random_batch(cfg, 2)
+    model, images, ids, pad = _micro_model_and_batch(2)
     other = ids.clone()
     other[pad] = 7  # garbage under the padding mask
     with torch.no_grad():

@@ -19,7 +19,7 @@ from evaluators.api import validate_files
 from instancevg import load_official
 from instancevg.postprocess import postprocess
 from instancevg.tokenizer import Tokenizer
-from tests.instancevg.official_inputs import CHECKPOINT, HEADS, build_official_inputs
+from tests.instancevg.official_inputs import CHECKPOINT, HEADS, run_cli
 from tests.instancevg.test_train_data import one_torch_thread
 from vgbench.cli import main
 
@@ -31,17 +31,6 @@ def _one_thread():
     yield from one_torch_thread()
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    return build_official_inputs(tmp_path_factory.mktemp("official"))
-
-
-def _cli(capsys, *argv):
-    code = main([*map(str, argv)])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
 def _read(path: Path) -> list[dict]:
     opener = gzip.open if path.suffix == ".gz" else open
     with opener(path, "rt") as f:
@@ -49,8 +38,8 @@ def _read(path: Path) -> list[dict]:
 
 
 @pytest.fixture(scope="module")
-def predicted(built, tmp_path_factory):
-    root, data, spm = built
+def predicted(official_built, tmp_path_factory):
+    root, data, spm = official_built
     out = root / "official.jsonl"
     code = main(
         ["predict", "--quiet", "--checkpoint", str(CHECKPOINT), "--spm", str(spm), *HEADS, "--data", str(data),
@@ -60,8 +49,8 @@ def predicted(built, tmp_path_factory):
     return out
 
 
-def test_official_predictions_validate(built, predicted):
-    _, data, _ = built
+def test_official_predictions_validate(official_built, predicted):
+    _, data, _ = official_built
     for task in ("grec", "gres"):
         counts = validate_files(task, predicted, data, "grefcoco_unc", "val")
         assert counts["missing"] == 0
@@ -70,10 +59,10 @@ def test_official_predictions_validate(built, predicted):
     assert all(len(r["instances"]) == 10 for r in records)  # every query listed, as the official pred_bboxes
 
 
-def test_records_equal_a_direct_official_forward(built, predicted):
+def test_records_equal_a_direct_official_forward(official_built, predicted):
     from instancevg.official.preprocess import official_inputs
 
-    _, data, spm = built
+    _, data, spm = official_built
     rows = list(iter_rows(data, "grefcoco_unc", "val"))[:2]
     model = load_official(CHECKPOINT, encoder_heads=4)
     tokenizer = Tokenizer.from_file(spm)
@@ -99,9 +88,9 @@ def test_records_equal_a_direct_official_forward(built, predicted):
             assert a["score"] == pytest.approx(b["score"], abs=1e-5)
 
 
-def test_official_checkpoint_needs_the_spm(built, tmp_path, capsys):
-    _, data, _ = built
-    code, _, err = _cli(
+def test_official_checkpoint_needs_the_spm(official_built, tmp_path, capsys):
+    _, data, _ = official_built
+    code, _, err = run_cli(
         capsys, "predict", "--checkpoint", CHECKPOINT, "--data", data, "--config", "grefcoco_unc", "--split", "val",
         "--out", tmp_path / "p.jsonl",
     )  # fmt: skip
@@ -110,8 +99,8 @@ def test_official_checkpoint_needs_the_spm(built, tmp_path, capsys):
     assert not (tmp_path / "p.jsonl").exists()
 
 
-def test_torchrun_shards_and_merges(built, predicted, tmp_path):
-    _, data, spm = built
+def test_torchrun_shards_and_merges(official_built, predicted, tmp_path):
+    _, data, spm = official_built
     out = tmp_path / "merged.jsonl"
     cmd = [
         sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "-m", "vgbench",
@@ -124,10 +113,10 @@ def test_torchrun_shards_and_merges(built, predicted, tmp_path):
     assert _read(out) == _read(predicted)
 
 
-def test_one_query_refcoco_layout_writes_its_box_whatever_its_score(built, tmp_path):
+def test_one_query_refcoco_layout_writes_its_box_whatever_its_score(official_built, tmp_path):
     """The RefCOCO checkpoints have one query (and 20 tokens): REC scores its box even below 0.7, as the official
     ``accuracy`` takes the top-scoring box; the inferred config follows the RefCOCO config."""
-    _, data, spm = built
+    _, data, spm = official_built
     state = torch.load(CHECKPOINT, map_location="cpu", weights_only=True)["state_dict"]
     state["head.query_generation.query_embed.weight"] = state["head.query_generation.query_embed.weight"][:1]
     path = tmp_path / "InstanceVG-tiny-refcoco.pth"

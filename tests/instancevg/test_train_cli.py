@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from tests.instancevg.test_train_data import one_torch_thread, write_tiny_build
+from tests.instancevg.test_train_data import one_torch_thread, tiny_train_argv, write_tiny_build
 from vgbench.cli import main
 
 
@@ -23,18 +23,7 @@ def data(tmp_path_factory):
 
 def test_train_then_resume_from_the_command_line(data, tmp_path, capsys):
     run = tmp_path / "run"
-    argv = [
-        "train",
-        "--quiet",
-        "--config",
-        "tiny-cpu",
-        "--data",
-        str(data),
-        "--out",
-        str(run),
-        "--set",
-        *TINY,
-    ]
+    argv = tiny_train_argv(data, run, "--set", *TINY)
     assert main([*argv, "train.epochs=1", "run.evaluate=false"]) == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["epochs_completed"] == 1
@@ -64,17 +53,7 @@ def test_train_then_resume_from_the_command_line(data, tmp_path, capsys):
     ],
 )
 def test_bad_input_exits_2_with_one_error_line(data, tmp_path, capsys, extra, message):
-    argv = [
-        "train",
-        "--quiet",
-        "--config",
-        "tiny-cpu",
-        "--data",
-        str(data),
-        "--out",
-        str(tmp_path / "r"),
-        *extra,
-    ]
+    argv = tiny_train_argv(data, tmp_path / "r", *extra)
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert err.startswith("error:")

@@ -118,6 +118,11 @@ def write_tiny_build(
     return out
 
 
+def tiny_train_argv(data: Path, out: Path, *extra: str) -> list[str]:
+    """``vgbench train`` arguments for the ``tiny-cpu`` preset on ``data`` into ``out``, quietly, then ``extra``."""
+    return ["train", "--quiet", "--config", "tiny-cpu", "--data", str(data), "--out", str(out), *extra]
+
+
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
     return write_tiny_build(tmp_path_factory.mktemp("tiny"))

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from instancevg.training import load_checkpoint, read_log
-from tests.instancevg.test_train_data import write_tiny_build
+from tests.instancevg.test_train_data import tiny_train_argv, write_tiny_build
 
 REPO = Path(__file__).resolve().parents[2]
 TINY = [
@@ -33,17 +33,7 @@ def torchrun(data, run, *overrides, resume=False):
         "2",
         "-m",
         "vgbench",
-        "train",
-        "--quiet",
-        "--config",
-        "tiny-cpu",
-        "--data",
-        str(data),
-        "--out",
-        str(run),
-        "--set",
-        *TINY,
-        *overrides,
+        *tiny_train_argv(data, run, "--set", *TINY, *overrides),
     ]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
     proc = subprocess.run(

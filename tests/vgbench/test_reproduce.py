@@ -10,9 +10,8 @@ import pytest
 pytest.importorskip("torch")
 pytest.importorskip("datasets")
 
-from tests.instancevg.official_inputs import CHECKPOINT, HEADS, build_official_inputs
+from tests.instancevg.official_inputs import CHECKPOINT, HEADS, run_cli
 from tests.instancevg.test_train_data import one_torch_thread
-from vgbench.cli import main
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -20,23 +19,12 @@ def _one_thread():
     yield from one_torch_thread()
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    return build_official_inputs(tmp_path_factory.mktemp("official"))
-
-
-def _cli(capsys, *argv):
-    code = main([*map(str, argv)])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def test_reproduce_joins_the_paper_tables(built, capsys, tmp_path):
-    _, data, spm = built
+def test_reproduce_joins_the_paper_tables(official_built, capsys, tmp_path):
+    _, data, spm = official_built
     out = tmp_path / "repro"
     argv = ["reproduce", "--quiet", "--table", "gres,grec", "--checkpoint", CHECKPOINT, "--spm", spm, *HEADS,
             "--data", data, "--out", out, "--device", "cpu", "--backbone", "BEiT3-ViT-B"]  # fmt: skip
-    code, _stdout, err = _cli(capsys, *argv)
+    code, _stdout, err = run_cli(capsys, *argv)
     assert code == 0, err
     results = json.loads((out / "results" / "InstanceVG" / "grefcoco_unc_val_gres.json").read_text())
     assert results["protocol"] == "gres/instancevg"
@@ -46,6 +34,6 @@ def test_reproduce_joins_the_paper_tables(built, capsys, tmp_path):
     assert "Δ" in table
     preds = out / "predictions" / "grefcoco_unc_val.jsonl.gz"
     before = preds.stat().st_mtime_ns
-    code, _, err = _cli(capsys, *argv)  # a re-run keeps the predictions already written
+    code, _, err = run_cli(capsys, *argv)  # a re-run keeps the predictions already written
     assert code == 0, err
     assert preds.stat().st_mtime_ns == before
