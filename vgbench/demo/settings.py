@@ -32,6 +32,6 @@ PRESET = "tiny-cpu"
 DEFAULT_IMAGES = 200
 # the training budget in optimizer steps (docs/demo.md: why this number)
 DEFAULT_STEPS = 2000
-# torch intra-op threads of training and prediction: one thread makes the numbers independent of the
-# machine's core count, and was the fastest setting measured on a 2-core machine, idle or shared
-THREADS = 1
+# torch intra-op threads of training and prediction, fixed so that the numbers do not depend on the machine's
+# core count: two was the fastest setting measured on an idle 2-core machine (docs/demo.md)
+THREADS = 2
