@@ -33,5 +33,6 @@ DEFAULT_IMAGES = 200
 # the training budget in optimizer steps (docs/demo.md: why this number)
 DEFAULT_STEPS = 2000
 # torch intra-op threads of training and prediction, fixed so that the numbers do not depend on the machine's
-# core count: two was the fastest setting measured on an idle 2-core machine (docs/demo.md)
-THREADS = 2
+# core count: one thread was about as fast as two on an idle 2-core machine (0.31 vs 0.27 s per step) and
+# several times faster on a busy one (docs/demo.md)
+THREADS = 1
