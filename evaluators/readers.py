@@ -108,7 +108,7 @@ class PredictionsFile:
             raise InputError(f"{where}: not valid JSON: {_one_line(exc)}") from None
 
     def _parse_line(self, line: bytes | str, lineno: int) -> Prediction | None:
-        if not line.strip():
+        if line.isspace():  # not strip(): that copies a long line
             return None
         where = f"{self.path}:{lineno}"
         return parse_prediction(self._decode(line, where), where, check_counts=self._check_counts)
@@ -124,7 +124,7 @@ class PredictionsFile:
             if len(line) > MAX_RECORD_BYTES:
                 raise InputError(f"{self.path}:{lineno}: record longer than {MAX_RECORD_BYTES:,} characters")
             self._at = (offset + len(line), lineno)
-            if line.strip():
+            if not line.isspace():  # a blank line is skipped
                 break
             offset += len(line)
         where = f"{self.path}:{lineno}"
@@ -290,7 +290,7 @@ def _iter_rows(path: Path) -> Iterator[tuple[str, Any]]:
         try:
             with open_text(path) as f:
                 for lineno, line in enumerate(_lines(f, path), 1):
-                    if line.strip():
+                    if not line.isspace():
                         try:
                             yield f"{path}:{lineno}", jsonio.loads(line)
                         except json.JSONDecodeError as exc:
