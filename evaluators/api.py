@@ -235,8 +235,9 @@ def score_files(
 
     with PredictionsFile(predictions, check_counts=False) as preds:
         _join(preds, iter_targets(targets, config, split, check_counts=False), allow_missing, score)
+        digest = preds.sha256  # hashed while read (the join reads to the end), else None: read again
     results = evaluator.compute(ci=ci, seed=seed)
-    results.update(provenance(predictions, targets, files, config, split))
+    results.update(provenance(predictions, targets, files, config, split, predictions_sha256=digest))
     return Evaluation(results=results, evaluator=evaluator)
 
 
