@@ -72,6 +72,10 @@ static Py_ssize_t group_slow(const unsigned char *s, Py_ssize_t n, Py_ssize_t p,
  * of two bytes b0 b1 (b0 >= '0' + 32 carries the continuation bit) TAB_LOW[b0] + TAB_HIGH[b1].
  * TAB_TWO[b0] is all ones when b0 continues. Filled by fill_tables() at import. */
 static long long TAB_LOW[256], TAB_HIGH[256], TAB_TWO[256];
+/* TAB_PAIR[(b0 | b1 << 8) & 0x3f3f]: the value of a group of one byte b0 or of two bytes b0 b1 in one
+ * load (for block_values(); b & 63 is one-to-one on the alphabet '0'..'o'). 32 kB, of which the 8 kB
+ * that valid groups reach are used. */
+static short TAB_PAIR[1 << 14];
 
 static void fill_tables(void) {
     for (int b = 48; b < 112; b++) {
@@ -80,10 +84,40 @@ static void fill_tables(void) {
         TAB_HIGH[b] = (long long)((c & 0x1f) << 5) - ((long long)(c & 0x10) << 6);
         TAB_TWO[b] = c < 32 ? 0 : -1;
     }
+    for (int b0 = 48; b0 < 112; b0++)
+        for (int c1 = 0; c1 < 64; c1++)
+            TAB_PAIR[(b0 & 63) | ((48 + c1) & 63) << 8] = (short)(TAB_LOW[b0] + (TAB_HIGH[48 + c1] & TAB_TWO[b0]));
 }
 
 #if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+
+/* Bit i of *ends is set when byte base + i (i < 64, base + i < n) ends a group (a byte < '0' + 32);
+ * returns nonzero when one of these bytes is outside the alphabet '0'..'o'. Sixteen bytes per compare
+ * (SSE2, part of every x86-64); a last partial block is copied into a buffer first. */
+static inline int block_ends(const unsigned char *s, Py_ssize_t n, Py_ssize_t base, uint64_t *ends) {
+    const unsigned char *p = s + base;
+    unsigned char tail[64];
+    uint64_t live = ~0ULL, all = 0, bad = 0;
+    if (n - base < 64) {
+        memset(tail, '0', sizeof tail);
+        memcpy(tail, p, (size_t)(n - base));
+        p = tail;
+        live = (1ULL << (n - base)) - 1;
+    }
+    for (int k = 0; k < 4; k++) { /* signed compares: a byte >= 128 counts as below '0' */
+        __m128i w = _mm_loadu_si128((const __m128i *)(p + 16 * k));
+        __m128i out = _mm_or_si128(_mm_cmplt_epi8(w, _mm_set1_epi8(48)), _mm_cmpgt_epi8(w, _mm_set1_epi8(111)));
+        bad |= (uint64_t)(unsigned)_mm_movemask_epi8(out) << (16 * k);
+        all |= (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmplt_epi8(w, _mm_set1_epi8(80))) << (16 * k);
+    }
+    *ends = all & live;
+    return (bad & live) != 0;
+}
+
+#else
 /* Bit i of *ends is set when byte base + i (i < 64, base + i < n) ends a group (a byte < '0' + 32);
  * returns nonzero when one of these bytes is outside the alphabet '0'..'o'. Eight bytes per word; the
  * high bit of each byte's test is gathered into 8 bits by a multiplication. */
@@ -106,6 +140,8 @@ static inline int block_ends(const unsigned char *s, Py_ssize_t n, Py_ssize_t ba
     *ends = all;
     return bad != 0;
 }
+
+#endif
 
 #define FOR_EACH_RUN(s, n, x, m, ...)                                                              \
     do {                                                                                            \
@@ -140,6 +176,102 @@ static inline int block_ends(const unsigned char *s, Py_ssize_t n, Py_ssize_t ba
         }                                                                                           \
         if (gs_ != (n)) goto scalar;                                                                \
     } while (0)
+
+/* The values of the groups that end in s[base, base + 64) into v (at most 64 of them), the first group
+ * starting at *gs (moved past the last); returns how many, or -1 when a byte of the block is outside the
+ * alphabet or a group is longer than 7 bytes (the caller names the defect). */
+static inline int block_values(const unsigned char *s, Py_ssize_t n, Py_ssize_t base, Py_ssize_t *gs,
+                               long long *v) {
+    uint64_t ends;
+    if (block_ends(s, n, base, &ends)) return -1;
+    Py_ssize_t g = *gs;
+    int c = 0;
+    uint64_t live = n - base >= 64 ? ~0ULL : (1ULL << (n - base)) - 1, cont = ~ends & live;
+    if (!(cont & ((cont << 1) | (uint64_t)(g < base))) && g >= base - 1) {
+        /* every group ending here has one or two bytes; s[g + 1] is readable (at worst the NUL after
+         * the string) and only counts when s[g] continues */
+        while (ends) {
+            Py_ssize_t e = base + __builtin_ctzll(ends);
+            uint16_t w;
+            ends &= ends - 1;
+            memcpy(&w, s + g, 2);
+            v[c++] = TAB_PAIR[w & 0x3f3f];
+            g = e + 1;
+        }
+    } else {
+        while (ends) {
+            Py_ssize_t e = base + __builtin_ctzll(ends);
+            ends &= ends - 1;
+            long long val = 0;
+            if (e - g > 6) return -1;
+            for (Py_ssize_t i = g; i <= e; i++) val |= (long long)((s[i] - 48) & 0x1f) << (5 * (i - g));
+            if ((s[e] - 48) & 0x10) val -= 1LL << (5 * (e - g + 1));
+            v[c++] = val;
+            g = e + 1;
+        }
+    }
+    *gs = g;
+    return c;
+}
+
+/* The streamed side of overlap(): the runs of s[0..n) against the boundaries bnd of the other mask
+ * (see overlap(); *k is the next boundary to meet, moved on). Into *area the 1s of s, into *inter the
+ * intersection terms, into *total the sum of the runs; returns 0, or -1 when s is malformed (the caller
+ * names the defect). Group values come 64 bytes at a time (block_values()); runs are then taken in
+ * pairs, a 1-run and the 0-run after it, so the delta chains of the two parities are two plain running
+ * sums and a pair that holds no boundary costs a few adds and one compare. */
+static int stream_runs(const unsigned char *s, Py_ssize_t n, const long long *bnd, Py_ssize_t *kk,
+                       long long *area_out, long long *inter_out, long long *total_out) {
+    long long v[66];
+    long long xo = 0, xe = 0, pos = 0, area = 0, inter = 0, neg = 0;
+    Py_ssize_t k = *kk, gs = 0;
+    int have = 0, first = 1; /* have: a value carried over from the last block (a 1-run) */
+    for (Py_ssize_t base = 0; base < n; base += 64) {
+        int c = block_values(s, n, base, &gs, v + have);
+        if (c < 0) return -1;
+        c += have;
+        int i = 0;
+        if (first && c) { /* run 0 (0s): no delta, and not in the chain of the later even runs */
+            first = 0;
+            pos = v[0];
+            neg |= pos;
+            while (bnd[k] <= pos) k++; /* A = 0 there */
+            i = 1;
+        }
+        for (; i + 1 < c; i += 2) {
+            long long start = pos;
+            xo += v[i]; /* runs 1, 3, 5, ...: run m adds to run m - 2 from m = 3 on */
+            long long mid = start + xo;
+            xe += v[i + 1]; /* runs 2, 4, 6, ... */
+            pos = mid + xe;
+            neg |= xo | xe;
+            area += xo;
+            if (bnd[k] <= pos) {
+                long long before = area - xo;
+                for (; bnd[k] <= mid; k++) inter += (k & 1) ? -(before + bnd[k] - start) : before + bnd[k] - start;
+                for (; bnd[k] <= pos; k++) inter += (k & 1) ? -area : area;
+            }
+        }
+        have = i < c;
+        if (have) v[0] = v[i];
+        if (neg < 0) return -1; /* a negative run */
+    }
+    if (gs != n) return -1; /* ends inside a group */
+    if (have) { /* the last run is a 1-run */
+        long long start = pos, before = area;
+        xo += v[0];
+        pos += xo;
+        area += xo;
+        if (xo < 0) return -1;
+        for (; bnd[k] <= pos; k++) inter += (k & 1) ? -(before + bnd[k] - start) : before + bnd[k] - start;
+    }
+    *kk = k;
+    *area_out = area;
+    *inter_out = inter;
+    *total_out = pos;
+    return 0;
+}
+#define HAVE_STREAM_RUNS 1
 
 #else
 /* The scalar FOR_EACH_RUN: group by group with GROUP(). */
@@ -255,9 +387,13 @@ static PyObject *overlap(PyObject *self, PyObject *args) {
     bad = !t;
     s = str[!t];
     n = len[!t];
-    long long area_l = 0, inter = 0, prev = 0;
+    long long area_l = 0, inter = 0;
     Py_ssize_t k = 1; /* the next boundary to meet (boundary 0 counts for nothing) */
     pos = 0;
+#ifdef HAVE_STREAM_RUNS
+    if (stream_runs(s, n, bnd, &k, &area_l, &inter, &pos) < 0) goto scalar;
+#else
+    long long prev = 0;
     FOR_EACH_RUN(s, n, x, m, {
         long long odd = -(long long)(m & 1); /* all ones for a 1-run */
         prev = pos;
@@ -269,6 +405,7 @@ static PyObject *overlap(PyObject *self, PyObject *args) {
         }
         area_l += x & odd;
     });
+#endif
     for (; k <= runs; k++) inter += (k & 1) ? -area_l : area_l; /* t longer than l: an error below */
     PyMem_Free(bnd);
     if (t) return Py_BuildValue("(LLLLL)", inter, area_l, area_t, pos, total_t);

@@ -232,15 +232,20 @@ def score_files(
     that intersects them (the files are read with ``check_counts=False``)."""
     evaluator = Evaluator(task, protocol, resize, keep_rows=keep_rows or ci is not None)
     files = target_files(targets, config, split)
+    state = evaluator.state
 
-    def score(pred: Prediction | None, target: Target) -> None:
+    def score(pred: Prediction | None, target: Target) -> None:  # the join matched the expr_ids
         check_masks(pred, target)
-        evaluator.update(pred, target)
+        if pred is None:
+            state.score(Prediction.empty(target.expr_id), target, missing=True)
+        else:
+            state.score(pred, target)
 
     with PredictionsFile(predictions, check_counts=False) as preds:
         _join(preds, iter_targets(targets, config, split, check_counts=False), allow_missing, score)
+        digest = preds.sha256  # hashed while read (the join reads to the end), else None: read again
     results = evaluator.compute(ci=ci, seed=seed)
-    results.update(provenance(predictions, targets, files, config, split))
+    results.update(provenance(predictions, targets, files, config, split, predictions_sha256=digest))
     return Evaluation(results=results, evaluator=evaluator)
 
 

@@ -11,6 +11,7 @@ folder ``OUT/data/{config}/{split}-*.parquet`` read with pyarrow (no ``datasets`
 
 from __future__ import annotations
 
+import hashlib
 import json
 import zlib
 from collections.abc import Iterable, Iterator
@@ -94,6 +95,8 @@ class PredictionsFile:
             self._seek = None  # a second handle for lines read ahead, opened on first need
             self._at = (0, 0)  # byte offset and number of the next unread line
             self._last: tuple[str, Any] | None = None  # (expr_id, decoded record) of the last line read
+            self._sha = hashlib.sha256()  # of the bytes read front to back so far
+            self._eof = False
         else:
             self._load_all()
 
@@ -108,7 +111,7 @@ class PredictionsFile:
             raise InputError(f"{where}: not valid JSON: {_one_line(exc)}") from None
 
     def _parse_line(self, line: bytes | str, lineno: int) -> Prediction | None:
-        if not line.strip():
+        if line.isspace():  # not strip(): that copies a long line
             return None
         where = f"{self.path}:{lineno}"
         return parse_prediction(self._decode(line, where), where, check_counts=self._check_counts)
@@ -119,12 +122,14 @@ class PredictionsFile:
         while True:
             line = self._stream.readline(MAX_RECORD_BYTES + 1)
             if not line:
+                self._eof = True
                 return False
+            self._sha.update(line)
             lineno += 1
             if len(line) > MAX_RECORD_BYTES:
                 raise InputError(f"{self.path}:{lineno}: record longer than {MAX_RECORD_BYTES:,} characters")
             self._at = (offset + len(line), lineno)
-            if line.strip():
+            if not line.isspace():  # a blank line is skipped
                 break
             offset += len(line)
         where = f"{self.path}:{lineno}"
@@ -201,6 +206,14 @@ class PredictionsFile:
             self._seek.seek(offset)
             record = self._decode(self._seek.readline(MAX_RECORD_BYTES + 1), where)
         return parse_prediction(record, where, check_counts=self._check_counts)
+
+    @property
+    def sha256(self) -> str | None:
+        """Hex SHA-256 of the file, from the bytes read, once a streamed ``.jsonl`` was read to its end
+        (``ids`` or ``len`` do that); else ``None`` (`evaluators.hashing.sha256_file` reads it again)."""
+        if self._offsets is None or not self._eof:
+            return None
+        return self._sha.hexdigest()
 
     def close(self) -> None:
         if self._offsets is not None:
@@ -290,7 +303,7 @@ def _iter_rows(path: Path) -> Iterator[tuple[str, Any]]:
         try:
             with open_text(path) as f:
                 for lineno, line in enumerate(_lines(f, path), 1):
-                    if line.strip():
+                    if not line.isspace():
                         try:
                             yield f"{path}:{lineno}", jsonio.loads(line)
                         except json.JSONDecodeError as exc:

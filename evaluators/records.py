@@ -41,6 +41,9 @@ class Instance:
 
 _NO_BOXES = np.zeros((0, 4), dtype=np.float64)
 _NO_SCORES = np.zeros(0, dtype=np.float64)
+_NO_CROWD = np.zeros(0, dtype=bool)
+for _shared in (_NO_BOXES, _NO_SCORES, _NO_CROWD):  # shared by every record without instances / targets
+    _shared.flags.writeable = False
 
 
 @dataclass(frozen=True, eq=False)
@@ -90,6 +93,15 @@ class Target:
     ref_id: int | None = None
     target_type: str = "none"
     where: str = ""  # "file:line" for error messages
+
+
+def _built(cls: type, fields: dict[str, Any]) -> Any:
+    """An instance of the frozen dataclass ``cls`` from all its ``fields``, without the generated
+    ``__init__``'s one ``object.__setattr__`` per field (what ``copy`` and ``pickle`` do too): records are
+    built once per expression, and the setattr calls were most of the cost of building one."""
+    obj = object.__new__(cls)
+    obj.__dict__.update(fields)
+    return obj
 
 
 def _fail(where: str, expr_id: str | None, fld: str, reason: str) -> InputError:
@@ -244,17 +256,20 @@ def parse_prediction(
         ):
             raise _fail(where, expr_id, "points", "must be a list of [x, y] finite numbers")
         points = tuple((float(p[0]), float(p[1])) for p in points)
-    return Prediction(
-        expr_id=expr_id,
-        boxes=boxes,
-        scores=scores,
-        segmentations=segs,
-        has_instances=has_instances,
-        mask=mask,
-        no_target=no_target,
-        no_target_score=None if nt_score is None else float(nt_score),
-        points=points,
-        where=where,
+    return _built(
+        Prediction,
+        {
+            "expr_id": expr_id,
+            "boxes": boxes,
+            "scores": scores,
+            "segmentations": segs,
+            "has_instances": has_instances,
+            "mask": mask,
+            "no_target": no_target,
+            "no_target_score": None if nt_score is None else float(nt_score),
+            "points": points,
+            "where": where,
+        },
     )
 
 
@@ -312,7 +327,7 @@ def parse_target(row: Any, where: str, check_counts: bool = True) -> Target:
     expr_id = row.get("expr_id")
     if not isinstance(expr_id, str) or not expr_id:
         raise _fail(where, None, "expr_id", "missing or not a non-empty string")
-    height, width = (_side(row, key, where, expr_id) for key in ("height", "width"))
+    height, width = _side(row, "height", where, expr_id), _side(row, "width", where, expr_id)
     no_target = row.get("no_target")
     if not isinstance(no_target, (bool, np.bool_)):
         raise _fail(where, expr_id, "no_target", f"must be a boolean, got {rle._short(no_target)}")
@@ -321,20 +336,23 @@ def parse_target(row: Any, where: str, check_counts: bool = True) -> Target:
         raw_targets = []
     if not isinstance(raw_targets, (list, tuple, np.ndarray)):
         raise _fail(where, expr_id, "targets", "must be a list")
-    box_list, crowd_list = [], []
-    for i, tgt in enumerate(raw_targets):
-        if not isinstance(tgt, dict) or "bbox" not in tgt:
-            raise _fail(where, expr_id, f"targets[{i}].bbox", "missing")
-        box_list.append(_parse_bbox(tgt["bbox"], where, expr_id, f"targets[{i}].bbox"))
-        crowd_list.append(bool(tgt.get("iscrowd", False)))
-    boxes = np.array(box_list, dtype=np.float64).reshape(-1, 4)
-    iscrowd = np.array(crowd_list, dtype=bool)
-    if no_target and len(raw_targets):
-        raise _fail(where, expr_id, "targets", "a no-target row must have no targets")
+    if len(raw_targets) == 0:
+        boxes, iscrowd, n_plain = _NO_BOXES, _NO_CROWD, 0
+    else:
+        box_list, crowd_list = [], []
+        for i, tgt in enumerate(raw_targets):
+            if not isinstance(tgt, dict) or "bbox" not in tgt:
+                raise _fail(where, expr_id, f"targets[{i}].bbox", "missing")
+            box_list.append(_parse_bbox(tgt["bbox"], where, expr_id, f"targets[{i}].bbox"))
+            crowd_list.append(bool(tgt.get("iscrowd", False)))
+        boxes = np.array(box_list, dtype=np.float64)
+        iscrowd = np.array(crowd_list, dtype=bool)
+        n_plain = crowd_list.count(False)
+        if no_target:
+            raise _fail(where, expr_id, "targets", "a no-target row must have no targets")
     if "mask" not in row or row["mask"] is None:
         raise _fail(where, expr_id, "mask", "missing")
     mask = _parse_rle(row["mask"], where, expr_id, "mask", (height, width), check_counts)
-    n_plain = crowd_list.count(False)
     target_type = row.get("target_type") or (
         "none" if n_plain == 0 else "single" if n_plain == 1 else "multi"
     )
@@ -345,15 +363,18 @@ def parse_target(row: Any, where: str, check_counts: bool = True) -> Target:
     ref_id = row.get("ref_id")
     if ref_id is not None and (not _finite_number(ref_id) or float(ref_id) != int(ref_id)):
         raise _fail(where, expr_id, "ref_id", f"must be an integer, got {rle._short(ref_id)}")
-    return Target(
-        expr_id=expr_id,
-        height=height,
-        width=width,
-        no_target=bool(no_target),
-        boxes=boxes,
-        iscrowd=iscrowd,
-        mask=mask,
-        ref_id=None if ref_id is None else int(ref_id),
-        target_type=target_type,
-        where=where,
+    return _built(
+        Target,
+        {
+            "expr_id": expr_id,
+            "height": height,
+            "width": width,
+            "no_target": bool(no_target),
+            "boxes": boxes,
+            "iscrowd": iscrowd,
+            "mask": mask,
+            "ref_id": None if ref_id is None else int(ref_id),
+            "target_type": target_type,
+            "where": where,
+        },
     )

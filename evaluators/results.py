@@ -81,15 +81,17 @@ def provenance(
     target_files: list[Path],
     config: str | None = None,
     split: str | None = None,
+    predictions_sha256: str | None = None,
 ) -> dict[str, str]:
     """The provenance fields of a results file: ``targets`` (``path`` or ``path:config/split``),
     ``targets_sha256`` (of ``target_files``, `sha256_files`), ``predictions``, ``predictions_sha256``,
-    ``vgbench_version`` and ``created`` (UTC, seconds)."""
+    ``vgbench_version`` and ``created`` (UTC, seconds). ``predictions_sha256``: the digest when the caller
+    already has it (hashed while reading the file), else the file is hashed here."""
     return {
         "targets": str(targets) if not (config and split) else f"{targets}:{config}/{split}",
         "targets_sha256": sha256_files(target_files),
         "predictions": str(predictions),
-        "predictions_sha256": sha256_file(predictions),
+        "predictions_sha256": predictions_sha256 or sha256_file(predictions),
         "vgbench_version": package_version(),
         "created": now_iso(),
     }

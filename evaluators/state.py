@@ -34,33 +34,43 @@ class ScoreState:
     def update(self, pred: Prediction, target: Target, missing: bool = False) -> dict[str, Any]:
         """Score one expression; returns its per-sample row."""
         check_prediction_size(pred, (target.height, target.width))
+        return self.score(pred, target, missing, row=True)
+
+    def score(
+        self, pred: Prediction, target: Target, missing: bool = False, row: bool = False
+    ) -> dict[str, Any] | None:
+        """`update` for a prediction whose mask sizes were checked already (`records.check_masks`); the
+        per-sample row is built and returned only with ``row=True`` (else ``None``) or ``keep_rows``."""
         if not missing:  # a missing record is scored as empty (--allow-missing), not validated
             check_required(self.protocol, pred)
-        row, contribution = self.protocol.score(pred, target)
+        sample, contribution = self.protocol.score(pred, target)
         tt = target.target_type
         if self.protocol.grouped:
             key = self.protocol.unit_key(target)
             self._unit(tt, key).add(contribution)
         else:
             self.sums[tt].add(contribution)
-        self.counts["expressions"] += 1
-        self.counts["no_target"] += int(target.no_target)
-        self.counts["missing"] += int(missing)
+        counts = self.counts
+        counts["expressions"] += 1
+        counts["no_target"] += int(target.no_target)
+        counts["missing"] += int(missing)
         self.type_counts[tt] += 1
-        row = {
+        if not (row or self.keep_rows):
+            return None
+        sample = {
             "expr_id": target.expr_id,
             "target_type": tt,
             "no_target": target.no_target,
             "missing": missing,
-            **row,
+            **sample,
         }
         if pred.no_target_score is not None:
-            row["no_target_score"] = pred.no_target_score
+            sample["no_target_score"] = pred.no_target_score
         if self.keep_rows:
-            self.rows.append(row)
+            self.rows.append(sample)
             unit = self.protocol.unit_key(target) if self.protocol.grouped else len(self.contributions)
             self.contributions.append((unit, contribution))
-        return row
+        return sample
 
     def merge(self, other: ScoreState) -> None:
         if other.protocol != self.protocol:

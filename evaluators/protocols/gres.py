@@ -25,6 +25,7 @@ from evaluators.protocols.registry import register_protocol
 from evaluators.records import Prediction, Target
 
 THRESHOLDS = (0.7, 0.8, 0.9)
+_HITS = tuple((f"hit@{t}", t) for t in THRESHOLDS)  # (state field, IoU threshold)
 
 
 @register_protocol
@@ -65,19 +66,31 @@ class GresReLA(Protocol):
         return mask_pixels == 0, True
 
     def score(self, pred: Prediction, target: Target):
-        mask = kept_instances_mask(pred, target)
+        mask = pred.mask if pred.mask is not None else kept_instances_mask(pred, target)
         pair = mask_pair(mask, target.mask, self.resize)
         pixels = pair.pred if not self.resize else rle.area(mask)  # decided at the original resolution
         pred_nt, derived = self.predicted_no_target(pred, pixels)
-        contribution: dict[str, float | int] = {"n": 1, "derived": int(derived)}
         if target.no_target:
             iou = 1.0 if pred_nt else 0.0
-            contribution.update({"nt_n": 1, "nt_ok": int(pred_nt), "U": 0 if pred_nt else pair.pred})
+            contribution: dict[str, float | int] = {
+                "n": 1,
+                "derived": int(derived),
+                "nt_n": 1,
+                "nt_ok": int(pred_nt),
+                "U": 0 if pred_nt else pair.pred,
+            }
         else:
             iou = 0.0 if pred_nt else pair.iou
-            contribution.update({"t_n": 1, "t_ok": int(not pred_nt), "U": pair.union})
-            contribution["I"] = 0 if pred_nt else pair.inter
-            contribution.update({f"hit@{t}": int(iou >= t) for t in THRESHOLDS})
+            contribution = {
+                "n": 1,
+                "derived": int(derived),
+                "t_n": 1,
+                "t_ok": int(not pred_nt),
+                "U": pair.union,
+                "I": 0 if pred_nt else pair.inter,
+            }
+            for key, threshold in _HITS:
+                contribution[key] = int(iou >= threshold)
         contribution["iou"] = iou
         contribution.update(cover_contribution(pred, target))
         row = {
