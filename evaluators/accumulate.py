@@ -218,12 +218,13 @@ class Sums:
     def merge(self, other: Sums) -> None:
         if other.fields is not self.fields and dict(other.fields) != dict(self.fields):
             raise StateFieldError(f"cannot merge states of different fields into {self.owner}")
+        ints, floats = self.ints, self.floats  # each property read flushes: once here, not per key
         for key, value in other.ints.items():
-            self.ints[key] = self.ints.get(key, 0) + value
+            ints[key] = ints.get(key, 0) + value
         for key, acc in other.floats.items():
-            mine = self.floats.get(key)
+            mine = floats.get(key)
             if mine is None:
-                mine = self.floats[key] = ExactSum()
+                mine = floats[key] = ExactSum()
             mine.merge(acc)
 
     def __getitem__(self, key: str) -> ExactSum:
