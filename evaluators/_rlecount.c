@@ -241,15 +241,17 @@ static int stream_runs(const unsigned char *s, Py_ssize_t n, const long long *bn
         for (; i + 1 < c; i += 2) {
             long long start = pos;
             xo += v[i]; /* runs 1, 3, 5, ...: run m adds to run m - 2 from m = 3 on */
-            long long mid = start + xo;
             xe += v[i + 1]; /* runs 2, 4, 6, ... */
-            pos = mid + xe;
+            pos = start + xo + xe;
             neg |= xo | xe;
             area += xo;
-            if (bnd[k] <= pos) {
+            if (bnd[k] <= pos) { /* rare: a boundary in (start, pos]; A there is before + min(b - start, xo) */
                 long long before = area - xo;
-                for (; bnd[k] <= mid; k++) inter += (k & 1) ? -(before + bnd[k] - start) : before + bnd[k] - start;
-                for (; bnd[k] <= pos; k++) inter += (k & 1) ? -area : area;
+                do {
+                    long long d = bnd[k] - start, a = before + (d < xo ? d : xo), odd = -(long long)(k & 1);
+                    inter += (a ^ odd) - odd; /* -a where a 1-run of t starts (odd k), +a where it ends */
+                    k++;
+                } while (bnd[k] <= pos);
             }
         }
         have = i < c;

@@ -177,16 +177,19 @@ def _join(
     """Walk targets, calling ``visit(pred_or_None, target)``; check unknown and missing ids."""
     seen: set[str] = set()
     missing: list[str] = []
+    take, see = predictions.take, seen.add
     for target in targets:
-        if target.expr_id in seen:
+        expr_id = target.expr_id
+        if expr_id in seen:
             raise InputError(
-                f"{target.where} expr_id={target.expr_id!r} field='expr_id': duplicate expr_id in the targets"
+                f"{target.where} expr_id={expr_id!r} field='expr_id': duplicate expr_id in the targets"
             )
-        seen.add(target.expr_id)
-        if target.expr_id in predictions:
-            visit(predictions.get(target.expr_id), target)
+        see(expr_id)
+        pred = take(expr_id)
+        if pred is not None:
+            visit(pred, target)
         else:
-            missing.append(target.expr_id)
+            missing.append(expr_id)
             if allow_missing:
                 visit(None, target)
     check_coverage(predictions, seen, missing, allow_missing)

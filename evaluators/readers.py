@@ -25,6 +25,8 @@ from evaluators.jsonl import open_text, strip_gz
 from evaluators.limits import MAX_RECORD_BYTES
 from evaluators.records import Prediction, Target, parse_prediction, parse_target
 
+_orjson_loads = jsonio.orjson.loads if jsonio.orjson is not None else jsonio.loads
+
 __all__ = ["PredictionRecords", "PredictionsFile", "iter_targets", "sha256_file", "target_files"]
 
 
@@ -119,26 +121,32 @@ class PredictionsFile:
     def _read_line(self) -> bool:
         """Read the next record line of a ``.jsonl``: note its offset, keep it as ``_last``; False at the end."""
         offset, lineno = self._at
+        readline, sha_update = self._stream.readline, self._sha.update
         while True:
-            line = self._stream.readline(MAX_RECORD_BYTES + 1)
+            line = readline(MAX_RECORD_BYTES + 1)
             if not line:
                 self._eof = True
                 return False
-            self._sha.update(line)
+            sha_update(line)
             lineno += 1
-            if len(line) > MAX_RECORD_BYTES:
+            size = len(line)
+            if size > MAX_RECORD_BYTES:
                 raise InputError(f"{self.path}:{lineno}: record longer than {MAX_RECORD_BYTES:,} characters")
-            self._at = (offset + len(line), lineno)
+            self._at = (offset + size, lineno)
             if not line.isspace():  # a blank line is skipped
                 break
-            offset += len(line)
-        where = f"{self.path}:{lineno}"
-        record = self._decode(line, where)
-        expr_id = record.get("expr_id") if isinstance(record, dict) else None
-        if not isinstance(expr_id, str) or not expr_id:
-            parse_prediction(record, where)  # raises the precise error
-        self._check_duplicate(self._offsets, expr_id, where)
-        self._offsets[expr_id] = (offset, lineno)
+            offset += size
+        try:
+            record = _orjson_loads(line)
+        except ValueError:  # text orjson rejects (or no orjson): `_decode` names the defect or accepts NaN
+            record = self._decode(line, f"{self.path}:{lineno}")
+        expr_id = record.get("expr_id") if type(record) is dict else None
+        if type(expr_id) is not str or not expr_id:
+            parse_prediction(record, f"{self.path}:{lineno}")  # raises the precise error
+        offsets = self._offsets
+        if expr_id in offsets:
+            self._check_duplicate(offsets, expr_id, f"{self.path}:{lineno}")
+        offsets[expr_id] = (offset, lineno)
         self._last = (expr_id, record)
         return True
 
@@ -189,6 +197,22 @@ class PredictionsFile:
             if not self._read_line():
                 return False
         return True
+
+    def take(self, expr_id: str) -> Prediction | None:
+        """``get(expr_id)`` if the file has that record, else ``None`` (the join's one call per target)."""
+        if self._records is not None:
+            return self._records.get(expr_id)
+        offsets = self._offsets
+        while expr_id not in offsets:  # read ahead to it
+            if not self._read_line():
+                return None
+        last = self._last
+        if last is not None and last[0] == expr_id:  # the join's common case: files in the same order
+            self._last = None
+            return parse_prediction(
+                last[1], f"{self.path}:{offsets[expr_id][1]}", check_counts=self._check_counts
+            )
+        return self.get(expr_id)
 
     def get(self, expr_id: str) -> Prediction:
         if self._records is not None:

@@ -42,7 +42,8 @@ class Instance:
 _NO_BOXES = np.zeros((0, 4), dtype=np.float64)
 _NO_SCORES = np.zeros(0, dtype=np.float64)
 _NO_CROWD = np.zeros(0, dtype=bool)
-for _shared in (_NO_BOXES, _NO_SCORES, _NO_CROWD):  # shared by every record without instances / targets
+_ONE_CROWD = {(crowd,): np.array([crowd], dtype=bool) for crowd in (False, True)}  # a single target's
+for _shared in (_NO_BOXES, _NO_SCORES, _NO_CROWD, *_ONE_CROWD.values()):  # shared by every record alike
     _shared.flags.writeable = False
 
 
@@ -122,11 +123,19 @@ def _coord(value: Any) -> bool:
     return _finite_number(value) and abs(float(value)) <= MAX_COORD
 
 
+_JSON_NUMBERS = frozenset((float, int))  # the types of JSON numbers (bool excluded)
+
+
 def _parse_bbox(value: Any, where: str, expr_id: str | None, fld: str) -> tuple[float, float, float, float]:
-    if type(value) is list and len(value) == 4 and all(type(v) is float or type(v) is int for v in value):
+    if type(value) is list and len(value) == 4 and _JSON_NUMBERS.issuperset(map(type, value)):
         try:  # the common case: JSON numbers (an int beyond float range falls through)
             x, y, w, h = box = tuple(map(float, value))
-            if w >= 0 and h >= 0 and all(-MAX_COORD <= v <= MAX_COORD for v in box):  # NaN fails too
+            if (  # NaN fails too
+                -MAX_COORD <= x <= MAX_COORD
+                and -MAX_COORD <= y <= MAX_COORD
+                and 0 <= w <= MAX_COORD
+                and 0 <= h <= MAX_COORD
+            ):
                 return box
         except OverflowError:
             pass
@@ -346,7 +355,9 @@ def parse_target(row: Any, where: str, check_counts: bool = True) -> Target:
             box_list.append(_parse_bbox(tgt["bbox"], where, expr_id, f"targets[{i}].bbox"))
             crowd_list.append(bool(tgt.get("iscrowd", False)))
         boxes = np.array(box_list, dtype=np.float64)
-        iscrowd = np.array(crowd_list, dtype=bool)
+        iscrowd = _ONE_CROWD.get(tuple(crowd_list))
+        if iscrowd is None:
+            iscrowd = np.array(crowd_list, dtype=bool)
         n_plain = crowd_list.count(False)
         if no_target:
             raise _fail(where, expr_id, "targets", "a no-target row must have no targets")

@@ -41,13 +41,13 @@ class ScoreState:
     ) -> dict[str, Any] | None:
         """`update` for a prediction whose mask sizes were checked already (`records.check_masks`); the
         per-sample row is built and returned only with ``row=True`` (else ``None``) or ``keep_rows``."""
-        if not missing:  # a missing record is scored as empty (--allow-missing), not validated
-            check_required(self.protocol, pred)
-        sample, contribution = self.protocol.score(pred, target)
+        protocol = self.protocol
+        if not missing and (pred.mask is None or protocol.needs != "mask"):  # else nothing to check
+            check_required(protocol, pred)  # a missing record is scored as empty (--allow-missing)
+        sample, contribution = protocol.score(pred, target)
         tt = target.target_type
-        if self.protocol.grouped:
-            key = self.protocol.unit_key(target)
-            self._unit(tt, key).add(contribution)
+        if protocol.grouped:
+            self._unit(tt, protocol.unit_key(target)).add(contribution)
         else:
             self.sums[tt].add(contribution)
         counts = self.counts

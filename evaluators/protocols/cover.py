@@ -15,7 +15,11 @@ COVER_SUMS = ("cover",)
 
 def cover_contribution(pred: Prediction, target: Target) -> dict[str, float | int]:
     """CoverAcc terms for a targeted expression (records without ``points`` cover nothing)."""
-    contribution: dict[str, float | int] = {"points_records": int(pred.points is not None)}
+    if pred.points is None:  # the common case: `cover_fraction` of no points is 0.0
+        return (
+            {"points_records": 0} if target.no_target else {"points_records": 0, "cover_n": 1, "cover": 0.0}
+        )
+    contribution: dict[str, float | int] = {"points_records": 1}
     if not target.no_target:
         contribution.update({"cover_n": 1, "cover": cover_fraction(pred.points, target)})
     return contribution

@@ -67,8 +67,14 @@ class GresReLA(Protocol):
 
     def score(self, pred: Prediction, target: Target):
         mask = pred.mask if pred.mask is not None else kept_instances_mask(pred, target)
-        pair = mask_pair(mask, target.mask, self.resize)
-        pixels = pair.pred if not self.resize else rle.area(mask)  # decided at the original resolution
+        if self.resize:
+            pair = mask_pair(mask, target.mask, self.resize)
+            inter, union, area_pred = pair.inter, pair.union, pair.pred
+            pixels = rle.area(mask)  # decided at the original resolution
+        else:  # `mask_pair` without its resize step and its object (once per expression)
+            inter, area_pred, area_gt = rle.overlap(mask, target.mask)
+            union = area_pred + area_gt - inter
+            pixels = area_pred
         pred_nt, derived = self.predicted_no_target(pred, pixels)
         if target.no_target:
             iou = 1.0 if pred_nt else 0.0
@@ -77,25 +83,25 @@ class GresReLA(Protocol):
                 "derived": int(derived),
                 "nt_n": 1,
                 "nt_ok": int(pred_nt),
-                "U": 0 if pred_nt else pair.pred,
+                "U": 0 if pred_nt else area_pred,
             }
         else:
-            iou = 0.0 if pred_nt else pair.iou
+            iou = 0.0 if pred_nt else inter / union if union else 0.0  # `MaskPair.iou`
             contribution = {
                 "n": 1,
                 "derived": int(derived),
                 "t_n": 1,
                 "t_ok": int(not pred_nt),
-                "U": pair.union,
-                "I": 0 if pred_nt else pair.inter,
+                "U": union,
+                "I": 0 if pred_nt else inter,
             }
             for key, threshold in _HITS:
                 contribution[key] = int(iou >= threshold)
         contribution["iou"] = iou
         contribution.update(cover_contribution(pred, target))
         row = {
-            "I": pair.inter,
-            "U": pair.union,
+            "I": inter,
+            "U": union,
             "iou": iou,
             "pred_no_target": pred_nt,
             "no_target_derived": derived,
