@@ -14,7 +14,8 @@ from __future__ import annotations
 import hashlib
 import json
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -316,26 +317,49 @@ def _iter_parquet_rows(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
             index += 1
 
 
-def _iter_rows(path: Path) -> Iterator[tuple[str, Any]]:
+def _iter_rows(path: Path, make: Callable[[Any, str], Any] | None = None) -> Iterator[Any]:
+    """``(where, row)`` per row of a targets file, or ``make(row, where)`` when given (one generator, not
+    two, on the per-expression path)."""
     kind = _container(path)
+    if make is None:
+        make = _where_row
     if kind == "parquet":
-        yield from _iter_parquet_rows(path)
+        for where, row in _iter_parquet_rows(path):
+            yield make(row, where)
     elif kind == "json":
         for index, row in enumerate(_json_records(path)):
-            yield f"{path}:[{index}]", row
+            yield make(row, f"{path}:[{index}]")
     else:
         try:
             with open_text(path) as f:
-                for lineno, line in enumerate(_lines(f, path), 1):
-                    if not line.isspace():
+                readline, lineno = f.readline, 0
+                while True:  # `_lines`, inline
+                    line = readline(MAX_RECORD_BYTES + 1)
+                    if not line:
+                        return
+                    lineno += 1
+                    if len(line) > MAX_RECORD_BYTES:
+                        raise InputError(
+                            f"{path}:{lineno}: record longer than {MAX_RECORD_BYTES:,} characters"
+                        )
+                    if line.isspace():
+                        continue
+                    try:
+                        row = _orjson_loads(line)
+                    except ValueError:  # `jsonio.loads` accepts NaN or gives the standard error
                         try:
-                            yield f"{path}:{lineno}", jsonio.loads(line)
+                            row = jsonio.loads(line)
                         except json.JSONDecodeError as exc:
                             raise InputError(f"{path}:{lineno}: not valid JSON: {_one_line(exc)}") from None
+                    yield make(row, f"{path}:{lineno}")
         except (OSError, EOFError, zlib.error) as exc:
             raise InputError(f"{path}: cannot read: {_one_line(exc)}") from None
         except UnicodeDecodeError as exc:
             raise InputError(f"{path}: not valid UTF-8 text: {_one_line(exc)}") from None
+
+
+def _where_row(row: Any, where: str) -> tuple[str, Any]:
+    return where, row
 
 
 def iter_targets(
@@ -344,6 +368,6 @@ def iter_targets(
     """Stream validated `Target`s from a targets file or a built dataset (config + split).
 
     ``check_counts=False``: see `parse_target`."""
+    make = partial(parse_target, check_counts=check_counts)
     for path in target_files(targets, config, split):
-        for where, row in _iter_rows(path):
-            yield parse_target(row, where, check_counts)
+        yield from _iter_rows(path, make)

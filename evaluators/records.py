@@ -167,6 +167,20 @@ def _parse_rle(
     size: tuple[int, int] | None,
     check_counts: bool = True,
 ) -> rle.RLE:
+    if not check_counts and type(value) is dict:  # the common case, without `rle.normalize`'s calls
+        hw, counts = value.get("size"), value.get("counts")
+        if type(counts) is str and type(hw) is list and len(hw) == 2:
+            h, w = hw
+            if (
+                type(h) is int
+                and type(w) is int
+                and (
+                    (h, w) == size
+                    if size is not None
+                    else 0 <= h <= MAX_IMAGE_SIDE and 0 <= w <= MAX_IMAGE_SIDE
+                )
+            ):
+                return {"size": [h, w], "counts": counts}
     try:
         mask = rle.normalize(value, check_counts)
     except ValueError as exc:
