@@ -158,3 +158,23 @@ def test_predictions_writer_refuses_bad_names_and_nan(tmp_path):
         write_predictions(tmp_path / "p.jsonl", [{"expr_id": "a", "no_target_score": float("nan")}])
     assert (tmp_path / "p.jsonl").read_text() == "old\n"
     assert _leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize("name", ["p.jsonl", "p.json"])
+def test_predictions_take_in_and_out_of_order(tmp_path, name):
+    """`PredictionsFile.take` (the join's one lookup): the record in any order, ``None`` for an unknown id,
+    the line number of each record kept, and the SHA-256 of the streamed file once read to its end."""
+    from evaluators.hashing import sha256_file
+    from evaluators.readers import PredictionsFile
+
+    records = [{"expr_id": f"c/s/{i}", "instances": [], "no_target": i % 2 == 0} for i in range(4)]
+    path = tmp_path / name
+    assert write_predictions(path, records) == 4
+    with PredictionsFile(path) as preds:
+        got = [preds.take(i) for i in ("c/s/2", "c/s/0", "nope", "c/s/3", "c/s/1")]
+        assert got[2] is None
+        assert [p.expr_id for p in got if p is not None] == ["c/s/2", "c/s/0", "c/s/3", "c/s/1"]
+        assert [p.no_target for p in got if p is not None] == [True, True, False, False]
+        if name == "p.jsonl":
+            assert [p.where.rsplit(":", 1)[1] for p in got if p is not None] == ["3", "1", "4", "2"]
+            assert preds.sha256 == sha256_file(path)
