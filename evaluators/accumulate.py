@@ -181,6 +181,26 @@ class Sums:
         if len(held) >= self._FLUSH_AT:
             self._flush()
 
+    def held(self, keys: tuple[str, ...], kinds: tuple[type, ...]) -> list[tuple] | None:
+        """The list `add` holds the value tuples of contributions with fields ``keys`` and value types
+        ``kinds`` in (for a caller that builds such tuples itself: append, then call `flush_if_full`), or
+        ``None`` when `add` would not hold that layout (an undeclared field, a count of another type)."""
+        layout = (keys, kinds)
+        held = self._layouts.get(layout)
+        if held is None:
+            if not self._names >= set(keys):
+                return None
+            counts = self._counts
+            if any(key in counts and kind is not int and kind is not bool for key, kind in zip(keys, kinds)):
+                return None
+            held = self._layouts[layout] = []
+        return held
+
+    def flush_if_full(self, held: list[tuple]) -> None:
+        """Sum the held contributions once ``held`` (from `held`) reached `_FLUSH_AT` (memory stays flat)."""
+        if len(held) >= self._FLUSH_AT:
+            self._flush()
+
     def _flush(self) -> None:
         """Sum the held contributions into ``_ints`` / ``_floats``."""
         ints, floats = self._ints, self._floats

@@ -237,7 +237,12 @@ def score_files(
     files = target_files(targets, config, split)
     state = evaluator.state
 
+    fast = getattr(evaluator.protocol, "pair_scorer", None)
+    fast = fast(state) if fast is not None else None
+
     def score(pred: Prediction | None, target: Target) -> None:  # the join matched the expr_ids
+        if fast is not None and pred is not None and fast(pred, target):
+            return  # the common pair, scored as below
         check_masks(pred, target)
         if pred is None:
             state.score(Prediction.empty(target.expr_id), target, missing=True)

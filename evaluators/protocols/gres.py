@@ -14,6 +14,7 @@ targeted       false       I / U     I += I, U += U
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +27,15 @@ from evaluators.records import Prediction, Target
 
 THRESHOLDS = (0.7, 0.8, 0.9)
 _HITS = tuple((f"hit@{t}", t) for t in THRESHOLDS)  # (state field, IoU threshold)
+
+
+# The layouts of `GresReLA.score`'s contributions without points (no-target, targeted): the fast path
+# builds their value tuples directly (`GresReLA.pair_scorer`).
+_NT_KEYS = ("n", "derived", "nt_n", "nt_ok", "U", "iou", "points_records")
+_NT_KINDS = (int, int, int, int, int, float, int)
+_T_KEYS = ("n", "derived", "t_n", "t_ok", "U", "I", *(key for key, _ in _HITS), "iou", "points_records")
+_T_KEYS += ("cover_n", "cover")
+_T_KINDS = (int, int, int, int, int, int, int, int, int, float, int, int, float)
 
 
 @register_protocol
@@ -107,6 +117,90 @@ class GresReLA(Protocol):
             "no_target_derived": derived,
         }
         return row, contribution
+
+    def pair_scorer(self, state: Any) -> Callable[[Prediction, Target], bool] | None:
+        """A function ``f(pred, target)`` that scores the common pair into ``state`` (an
+        `evaluators.state.ScoreState` of this protocol) as ``state.score(pred, target)`` after
+        `evaluators.records.check_masks` would, and returns True; it returns False, having changed
+        nothing, for any other pair (a record without ``mask``, with instances or points, a size or counts
+        defect, ...), which the caller then scores the general way (which names any defect).
+        ``None`` when this protocol or state has no such path (a subclass, ``resize``, kept rows)."""
+        overlap = getattr(rle._rlecount, "overlap", None)
+        if type(self) is not GresReLA or self.resize or state.keep_rows or state.protocol is not self:
+            return None
+        if overlap is None:
+            return None
+        held_nt, held_t, sums = {}, {}, state.sums
+        for tt, per in sums.items():
+            held_nt[tt] = per.held(_NT_KEYS, _NT_KINDS)
+            held_t[tt] = per.held(_T_KEYS, _T_KINDS)
+            if held_nt[tt] is None or held_t[tt] is None:  # pragma: no cover - the layouts are declared
+                return None
+        counts, type_counts = state.counts, state.type_counts
+        t7, t8, t9 = THRESHOLDS
+        flush_at = Sums._FLUSH_AT
+
+        def score(pred: Prediction, target: Target) -> bool:
+            mask = pred.mask
+            if mask is None or pred.segmentations or pred.points is not None:
+                return False
+            h, w = mask["size"]
+            if h != target.height or w != target.width:
+                return False
+            try:
+                inter, area_pred, area_gt, total_pred, total_gt = overlap(
+                    mask["counts"], target.mask["counts"]
+                )
+            except ValueError:
+                return False  # a malformed string (or a size mismatch): the general path names it
+            if total_pred != h * w or total_gt != h * w:
+                return False
+            no_target = pred.no_target
+            derived = no_target is None
+            pred_nt = area_pred == 0 if derived else no_target
+            tt = target.target_type
+            if target.no_target:
+                held = held_nt[tt]
+                held.append(
+                    (
+                        1,
+                        int(derived),
+                        1,
+                        int(pred_nt),
+                        0 if pred_nt else area_pred,
+                        1.0 if pred_nt else 0.0,
+                        0,
+                    )
+                )
+                counts["no_target"] += 1
+            else:
+                union = area_pred + area_gt - inter
+                iou = 0.0 if pred_nt else inter / union if union else 0.0
+                held = held_t[tt]
+                held.append(
+                    (
+                        1,
+                        int(derived),
+                        1,
+                        int(not pred_nt),
+                        union,
+                        0 if pred_nt else inter,
+                        int(iou >= t7),
+                        int(iou >= t8),
+                        int(iou >= t9),
+                        iou,
+                        0,
+                        1,
+                        0.0,
+                    )
+                )
+            counts["expressions"] += 1
+            type_counts[tt] += 1
+            if len(held) >= flush_at:
+                sums[tt].flush_if_full(held)
+            return True
+
+        return score
 
     def compute(self, sums: Sums):
         t_n = sums.count("t_n")
