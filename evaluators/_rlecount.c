@@ -117,6 +117,35 @@ static inline int block_ends(const unsigned char *s, Py_ssize_t n, Py_ssize_t ba
     return (bad & live) != 0;
 }
 
+/* For a block whose groups all have one or two bytes (the caller checked), the value of the group that
+ * would end at each byte of s[base, base + 64) into val[0..64): at byte i, with c its 6-bit code and q
+ * the code of the byte before (which starts i's group when q >= 32), the one-byte group c or the
+ * two-byte group q + 32 * c, sign-extended from bit 4 of c. Eight bytes per step, no table and no
+ * data-dependent branch; bytes that end no group get values nobody reads. */
+#define HAVE_BLOCK_GROUPS 1
+static inline void block_groups(const unsigned char *s, Py_ssize_t n, Py_ssize_t base, int16_t *val) {
+    unsigned char buf[80];
+    const unsigned char *p = s + base;
+    if (base == 0 || n - base < 64) { /* the byte before the block ('0' at the start), the block '0'-padded */
+        memset(buf, '0', sizeof buf);
+        memcpy(buf + 16, p, (size_t)(n - base < 64 ? n - base : 64));
+        if (base > 0) buf[15] = s[base - 1];
+        p = buf + 16;
+    }
+    const __m128i zero = _mm_setzero_si128(), k48 = _mm_set1_epi16(48), k31 = _mm_set1_epi16(31),
+                  k16 = _mm_set1_epi16(16);
+    for (int k = 0; k < 8; k++) {
+        __m128i c = _mm_sub_epi16(_mm_unpacklo_epi8(_mm_loadl_epi64((const __m128i *)(p + 8 * k)), zero), k48);
+        __m128i q = _mm_sub_epi16(_mm_unpacklo_epi8(_mm_loadl_epi64((const __m128i *)(p + 8 * k - 1)), zero), k48);
+        __m128i sign = _mm_and_si128(c, k16);
+        __m128i one = _mm_sub_epi16(c, _mm_slli_epi16(sign, 1));
+        __m128i two = _mm_sub_epi16(_mm_or_si128(_mm_and_si128(q, k31), _mm_slli_epi16(_mm_and_si128(c, k31), 5)),
+                                    _mm_slli_epi16(sign, 6));
+        __m128i sel = _mm_cmpgt_epi16(q, k31);
+        _mm_storeu_si128((__m128i *)(val + 8 * k), _mm_or_si128(_mm_and_si128(sel, two), _mm_andnot_si128(sel, one)));
+    }
+}
+
 #else
 /* Bit i of *ends is set when byte base + i (i < 64, base + i < n) ends a group (a byte < '0' + 32);
  * returns nonzero when one of these bytes is outside the alphabet '0'..'o'. Eight bytes per word; the
@@ -225,8 +254,63 @@ static int stream_runs(const unsigned char *s, Py_ssize_t n, const long long *bn
     long long v[66];
     long long xo = 0, xe = 0, pos = 0, area = 0, inter = 0, neg = 0;
     Py_ssize_t k = *kk, gs = 0;
-    int have = 0, first = 1; /* have: a value carried over from the last block (a 1-run) */
+    int have = 0, first = 1; /* have: a value carried over from the last block (a 1-run), in v[0] */
+/* One pair of runs: a 1-run of value a_ and the 0-run of value b_ after it (values before the deltas) */
+#define PAIR(a_, b_)                                                                                   \
+    do {                                                                                               \
+        long long start = pos;                                                                         \
+        xo += (a_); /* runs 1, 3, 5, ...: run m adds to run m - 2 from m = 3 on */                     \
+        xe += (b_); /* runs 2, 4, 6, ... */                                                            \
+        pos = start + xo + xe;                                                                         \
+        neg |= xo | xe;                                                                                \
+        area += xo;                                                                                    \
+        if (bnd[k] <= pos) { /* rare: a boundary in (start, pos]; A there is before + min(b - start, xo) */ \
+            long long before = area - xo;                                                              \
+            do {                                                                                       \
+                long long d = bnd[k] - start, a = before + (d < xo ? d : xo), odd = -(long long)(k & 1); \
+                inter += (a ^ odd) - odd; /* -a where a 1-run of t starts (odd k), +a where it ends */ \
+                k++;                                                                                   \
+            } while (bnd[k] <= pos);                                                                   \
+        }                                                                                              \
+    } while (0)
     for (Py_ssize_t base = 0; base < n; base += 64) {
+#ifdef HAVE_BLOCK_GROUPS
+        /* The common block (every group of one or two bytes): group values by block_groups(), runs
+         * taken in pairs straight from the group ends, one loop per block */
+        uint64_t ends;
+        if (block_ends(s, n, base, &ends)) return -1;
+        uint64_t live = n - base >= 64 ? ~0ULL : (1ULL << (n - base)) - 1, cont = ~ends & live;
+        if (ends && !(cont & ((cont << 1) | (uint64_t)(gs < base))) && gs >= base - 1) {
+            int16_t val[64];
+            block_groups(s, n, base, val);
+            gs = base + 64 - __builtin_clzll(ends);
+            if (first) { /* run 0 (0s): no delta, and not in the chain of the later even runs */
+                first = 0;
+                pos = val[__builtin_ctzll(ends)];
+                ends &= ends - 1;
+                neg |= pos;
+                while (bnd[k] <= pos) k++; /* A = 0 there */
+            }
+            if (have && ends) {
+                PAIR(v[0], val[__builtin_ctzll(ends)]);
+                ends &= ends - 1;
+                have = 0;
+            }
+            while (ends & (ends - 1)) {
+                int e1 = __builtin_ctzll(ends);
+                ends &= ends - 1;
+                int e2 = __builtin_ctzll(ends);
+                ends &= ends - 1;
+                PAIR(val[e1], val[e2]);
+            }
+            if (ends) { /* a 1-run whose 0-run is in the next block */
+                have = 1;
+                v[0] = val[__builtin_ctzll(ends)];
+            }
+            if (neg < 0) return -1; /* a negative run */
+            continue;
+        }
+#endif
         int c = block_values(s, n, base, &gs, v + have);
         if (c < 0) return -1;
         c += have;
@@ -238,26 +322,12 @@ static int stream_runs(const unsigned char *s, Py_ssize_t n, const long long *bn
             while (bnd[k] <= pos) k++; /* A = 0 there */
             i = 1;
         }
-        for (; i + 1 < c; i += 2) {
-            long long start = pos;
-            xo += v[i]; /* runs 1, 3, 5, ...: run m adds to run m - 2 from m = 3 on */
-            xe += v[i + 1]; /* runs 2, 4, 6, ... */
-            pos = start + xo + xe;
-            neg |= xo | xe;
-            area += xo;
-            if (bnd[k] <= pos) { /* rare: a boundary in (start, pos]; A there is before + min(b - start, xo) */
-                long long before = area - xo;
-                do {
-                    long long d = bnd[k] - start, a = before + (d < xo ? d : xo), odd = -(long long)(k & 1);
-                    inter += (a ^ odd) - odd; /* -a where a 1-run of t starts (odd k), +a where it ends */
-                    k++;
-                } while (bnd[k] <= pos);
-            }
-        }
+        for (; i + 1 < c; i += 2) PAIR(v[i], v[i + 1]);
         have = i < c;
         if (have) v[0] = v[i];
         if (neg < 0) return -1; /* a negative run */
     }
+#undef PAIR
     if (gs != n) return -1; /* ends inside a group */
     if (have) { /* the last run is a 1-run */
         long long start = pos, before = area;
