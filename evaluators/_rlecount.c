@@ -91,7 +91,7 @@ static void fill_tables(void) {
 
 #if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 
-#if defined(__SSE2__)
+#if defined(__SSE2__) && !defined(RLECOUNT_NO_SSE2) /* the macro: test the portable code on x86-64 */
 #include <emmintrin.h>
 
 /* Bit i of *ends is set when byte base + i (i < 64, base + i < n) ends a group (a byte < '0' + 32);
@@ -168,6 +168,24 @@ static inline int block_ends(const unsigned char *s, Py_ssize_t n, Py_ssize_t ba
     }
     *ends = all;
     return bad != 0;
+}
+
+/* block_groups() of the SSE2 build, a byte at a time (see there). */
+#define HAVE_BLOCK_GROUPS 1
+static inline void block_groups(const unsigned char *s, Py_ssize_t n, Py_ssize_t base, int16_t *val) {
+    unsigned char buf[80];
+    const unsigned char *p = s + base;
+    if (base == 0 || n - base < 64) {
+        memset(buf, '0', sizeof buf);
+        memcpy(buf + 16, p, (size_t)(n - base < 64 ? n - base : 64));
+        if (base > 0) buf[15] = s[base - 1];
+        p = buf + 16;
+    }
+    for (int i = 0; i < 64; i++) {
+        int c = (int)p[i] - 48, q = (int)p[i - 1] - 48, sign = c & 16;
+        int one = c - (sign << 1), two = ((q & 31) | ((c & 31) << 5)) - (sign << 6);
+        val[i] = (int16_t)(q > 31 ? two : one);
+    }
 }
 
 #endif

@@ -57,6 +57,24 @@ def test_overlap_on_long_strings_matches_dense_counts():
                 assert rle.overlap(ra, rb) == (int((a & b).sum()), int(a.sum()), int(b.sum()))
 
 
+def test_overlap_on_mixed_blocks_matches_dense_counts():
+    """Strings whose 64-byte blocks alternate between groups of one or two bytes (noisy columns: the C
+    decoder's per-block fast path) and longer groups (clean columns), with two-byte groups and 1-runs
+    that straddle block ends, and a last partial block of every length."""
+    rng = np.random.default_rng(5)
+    for trial in range(60):
+        h, w = int(rng.integers(40, 200)), int(rng.integers(20, 120))
+        yy, xx = np.ogrid[:h, :w]
+        blob = ((yy - h / 2) / (0.4 * h)) ** 2 + ((xx - w / 2) / (0.4 * w)) ** 2 <= 1
+        noisy_columns = rng.random(w) < 0.5
+        a = blob ^ ((rng.random((h, w)) < rng.choice([0.01, 0.05, 0.3])) & noisy_columns)
+        b = np.roll(blob, int(rng.integers(-5, 6)), axis=1) if trial % 2 else a ^ (rng.random((h, w)) < 0.02)
+        ra, rb = rle.encode(a), rle.encode(b)
+        dense = (int((a & b).sum()), int(a.sum()), int(b.sum()))
+        assert rle.overlap(ra, rb) == dense
+        assert rle.overlap(rb, ra) == (dense[0], dense[2], dense[1])
+
+
 def test_overlap_names_the_same_defect_as_the_counts_parser():
     """Damage anywhere in a long string: ``overlap`` refuses it with the reason `counts_totals` gives
     (both in C), for the record (index 0) and for the target (index 1)."""
