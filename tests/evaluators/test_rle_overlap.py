@@ -66,8 +66,10 @@ def test_overlap_on_mixed_blocks_matches_dense_counts():
         h, w = int(rng.integers(40, 200)), int(rng.integers(20, 120))
         yy, xx = np.ogrid[:h, :w]
         blob = ((yy - h / 2) / (0.4 * h)) ** 2 + ((xx - w / 2) / (0.4 * w)) ** 2 <= 1
-        noisy_columns = rng.random(w) < 0.5
-        a = blob ^ ((rng.random((h, w)) < rng.choice([0.01, 0.05, 0.3])) & noisy_columns)
+        noisy_columns = (np.arange(w) // int(rng.integers(2, 12))) % 2 == 1  # bands of columns
+        a = (blob & (rng.random(w) < 0.5)) ^ (
+            (rng.random((h, w)) < rng.choice([0.01, 0.05, 0.3])) & noisy_columns
+        )
         b = np.roll(blob, int(rng.integers(-5, 6)), axis=1) if trial % 2 else a ^ (rng.random((h, w)) < 0.02)
         ra, rb = rle.encode(a), rle.encode(b)
         dense = (int((a & b).sum()), int(a.sum()), int(b.sum()))
