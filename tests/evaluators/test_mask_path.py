@@ -157,3 +157,62 @@ def test_missing_records_are_still_scored_as_empty(tmp_path):
     res = score_files("gres", p, t, allow_missing=True).results
     assert res["counts"]["missing"] == 1
     assert res["metrics"]["giou"] == 50.0
+
+
+def _mask_only_dataset(n, seed):
+    """Rows of every target type and records with a ``mask`` only (the GRES fast path), some with
+    ``no_target``, some with ``points`` or an empty ``instances`` list, some empty masks."""
+    rows, _ = random_dataset(n, seed=seed)
+    rng = np.random.default_rng(seed)
+    out = []
+    for row in rows:
+        h, w = row["height"], row["width"]
+        mask = rle.encode(rng.random((h, w)) < rng.choice([0.0, 0.05, 0.5]))
+        record = {"expr_id": row["expr_id"], "mask": mask}
+        kind = int(rng.integers(0, 5))
+        if kind == 1:
+            record["no_target"] = bool(rng.random() < 0.5)
+        elif kind == 2:
+            record["points"] = [[float(rng.integers(0, w)), float(rng.integers(0, h))]]
+        elif kind == 3:
+            record["instances"] = []
+        out.append(record)
+    return rows, out
+
+
+def test_score_files_fast_path_equals_the_general_path(tmp_path, path, monkeypatch):
+    """`GresReLA.pair_scorer` (taken by ``score_files`` for records with a mask only) gives the results
+    of the general path (`Evaluator.update`, and ``score_files`` without the fast path)."""
+    from evaluators import Evaluator
+    from evaluators.protocols.gres import GresReLA
+
+    rows, preds = _mask_only_dataset(120, seed=8)
+    p, t = _files(tmp_path, preds, rows)
+    fast = score_files("gres", p, t).results
+    ev = Evaluator("gres")
+    for pred, row in zip(preds, rows):
+        ev.update(pred, row)
+    general = ev.compute()
+    monkeypatch.setattr(GresReLA, "pair_scorer", lambda self, state: None)
+    slow = score_files("gres", p, t).results
+    for key in ("metrics", "counts", "breakdown", "notes"):
+        assert fast[key] == general[key] == slow[key], key
+    assert fast["counts"]["expressions"] == 120
+
+
+def test_score_files_fast_path_still_names_defects(tmp_path, path):
+    rows, preds = _mask_only_dataset(6, seed=9)
+    preds[3]["mask"] = {
+        "size": [rows[3]["height"] + 1, rows[3]["width"]],
+        "counts": preds[3]["mask"]["counts"],
+    }
+    p, t = _files(tmp_path, preds, rows)
+    with pytest.raises(InputError, match=r"p\.jsonl:4 expr_id='d/val/3' field='mask': RLE size"):
+        score_files("gres", p, t)
+    rows, preds = _mask_only_dataset(6, seed=9)
+    preds[2]["mask"] = {"size": preds[2]["mask"]["size"], "counts": preds[2]["mask"]["counts"] + "1"}
+    p, t = _files(tmp_path, preds, rows)
+    with pytest.raises(
+        InputError, match=r"p\.jsonl:3 expr_id='d/val/2' field='mask': malformed RLE: .*cover"
+    ):
+        score_files("gres", p, t)
