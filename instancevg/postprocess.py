@@ -5,7 +5,8 @@ Per expression:
 - query score = softmax(class)[object] x existence score, where the existence score is sigmoid(logit[0])
   (official, quirk 5) or softmax(logits)[0]; ``score_weighted=False`` uses the class probability alone;
 - kept queries: score > ``score_threshold`` (0.7), then optionally greedy NMS at IoU ``nms_threshold``
-  (the official ``with_nms`` switch, off by default; paper Table 15); ``no_target`` = no query kept (``no_target_rule="queries"``)
+  (the official ``with_nms`` switch, off by default; paper Table 15), then at most ``max_instances`` of them, the
+  best-scored first (0: all, official); ``no_target`` = no query kept (``no_target_rule="queries"``)
   or softmax(existence)[empty] > 0.5 (``"exist"``); ``no_target_score`` = 1 - max query score, or the existence
   head's empty probability under ``"exist"``;
 - boxes: normalised cxcywh -> xyxy x (W, H) of the ORIGINAL image (the input was resized without keeping the
@@ -86,7 +87,7 @@ def _written_queries(scores: torch.Tensor, xyxy_norm: torch.Tensor, cfg: Instanc
     """For one expression: ``(listed, kept, mask_index)`` index tensors into the queries.
 
     ``listed``: the queries whose boxes survive ``drop_empty_boxes``, in query order; ``kept``: those of them
-    scored above the threshold (after NMS), by decreasing score; ``mask_index[k]``: the query whose mask goes with
+    scored above the threshold (after NMS), by decreasing score, at most ``max_instances`` of them (0: all); ``mask_index[k]``: the query whose mask goes with
     ``listed[k]`` (the same query, or with dropped boxes the official positional pairing).
     """
     n = scores.shape[0]
@@ -100,6 +101,8 @@ def _written_queries(scores: torch.Tensor, xyxy_norm: torch.Tensor, cfg: Instanc
     order = order[scores[listed][order].argsort(descending=True, stable=True)]
     if cfg.postprocess.nms_threshold > 0 and len(order) > 1:
         order = order[nms_order(xyxy_norm[listed][order], cfg.postprocess.nms_threshold)]
+    if cfg.postprocess.max_instances > 0:
+        order = order[: cfg.postprocess.max_instances]
     return listed, order, mask_index
 
 

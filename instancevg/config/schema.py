@@ -141,6 +141,9 @@ class PostprocessConfig:
     mask_resize: MaskResize = "nearest"
     # greedy NMS IoU over the kept queries; 0 = off (official with_nms=False; paper Table 15)
     nms_threshold: float = 0.0
+    # at most this many kept queries per expression, the best-scored first (after the threshold and NMS); they
+    # are the instances written and the instance masks merged into the expression mask; 0 = no cap (official)
+    max_instances: int = 0
     # which instances a predictions record lists: "kept" (score > score_threshold, after NMS) or "all" (every
     # query with its score, as the official pred_bboxes; the evaluator's protocol applies the threshold)
     instances_written: InstancesWritten = "kept"
@@ -345,6 +348,8 @@ def validate(cfg: InstanceVGConfig) -> None:
         raise InputError(f"{where}: head.num_queries must be >= 1")
     if cfg.ablation.use_tiq and not cfg.ablation.use_text_filter:
         raise InputError(f"{where}: ablation.use_tiq=True needs ablation.use_text_filter=True (Table 8)")
+    if cfg.postprocess.max_instances < 0:
+        raise InputError(f"{where}: postprocess.max_instances must be >= 0 (0: no cap)")
     if not 0.0 <= cfg.train.hflip <= 1.0:
         raise InputError(f"{where}: train.hflip must be a probability in [0, 1]")
     if dec.msda_levels not in (1, 2, 3, 4):
