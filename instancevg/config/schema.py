@@ -320,6 +320,13 @@ def _literal_fields(cls: type) -> dict[str, tuple[str, ...]]:
     return {f.name: c for f in dataclasses.fields(cls) if (c := literal_choices(hints[f.name])) is not None}
 
 
+def _check_ranges(cfg: InstanceVGConfig, where: str) -> None:
+    if cfg.postprocess.max_instances < 0:
+        raise InputError(f"{where}: postprocess.max_instances must be >= 0 (0: no cap)")
+    if not 0.0 <= cfg.train.hflip <= 1.0:
+        raise InputError(f"{where}: train.hflip must be a probability in [0, 1]")
+
+
 def validate(cfg: InstanceVGConfig) -> None:
     """Raise InputError when a field has an impossible value or two switches contradict each other."""
     where = f"config {cfg.name}: field"
@@ -348,9 +355,6 @@ def validate(cfg: InstanceVGConfig) -> None:
         raise InputError(f"{where}: head.num_queries must be >= 1")
     if cfg.ablation.use_tiq and not cfg.ablation.use_text_filter:
         raise InputError(f"{where}: ablation.use_tiq=True needs ablation.use_text_filter=True (Table 8)")
-    if cfg.postprocess.max_instances < 0:
-        raise InputError(f"{where}: postprocess.max_instances must be >= 0 (0: no cap)")
-    if not 0.0 <= cfg.train.hflip <= 1.0:
-        raise InputError(f"{where}: train.hflip must be a probability in [0, 1]")
+    _check_ranges(cfg, where)
     if dec.msda_levels not in (1, 2, 3, 4):
         raise InputError(f"{where}: decoder.msda_levels must be 1..4 (SimFPN strides 4/8/16/32)")

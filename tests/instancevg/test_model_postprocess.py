@@ -161,3 +161,31 @@ def test_official_drop_of_empty_boxes_shifts_the_merged_masks_as_the_official_co
     assert own[:, :16].all()
     assert own[:4, 16:].all()
     assert not own[4:, 16:].any()
+
+
+def test_max_instances_keeps_the_best_scored_queries_and_merges_only_their_masks():
+    cfg = dataclasses.replace(micro_config("no_target_rule=queries"), score_weighted=False)
+    one = dataclasses.replace(cfg, postprocess=dataclasses.replace(cfg.postprocess, max_instances=1))
+    both = postprocess(_outputs([0.8, 0.9]), META, cfg)[0]
+    assert [i["score"] for i in both["instances"]] == pytest.approx([0.9, 0.8])  # best first
+    capped = postprocess(_outputs([0.8, 0.9]), META, one)[0]
+    assert [i["score"] for i in capped["instances"]] == pytest.approx([0.9])
+    seg = rle.decode(capped["instances"][0]["segmentation"]).astype(bool)
+    assert seg[:, 16:].all()  # query 1 (right half), the better one
+    assert not seg[:, :16].any()
+    mask = rle.decode(capped["mask"]).astype(bool)
+    assert mask[:, 16:].all()
+    assert not mask[:, :16].any()  # query 0's left half is not merged in
+    assert rle.decode(both["mask"]).astype(bool).all()
+    assert capped["no_target"] is False
+    assert capped["no_target_score"] == pytest.approx(both["no_target_score"])
+    nothing = postprocess(_outputs([0.5, 0.6]), META, one)[0]
+    assert nothing["no_target"] is True
+    assert nothing["instances"] == []
+
+
+def test_max_instances_must_not_be_negative():
+    from evaluators.errors import InputError
+
+    with pytest.raises(InputError, match="max_instances"):
+        micro_config("postprocess.max_instances=-1")
