@@ -89,7 +89,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "demo": (
         "vgbench.demo",
         "the main job end to end on synthetic data",
-        "vgbench demo --out demo_out --steps 2000",
+        "vgbench demo --out demo_out --steps 5000",
     ),
 }
 

@@ -34,6 +34,9 @@ def test_presets_carry_the_official_numbers():
     # NMS only in the CPU demo preset; the official presets keep with_nms=False
     assert PRESETS["tiny-cpu"].nms_threshold == 0.1
     assert all(cfg.nms_threshold == 0.0 for name, cfg in PRESETS.items() if name != "tiny-cpu")
+    # one box per expression only in the CPU demo preset; the official presets keep every kept query
+    assert PRESETS["tiny-cpu"].postprocess.max_instances == 1
+    assert all(cfg.postprocess.max_instances == 0 for name, cfg in PRESETS.items() if name != "tiny-cpu")
 
 
 def test_overrides_are_typed_and_dotted():
