@@ -72,10 +72,6 @@ static Py_ssize_t group_slow(const unsigned char *s, Py_ssize_t n, Py_ssize_t p,
  * of two bytes b0 b1 (b0 >= '0' + 32 carries the continuation bit) TAB_LOW[b0] + TAB_HIGH[b1].
  * TAB_TWO[b0] is all ones when b0 continues. Filled by fill_tables() at import. */
 static long long TAB_LOW[256], TAB_HIGH[256], TAB_TWO[256];
-/* TAB_PAIR[(b0 | b1 << 8) & 0x3f3f]: the value of a group of one byte b0 or of two bytes b0 b1 in one
- * load (for block_values(); b & 63 is one-to-one on the alphabet '0'..'o'). 32 kB, of which the 8 kB
- * that valid groups reach are used. */
-static short TAB_PAIR[1 << 14];
 
 static void fill_tables(void) {
     for (int b = 48; b < 112; b++) {
@@ -84,9 +80,6 @@ static void fill_tables(void) {
         TAB_HIGH[b] = (long long)((c & 0x1f) << 5) - ((long long)(c & 0x10) << 6);
         TAB_TWO[b] = c < 32 ? 0 : -1;
     }
-    for (int b0 = 48; b0 < 112; b0++)
-        for (int c1 = 0; c1 < 64; c1++)
-            TAB_PAIR[(b0 & 63) | ((48 + c1) & 63) << 8] = (short)(TAB_LOW[b0] + (TAB_HIGH[48 + c1] & TAB_TWO[b0]));
 }
 
 #if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
@@ -122,7 +115,6 @@ static inline int block_ends(const unsigned char *s, Py_ssize_t n, Py_ssize_t ba
  * the code of the byte before (which starts i's group when q >= 32), the one-byte group c or the
  * two-byte group q + 32 * c, sign-extended from bit 4 of c. Eight bytes per step, no table and no
  * data-dependent branch; bytes that end no group get values nobody reads. */
-#define HAVE_BLOCK_GROUPS 1
 static inline void block_groups(const unsigned char *s, Py_ssize_t n, Py_ssize_t base, int16_t *val) {
     unsigned char buf[80];
     const unsigned char *p = s + base;
@@ -171,7 +163,6 @@ static inline int block_ends(const unsigned char *s, Py_ssize_t n, Py_ssize_t ba
 }
 
 /* block_groups() of the SSE2 build, a byte at a time (see there). */
-#define HAVE_BLOCK_GROUPS 1
 static inline void block_groups(const unsigned char *s, Py_ssize_t n, Py_ssize_t base, int16_t *val) {
     unsigned char buf[80];
     const unsigned char *p = s + base;
@@ -224,38 +215,22 @@ static inline void block_groups(const unsigned char *s, Py_ssize_t n, Py_ssize_t
         if (gs_ != (n)) goto scalar;                                                                \
     } while (0)
 
-/* The values of the groups that end in s[base, base + 64) into v (at most 64 of them), the first group
- * starting at *gs (moved past the last); returns how many, or -1 when a byte of the block is outside the
- * alphabet or a group is longer than 7 bytes (the caller names the defect). */
-static inline int block_values(const unsigned char *s, Py_ssize_t n, Py_ssize_t base, Py_ssize_t *gs,
+/* The values of the groups of any length that end at the bytes marked in ends (block_ends() of the block
+ * at base) into v (at most 64 of them), the first group starting at *gs (moved past the last); returns
+ * how many, or -1 when a group is longer than 7 bytes (the caller names the defect). */
+static inline int block_values(const unsigned char *s, Py_ssize_t base, uint64_t ends, Py_ssize_t *gs,
                                long long *v) {
-    uint64_t ends;
-    if (block_ends(s, n, base, &ends)) return -1;
     Py_ssize_t g = *gs;
     int c = 0;
-    uint64_t live = n - base >= 64 ? ~0ULL : (1ULL << (n - base)) - 1, cont = ~ends & live;
-    if (!(cont & ((cont << 1) | (uint64_t)(g < base))) && g >= base - 1) {
-        /* every group ending here has one or two bytes; s[g + 1] is readable (at worst the NUL after
-         * the string) and only counts when s[g] continues */
-        while (ends) {
-            Py_ssize_t e = base + __builtin_ctzll(ends);
-            uint16_t w;
-            ends &= ends - 1;
-            memcpy(&w, s + g, 2);
-            v[c++] = TAB_PAIR[w & 0x3f3f];
-            g = e + 1;
-        }
-    } else {
-        while (ends) {
-            Py_ssize_t e = base + __builtin_ctzll(ends);
-            ends &= ends - 1;
-            long long val = 0;
-            if (e - g > 6) return -1;
-            for (Py_ssize_t i = g; i <= e; i++) val |= (long long)((s[i] - 48) & 0x1f) << (5 * (i - g));
-            if ((s[e] - 48) & 0x10) val -= 1LL << (5 * (e - g + 1));
-            v[c++] = val;
-            g = e + 1;
-        }
+    while (ends) {
+        Py_ssize_t e = base + __builtin_ctzll(ends);
+        ends &= ends - 1;
+        long long val = 0;
+        if (e - g > 6) return -1;
+        for (Py_ssize_t i = g; i <= e; i++) val |= (long long)((s[i] - 48) & 0x1f) << (5 * (i - g));
+        if ((s[e] - 48) & 0x10) val -= 1LL << (5 * (e - g + 1));
+        v[c++] = val;
+        g = e + 1;
     }
     *gs = g;
     return c;
@@ -264,7 +239,7 @@ static inline int block_values(const unsigned char *s, Py_ssize_t n, Py_ssize_t 
 /* The streamed side of overlap(): the runs of s[0..n) against the boundaries bnd of the other mask
  * (see overlap(); *k is the next boundary to meet, moved on). Into *area the 1s of s, into *inter the
  * intersection terms, into *total the sum of the runs; returns 0, or -1 when s is malformed (the caller
- * names the defect). Group values come 64 bytes at a time (block_values()); runs are then taken in
+ * names the defect). Group values come 64 bytes at a time (block_groups(), or block_values() for longer groups); runs are then taken in
  * pairs, a 1-run and the 0-run after it, so the delta chains of the two parities are two plain running
  * sums and a pair that holds no boundary costs a few adds and one compare. */
 static int stream_runs(const unsigned char *s, Py_ssize_t n, const long long *bnd, Py_ssize_t *kk,
@@ -292,7 +267,6 @@ static int stream_runs(const unsigned char *s, Py_ssize_t n, const long long *bn
         }                                                                                              \
     } while (0)
     for (Py_ssize_t base = 0; base < n; base += 64) {
-#ifdef HAVE_BLOCK_GROUPS
         /* The common block (every group of one or two bytes): group values by block_groups(), runs
          * taken in pairs straight from the group ends, one loop per block */
         uint64_t ends;
@@ -328,8 +302,8 @@ static int stream_runs(const unsigned char *s, Py_ssize_t n, const long long *bn
             if (neg < 0) return -1; /* a negative run */
             continue;
         }
-#endif
-        int c = block_values(s, n, base, &gs, v + have);
+        /* another block (a group of three or more bytes): group by group */
+        int c = block_values(s, base, ends, &gs, v + have);
         if (c < 0) return -1;
         c += have;
         int i = 0;

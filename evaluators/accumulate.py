@@ -167,19 +167,14 @@ class Sums:
         seen; later contributions of a checked layout are held as value tuples and summed a column at a
         time (`_flush`, before any read), which gives the same sums for a fraction of the work."""
         values = tuple(contribution.values())
-        layout = (tuple(contribution), tuple(map(type, values)))
-        held = self._layouts.get(layout)
+        held = self.held(tuple(contribution), tuple(map(type, values)))
         if held is None:
-            if not self._names >= contribution.keys():  # one set comparison, not a lookup per field
+            if not self._names >= contribution.keys():
                 raise self._undeclared(next(key for key in contribution if key not in self.fields))
-            counts = self._counts
-            if any(key in counts and kind is not int and kind is not bool for key, kind in zip(*layout)):
-                self._add_now(contribution)  # a count given as another type: its value is checked
-                return
-            held = self._layouts[layout] = []
+            self._add_now(contribution)  # a count given as another type: its value is checked
+            return
         held.append(values)
-        if len(held) >= self._FLUSH_AT:
-            self._flush()
+        self.flush_if_full(held)
 
     def held(self, keys: tuple[str, ...], kinds: tuple[type, ...]) -> list[tuple] | None:
         """The list `add` holds the value tuples of contributions with fields ``keys`` and value types
@@ -188,7 +183,7 @@ class Sums:
         layout = (keys, kinds)
         held = self._layouts.get(layout)
         if held is None:
-            if not self._names >= set(keys):
+            if not self._names >= set(keys):  # one set comparison, not a lookup per field
                 return None
             counts = self._counts
             if any(key in counts and kind is not int and kind is not bool for key, kind in zip(keys, kinds)):

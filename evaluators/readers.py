@@ -26,8 +26,6 @@ from evaluators.jsonl import open_text, strip_gz
 from evaluators.limits import MAX_RECORD_BYTES
 from evaluators.records import Prediction, Target, parse_prediction, parse_target
 
-_orjson_loads = jsonio.orjson.loads if jsonio.orjson is not None else jsonio.loads
-
 __all__ = ["PredictionRecords", "PredictionsFile", "iter_targets", "sha256_file", "target_files"]
 
 
@@ -137,16 +135,14 @@ class PredictionsFile:
             if not line.isspace():  # a blank line is skipped
                 break
             offset += size
-        try:
-            record = _orjson_loads(line)
-        except ValueError:  # text orjson rejects (or no orjson): `_decode` names the defect or accepts NaN
-            record = self._decode(line, f"{self.path}:{lineno}")
+        where = f"{self.path}:{lineno}"
+        record = self._decode(line, where)
         expr_id = record.get("expr_id") if type(record) is dict else None
         if type(expr_id) is not str or not expr_id:
-            parse_prediction(record, f"{self.path}:{lineno}")  # raises the precise error
+            parse_prediction(record, where)  # raises the precise error
         offsets = self._offsets
         if expr_id in offsets:
-            self._check_duplicate(offsets, expr_id, f"{self.path}:{lineno}")
+            self._check_duplicate(offsets, expr_id, where)
         offsets[expr_id] = (offset, lineno)
         self._last = (expr_id, record)
         return True
@@ -332,25 +328,13 @@ def _iter_rows(path: Path, make: Callable[[Any, str], Any] | None = None) -> Ite
     else:
         try:
             with open_text(path) as f:
-                readline, lineno = f.readline, 0
-                while True:  # `_lines`, inline
-                    line = readline(MAX_RECORD_BYTES + 1)
-                    if not line:
-                        return
-                    lineno += 1
-                    if len(line) > MAX_RECORD_BYTES:
-                        raise InputError(
-                            f"{path}:{lineno}: record longer than {MAX_RECORD_BYTES:,} characters"
-                        )
+                for lineno, line in enumerate(_lines(f, path), 1):
                     if line.isspace():
                         continue
                     try:
-                        row = _orjson_loads(line)
-                    except ValueError:  # `jsonio.loads` accepts NaN or gives the standard error
-                        try:
-                            row = jsonio.loads(line)
-                        except json.JSONDecodeError as exc:
-                            raise InputError(f"{path}:{lineno}: not valid JSON: {_one_line(exc)}") from None
+                        row = jsonio.loads(line)
+                    except json.JSONDecodeError as exc:
+                        raise InputError(f"{path}:{lineno}: not valid JSON: {_one_line(exc)}") from None
                     yield make(row, f"{path}:{lineno}")
         except (OSError, EOFError, zlib.error) as exc:
             raise InputError(f"{path}: cannot read: {_one_line(exc)}") from None

@@ -375,12 +375,7 @@ def _plain_target(row: dict, where: str) -> Target | None:
         iscrowd, n_plain = _ONE_CROWD[(crowd,)], int(not crowd)
     else:
         return None
-    hw, counts = mask.get("size"), mask.get("counts")
-    if type(counts) is not str or type(hw) is not list or len(hw) != 2:
-        return None
-    h, w = hw
-    if type(h) is not int or type(w) is not int or h != height or w != width:
-        return None
+    mask = _parse_rle(mask, where, expr_id, "mask", (height, width), check_counts=False)
     target_type = get("target_type") or ("none" if n_plain == 0 else "single")
     if target_type not in TARGET_TYPES:
         return None
@@ -393,7 +388,7 @@ def _plain_target(row: dict, where: str) -> Target | None:
             "no_target": no_target,
             "boxes": boxes,
             "iscrowd": iscrowd,
-            "mask": {"size": [h, w], "counts": counts},
+            "mask": mask,
             "ref_id": None,
             "target_type": target_type,
             "where": where,

@@ -7,18 +7,21 @@ from evaluators.accumulate import Sums, divide
 from evaluators.protocols.base import cover_fraction
 from evaluators.records import Prediction, Target
 
-__all__ = ["COVER_COUNTS", "COVER_SUMS", "cover_contribution", "cover_metric"]
+__all__ = ["COVER_COUNTS", "COVER_SUMS", "NO_POINTS", "cover_contribution", "cover_metric"]
 
 COVER_COUNTS = ("points_records", "cover_n")  # the state fields of `cover_contribution`
 COVER_SUMS = ("cover",)
+# `cover_contribution` of a record without points, for a no-target (True) or targeted (False) expression
+NO_POINTS: dict[bool, dict[str, float | int]] = {
+    True: {"points_records": 0},
+    False: {"points_records": 0, "cover_n": 1, "cover": 0.0},
+}
 
 
 def cover_contribution(pred: Prediction, target: Target) -> dict[str, float | int]:
     """CoverAcc terms for a targeted expression (records without ``points`` cover nothing)."""
     if pred.points is None:  # the common case: `cover_fraction` of no points is 0.0
-        return (
-            {"points_records": 0} if target.no_target else {"points_records": 0, "cover_n": 1, "cover": 0.0}
-        )
+        return dict(NO_POINTS[target.no_target])
     contribution: dict[str, float | int] = {"points_records": 1}
     if not target.no_target:
         contribution.update({"cover_n": 1, "cover": cover_fraction(pred.points, target)})

@@ -19,23 +19,44 @@ from dataclasses import dataclass
 from typing import Any
 
 from evaluators import rle
-from evaluators.accumulate import Sums, declare_state, divide
+from evaluators.accumulate import COUNT, Sums, declare_state, divide
 from evaluators.protocols.base import Protocol, any_above_f32_strict, kept_instances_mask, mask_pair
-from evaluators.protocols.cover import COVER_COUNTS, COVER_SUMS, cover_contribution, cover_metric
+from evaluators.protocols.cover import COVER_COUNTS, COVER_SUMS, NO_POINTS, cover_contribution, cover_metric
 from evaluators.protocols.registry import register_protocol
 from evaluators.records import Prediction, Target
 
 THRESHOLDS = (0.7, 0.8, 0.9)
-_HITS = tuple((f"hit@{t}", t) for t in THRESHOLDS)  # (state field, IoU threshold)
+_T7, _T8, _T9 = THRESHOLDS
 
 
-# The layouts of `GresReLA.score`'s contributions without points (no-target, targeted): the fast path
-# builds their value tuples directly (`GresReLA.pair_scorer`).
-_NT_KEYS = ("n", "derived", "nt_n", "nt_ok", "U", "iou", "points_records")
-_NT_KINDS = (int, int, int, int, int, float, int)
-_T_KEYS = ("n", "derived", "t_n", "t_ok", "U", "I", *(key for key, _ in _HITS), "iou", "points_records")
-_T_KEYS += ("cover_n", "cover")
-_T_KINDS = (int, int, int, int, int, int, int, int, int, float, int, int, float)
+# The mask terms of a contribution (no-target, targeted) in the order `_mask_terms` gives their values;
+# `GresReLA.pair_scorer` appends them with the CoverAcc terms of a record without points (`cover.NO_POINTS`)
+# straight to the state's held contributions.
+_NT_KEYS = ("n", "derived", "nt_n", "nt_ok", "U", "iou")
+_T_KEYS = ("n", "derived", "t_n", "t_ok", "U", "I", *(f"hit@{t}" for t in THRESHOLDS), "iou")
+
+
+def _mask_terms(
+    target_no_target: bool, pred_nt: bool, derived: bool, inter: int, union: int, area_pred: int
+) -> tuple[tuple, float]:
+    """``(values of _NT_KEYS or _T_KEYS, iou)`` of one expression's mask overlap."""
+    if target_no_target:
+        iou = 1.0 if pred_nt else 0.0
+        return (1, int(derived), 1, int(pred_nt), 0 if pred_nt else area_pred, iou), iou
+    iou = 0.0 if pred_nt else inter / union if union else 0.0  # `MaskPair.iou`
+    hit7, hit8, hit9 = iou >= _T7, iou >= _T8, iou >= _T9  # spelt out: once per expression
+    return (
+        1,
+        int(derived),
+        1,
+        int(not pred_nt),
+        union,
+        0 if pred_nt else inter,
+        int(hit7),
+        int(hit8),
+        int(hit9),
+        iou,
+    ), iou
 
 
 @register_protocol
@@ -86,28 +107,8 @@ class GresReLA(Protocol):
             union = area_pred + area_gt - inter
             pixels = area_pred
         pred_nt, derived = self.predicted_no_target(pred, pixels)
-        if target.no_target:
-            iou = 1.0 if pred_nt else 0.0
-            contribution: dict[str, float | int] = {
-                "n": 1,
-                "derived": int(derived),
-                "nt_n": 1,
-                "nt_ok": int(pred_nt),
-                "U": 0 if pred_nt else area_pred,
-            }
-        else:
-            iou = 0.0 if pred_nt else inter / union if union else 0.0  # `MaskPair.iou`
-            contribution = {
-                "n": 1,
-                "derived": int(derived),
-                "t_n": 1,
-                "t_ok": int(not pred_nt),
-                "U": union,
-                "I": 0 if pred_nt else inter,
-            }
-            for key, threshold in _HITS:
-                contribution[key] = int(iou >= threshold)
-        contribution["iou"] = iou
+        values, iou = _mask_terms(target.no_target, pred_nt, derived, inter, union, area_pred)
+        contribution: dict[str, float | int] = dict(zip(_NT_KEYS if target.no_target else _T_KEYS, values))
         contribution.update(cover_contribution(pred, target))
         row = {
             "I": inter,
@@ -130,15 +131,16 @@ class GresReLA(Protocol):
             return None
         if overlap is None:
             return None
-        held_nt, held_t, sums = {}, {}, state.sums
-        for tt, per in sums.items():
-            held_nt[tt] = per.held(_NT_KEYS, _NT_KINDS)
-            held_t[tt] = per.held(_T_KEYS, _T_KINDS)
-            if held_nt[tt] is None or held_t[tt] is None:  # pragma: no cover - the layouts are declared
-                return None
+        layouts = {}  # (target type, target no_target) -> (held value tuples, cover values, Sums)
+        for tt, per in state.sums.items():
+            for nt, keys in ((True, _NT_KEYS), (False, _T_KEYS)):
+                cover = NO_POINTS[nt]
+                names = keys + tuple(cover)
+                held = per.held(names, tuple(int if per.fields[k] == COUNT else float for k in names))
+                if held is None:  # pragma: no cover - the layouts are declared
+                    return None
+                layouts[tt, nt] = (held, tuple(cover.values()), per)
         counts, type_counts = state.counts, state.type_counts
-        t7, t8, t9 = THRESHOLDS
-        flush_at = Sums._FLUSH_AT
 
         def score(pred: Prediction, target: Target) -> bool:
             mask = pred.mask
@@ -155,49 +157,17 @@ class GresReLA(Protocol):
                 return False  # a malformed string (or a size mismatch): the general path names it
             if total_pred != h * w or total_gt != h * w:
                 return False
-            no_target = pred.no_target
-            derived = no_target is None
-            pred_nt = area_pred == 0 if derived else no_target
+            pred_nt, derived = self.predicted_no_target(pred, area_pred)
             tt = target.target_type
-            if target.no_target:
-                held = held_nt[tt]
-                held.append(
-                    (
-                        1,
-                        int(derived),
-                        1,
-                        int(pred_nt),
-                        0 if pred_nt else area_pred,
-                        1.0 if pred_nt else 0.0,
-                        0,
-                    )
-                )
-                counts["no_target"] += 1
-            else:
-                union = area_pred + area_gt - inter
-                iou = 0.0 if pred_nt else inter / union if union else 0.0
-                held = held_t[tt]
-                held.append(
-                    (
-                        1,
-                        int(derived),
-                        1,
-                        int(not pred_nt),
-                        union,
-                        0 if pred_nt else inter,
-                        int(iou >= t7),
-                        int(iou >= t8),
-                        int(iou >= t9),
-                        iou,
-                        0,
-                        1,
-                        0.0,
-                    )
-                )
+            held, cover, sums = layouts[tt, target.no_target]
+            values, _ = _mask_terms(
+                target.no_target, pred_nt, derived, inter, area_pred + area_gt - inter, area_pred
+            )
+            held.append(values + cover)
+            sums.flush_if_full(held)
             counts["expressions"] += 1
+            counts["no_target"] += int(target.no_target)
             type_counts[tt] += 1
-            if len(held) >= flush_at:
-                sums[tt].flush_if_full(held)
             return True
 
         return score
